@@ -1,0 +1,40 @@
+"""Typed exceptions raised by spanlike (re-exported from :mod:`params.errors`).
+
+Catch :class:`SpanlikeError` for everything spanlike raises on purpose; every
+subclass also inherits the builtin it refines (``ValueError``, ``KeyError``,
+``ArithmeticError``).
+"""
+
+from params.errors import (
+    ExpiredInstrumentError,
+    ImpliedVolatilityError,
+    InputFileError,
+    InvalidInputError,
+    InvalidInstrumentError,
+    InvalidPositionError,
+    MarketDataError,
+    MissingMarketDataError,
+    NumericalError,
+    ParameterSetError,
+    SpanlikeError,
+    UnknownAccountError,
+    UnknownInstrumentError,
+    UnknownParameterSetError,
+)
+
+__all__ = [
+    "SpanlikeError",
+    "InvalidInputError",
+    "ImpliedVolatilityError",
+    "NumericalError",
+    "ParameterSetError",
+    "UnknownParameterSetError",
+    "InputFileError",
+    "InvalidInstrumentError",
+    "ExpiredInstrumentError",
+    "UnknownInstrumentError",
+    "InvalidPositionError",
+    "MarketDataError",
+    "MissingMarketDataError",
+    "UnknownAccountError",
+]
