@@ -1,0 +1,32 @@
+"""spanlike parameter sets: margin methodologies as validated, versioned data.
+
+>>> import params
+>>> params.available()            # doctest: +SKIP
+['crypto-span', 'deribit-style']
+>>> ps = params.load("crypto-span")
+"""
+
+from params.charges import (
+    DeliveryCharge,
+    DeltaShock,
+    ExchangeAddOns,
+    IntraSpread,
+    IntraSpreadLeg,
+    RollShock,
+    ShortOptionMinimum,
+    SpanCharges,
+    Tier,
+)
+from params.cross import CorrelationMatrix, InterSpread, InterSpreadLeg
+from params.grids import DeltaPoint, ExchangeGrid, ScanPoint, SpanGrid, standard_span_points
+from params.loader import available, dump, dumps_toml, from_mapping, json_schema, load, validate
+from params.parameter_set import CombinedCommodity, MarginRelation, Metadata, ParameterSet
+
+__all__ = [
+    "available", "load", "validate", "from_mapping", "json_schema", "dump", "dumps_toml",
+    "ParameterSet", "Metadata", "CombinedCommodity", "MarginRelation",
+    "SpanGrid", "ExchangeGrid", "ScanPoint", "DeltaPoint", "standard_span_points",
+    "SpanCharges", "Tier", "IntraSpread", "IntraSpreadLeg", "DeliveryCharge", "ShortOptionMinimum",
+    "ExchangeAddOns", "RollShock", "DeltaShock",
+    "InterSpread", "InterSpreadLeg", "CorrelationMatrix",
+]

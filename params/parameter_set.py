@@ -1,0 +1,199 @@
+"""The parameter set: a versioned, validated margin methodology as data.
+
+A parameter set names its combined commodities (underlying + settlement
+currency), each with a scenario grid, valuation settings and either SPAN
+charges or exchange-style add-ons; then the cross-commodity inter spreads and
+correlation matrix, and how initial and maintenance margin relate.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from params.base import FrozenModel
+from params.charges import ExchangeAddOns, SpanCharges
+from params.cross import CorrelationMatrix, InterSpread
+from params.grids import ExchangeGrid, Grid, SpanGrid
+
+__all__ = ["Metadata", "CombinedCommodity", "MarginRelation", "ParameterSet", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+Name = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+
+
+class Metadata(FrozenModel):
+    """Who made the set, when, from what.
+
+    Attributes
+    ----------
+    name : str
+        Identifier used by :func:`params.load` (e.g. ``"crypto-span"``).
+    version : str
+        Version of this set; bump on every change of a number.
+    as_of : date
+        Date the parameters are valid from.
+    description : str
+    sources : tuple of str
+        Public sources of the numbers, or "our choice" with the reason.
+    provenance : dict of str to str
+        Free-form record of how the set was produced (calibration data range,
+        method, confidence, MPOR, ...).
+    """
+
+    name: Name
+    version: Annotated[str, Field(min_length=1, max_length=32)]
+    as_of: dt.date
+    description: str = ""
+    sources: tuple[str, ...] = ()
+    provenance: dict[str, str] = Field(default_factory=dict)
+
+
+class CombinedCommodity(FrozenModel):
+    """All contracts on one underlying with one settlement currency.
+
+    Attributes
+    ----------
+    name : str
+        e.g. ``"BTC"`` (coin-settled) or ``"BTC_USDC"`` (USDC-settled).
+    underlying : str
+        Ultimate underlying, e.g. ``"BTC"``; its index price converts coin
+        amounts to USD.
+    settlement : {"coin", "linear"}
+        ``coin``: inverse contracts, P&L in the underlying coin.
+        ``linear``: P&L in ``settlement_currency`` (a USD stablecoin).
+    settlement_currency : str
+        Currency of the risk arrays and charges (``"BTC"``, ``"USDC"``).
+    interest_rate : float
+        Discount rate for option valuation, annual decimal.
+    grid : SpanGrid or ExchangeGrid
+    span : SpanCharges or None
+        Required with a ``span16`` grid; selects the SPAN aggregation path.
+    exchange : ExchangeAddOns or None
+        Required with an ``exchange`` grid; selects the exchange-style path.
+    """
+
+    name: Name
+    underlying: Name
+    settlement: Literal["coin", "linear"]
+    settlement_currency: Name
+    interest_rate: Annotated[float, Field(ge=-0.5, le=1.0)] = 0.0
+    grid: Grid
+    span: SpanCharges | None = None
+    exchange: ExchangeAddOns | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "CombinedCommodity":
+        if isinstance(self.grid, SpanGrid):
+            if self.span is None or self.exchange is not None:
+                raise ValueError(
+                    f"combined commodity {self.name} has a span16 grid: give a 'span' section and no 'exchange' section"
+                )
+        elif isinstance(self.grid, ExchangeGrid):
+            if self.exchange is None or self.span is not None:
+                raise ValueError(
+                    f"combined commodity {self.name} has an exchange grid: give an 'exchange' section and no 'span' section"
+                )
+        if self.settlement == "coin" and self.settlement_currency != self.underlying:
+            raise ValueError(
+                f"combined commodity {self.name} is coin-settled, so settlement_currency must be its "
+                f"underlying {self.underlying!r}; got {self.settlement_currency!r}"
+            )
+        return self
+
+    @property
+    def method(self) -> Literal["span", "exchange"]:
+        """Aggregation path chosen by the grid family."""
+        return "span" if isinstance(self.grid, SpanGrid) else "exchange"
+
+
+class MarginRelation(FrozenModel):
+    """How initial (IM) and maintenance (MM) margin derive from the computed requirement.
+
+    ``MM = mm_factor x requirement`` and ``IM = im_factor x requirement``.
+    SPAN publishes maintenance levels: ``mm_factor = 1``, ``im_factor = 1.0``
+    or ``1.1`` (CME heightened-risk profiles). Deribit computes the risk-matrix
+    margin as IM: ``im_factor = 1``, ``mm_factor = 0.8`` (methodology 7).
+    """
+
+    mm_factor: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+    im_factor: Annotated[float, Field(gt=0.0, le=10.0)] = 1.0
+
+    @model_validator(mode="after")
+    def _check(self) -> "MarginRelation":
+        if self.im_factor < self.mm_factor:
+            raise ValueError(
+                f"initial margin must not be below maintenance: im_factor {self.im_factor} < mm_factor {self.mm_factor}"
+            )
+        return self
+
+
+class ParameterSet(FrozenModel):
+    """A complete, validated margin methodology (see module docstring)."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    metadata: Metadata
+    reporting_currency: Literal["USD"] = "USD"
+    combined_commodities: tuple[CombinedCommodity, ...]
+    inter_spreads: tuple[InterSpread, ...] = ()
+    correlation: CorrelationMatrix | None = None
+    margin_relation: MarginRelation = MarginRelation()
+
+    @model_validator(mode="after")
+    def _check(self) -> "ParameterSet":
+        names = [cc.name for cc in self.combined_commodities]
+        if not names:
+            raise ValueError("a parameter set needs at least one combined commodity")
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f"combined commodity names must be unique; repeated: {dup}")
+        keys = [(cc.underlying, cc.settlement_currency) for cc in self.combined_commodities]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two combined commodities share one underlying and settlement currency")
+        known = set(names)
+        priorities = [s.priority for s in self.inter_spreads]
+        if len(set(priorities)) != len(priorities):
+            raise ValueError(f"inter spread priorities must be unique; got {priorities}")
+        for spread in self.inter_spreads:
+            for leg in spread.legs:
+                if leg.combined_commodity not in known:
+                    raise ValueError(
+                        f"inter spread '{spread.name}' references combined commodity "
+                        f"'{leg.combined_commodity}', which is not defined (defined: {sorted(known)})"
+                    )
+                cc = self.commodity(leg.combined_commodity)
+                if cc.method != "span":
+                    raise ValueError(
+                        f"inter spread '{spread.name}' leg '{cc.name}' uses the exchange-style path; "
+                        "inter-commodity spread credits need SPAN price-risk decomposition"
+                    )
+        if self.correlation is not None:
+            for name in self.correlation.combined_commodities:
+                if name not in known:
+                    raise ValueError(
+                        f"correlation references combined commodity '{name}', which is not defined "
+                        f"(defined: {sorted(known)})"
+                    )
+        return self
+
+    def commodity(self, name: str) -> CombinedCommodity:
+        """The combined commodity called ``name`` (KeyError if absent)."""
+        for cc in self.combined_commodities:
+            if cc.name == name:
+                return cc
+        raise KeyError(name)
+
+    def commodity_for(self, *, underlying: str, settlement_currency: str) -> CombinedCommodity | None:
+        """The combined commodity of an underlying and settlement currency, or None."""
+        for cc in self.combined_commodities:
+            if cc.underlying == underlying and cc.settlement_currency == settlement_currency:
+                return cc
+        return None
+
+    @property
+    def label(self) -> str:
+        """``name@version`` for reports."""
+        return f"{self.metadata.name}@{self.metadata.version}"
