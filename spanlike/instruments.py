@@ -1,0 +1,426 @@
+"""Instruments: what a position is in, parsed from Deribit names or given explicitly.
+
+An :class:`Instrument` is a dated future, a perpetual or a European option on
+one underlying (``BTC``, ``ETH``, ...), settled either in the underlying coin
+("coin", Deribit's inverse contracts) or in a USD stablecoin ("linear").
+
+Deribit naming convention (:func:`parse_instrument`)
+----------------------------------------------------
+=============================  ==========================================
+``BTC-PERPETUAL``              coin-settled (inverse) perpetual
+``BTC-27DEC24``                coin-settled dated future
+``BTC-27DEC24-60000-C``        coin-settled call, strike 60,000 USD
+``ETH_USDC-27DEC24-3000-P``    USDC-settled (linear) put
+``SOL_USDC-PERPETUAL``         USDC-settled perpetual
+``XRP_USDC-30JUN25-0d625-C``   strike 0.625 (Deribit writes ``d`` for ``.``)
+=============================  ==========================================
+
+The part before ``_`` is the underlying, the part after it the settlement
+currency; without ``_CCY`` the contract settles in its underlying coin. Day of
+month has one or two digits; Deribit expiries are at 08:00 UTC.
+
+Times are ACT/365 to the second (methodology section 0).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from params.errors import InvalidInputError, InvalidInstrumentError
+from risk_arrays.contracts import KIND_CALL, KIND_FUTURE, KIND_PUT
+
+__all__ = [
+    "Instrument",
+    "parse_instrument",
+    "make_instrument",
+    "DERIBIT_EXPIRY_HOUR_UTC",
+    "SECONDS_PER_YEAR",
+]
+
+#: Deribit's futures and options expire at 08:00 UTC.
+DERIBIT_EXPIRY_HOUR_UTC: int = 8
+#: ACT/365 year in seconds.
+SECONDS_PER_YEAR: float = 365.0 * 86400.0
+
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_CURRENCY = re.compile(r"^[A-Z0-9]{1,16}$")
+_DATE = re.compile(r"^(\d{1,2})([A-Z]{3})(\d{2})$")
+_STRIKE = re.compile(r"^(\d+)(?:d(\d+))?$")
+
+_FORMS = (
+    "UNDERLYING[_SETTLEMENT]-PERPETUAL, UNDERLYING[_SETTLEMENT]-DMMMYY or "
+    "UNDERLYING[_SETTLEMENT]-DMMMYY-STRIKE-C|P (e.g. BTC-PERPETUAL, BTC-27DEC24, "
+    "BTC-27DEC24-60000-C, ETH_USDC-27DEC24-3000-P, XRP_USDC-30JUN25-0d625-C)"
+)
+
+Kind = Literal["future", "perpetual", "option"]
+Right = Literal["call", "put"]
+Settlement = Literal["coin", "linear"]
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One tradable contract.
+
+    Build with :func:`parse_instrument` (Deribit names) or
+    :func:`make_instrument` (explicit form); the constructor checks that the
+    fields are consistent and raises :class:`InvalidInstrumentError` otherwise.
+
+    Attributes
+    ----------
+    name : str
+        Unique name, e.g. ``"BTC-27DEC24-60000-C"``.
+    underlying : str
+        Ultimate underlying, e.g. ``"BTC"``; its USD index prices the contract.
+    kind : {"future", "perpetual", "option"}
+    right : {"call", "put"} or None
+        Option right; None for futures and perpetuals.
+    expiry : datetime or None
+        Expiry as a timezone-aware UTC datetime; None for perpetuals.
+    strike : float or None
+        Strike in USD per one coin of underlying (options only).
+    settlement : {"coin", "linear"}
+        ``coin``: inverse contract, P&L in the underlying coin.
+        ``linear``: P&L in ``settlement_currency`` (a USD stablecoin).
+    settlement_currency : str
+        Equal to ``underlying`` exactly when ``settlement == "coin"``.
+    multiplier : float
+        Coins of underlying one unit of quantity represents (1.0 on Deribit).
+    """
+
+    name: str
+    underlying: str
+    kind: Kind
+    right: Right | None
+    expiry: dt.datetime | None
+    strike: float | None
+    settlement: Settlement
+    settlement_currency: str
+    multiplier: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_fields(self)
+
+    @property
+    def is_option(self) -> bool:
+        """True for calls and puts."""
+        return self.kind == "option"
+
+    @property
+    def is_call(self) -> bool:
+        """True for calls (False for puts, futures and perpetuals)."""
+        return self.right == "call"
+
+    @property
+    def is_inverse(self) -> bool:
+        """True for coin-settled (inverse) contracts."""
+        return self.settlement == "coin"
+
+    @property
+    def kernel_kind(self) -> int:
+        """The :mod:`risk_arrays.contracts` kind code: KIND_FUTURE, KIND_CALL or KIND_PUT."""
+        if self.kind != "option":
+            return KIND_FUTURE
+        return KIND_CALL if self.right == "call" else KIND_PUT
+
+    def days_to_expiry(self, valuation_time: dt.datetime) -> float:
+        """Calendar days from ``valuation_time`` to expiry, to the second.
+
+        Parameters
+        ----------
+        valuation_time : datetime
+            Timezone-aware valuation time.
+
+        Returns
+        -------
+        float
+            ``(expiry - valuation_time)`` in days (86,400 s); negative once
+            expired; ``0.0`` for perpetuals.
+
+        Raises
+        ------
+        InvalidInputError
+            If ``valuation_time`` is naive.
+        """
+        _require_aware(valuation_time)
+        if self.expiry is None:
+            return 0.0
+        return (self.expiry - valuation_time).total_seconds() / 86400.0
+
+    def years_to_expiry(self, valuation_time: dt.datetime) -> float:
+        """ACT/365 years from ``valuation_time`` to expiry, to the second.
+
+        ``days_to_expiry(valuation_time) / 365``; negative once expired;
+        ``0.0`` for perpetuals.
+        """
+        return self.days_to_expiry(valuation_time) / 365.0
+
+
+def _require_aware(t: dt.datetime) -> None:
+    if not isinstance(t, dt.datetime) or t.tzinfo is None or t.utcoffset() is None:
+        raise InvalidInputError(
+            f"The valuation time must be a timezone-aware datetime (e.g. 2026-11-24T08:00:00+00:00). Got {t!r}."
+        )
+
+
+def _bad(name: str, what: str) -> InvalidInstrumentError:
+    return InvalidInstrumentError(f"Instrument {name!r}: {what}")
+
+
+def _check_fields(ins: Instrument) -> None:
+    """Consistency of an Instrument's fields; raises InvalidInstrumentError."""
+    label = ins.name if isinstance(ins.name, str) and ins.name else "<unnamed>"
+    if not isinstance(ins.name, str) or not ins.name.strip() or ins.name != ins.name.strip():
+        raise _bad(label, f"the name must be a non-empty string without surrounding spaces. Got {ins.name!r}.")
+    for field in ("underlying", "settlement_currency"):
+        value = getattr(ins, field)
+        if not isinstance(value, str) or not _CURRENCY.match(value):
+            raise _bad(
+                label,
+                f"'{field}' must be an upper-case currency code of letters and digits (e.g. 'BTC', 'USDC'). Got {value!r}.",
+            )
+    if ins.kind not in ("future", "perpetual", "option"):
+        raise _bad(label, f"'kind' must be 'future', 'perpetual' or 'option'. Got {ins.kind!r}.")
+    if ins.settlement not in ("coin", "linear"):
+        raise _bad(label, f"'settlement' must be 'coin' or 'linear'. Got {ins.settlement!r}.")
+    coin = ins.settlement_currency == ins.underlying
+    if (ins.settlement == "coin") != coin:
+        raise _bad(
+            label,
+            f"settlement {ins.settlement!r} does not match settlement currency {ins.settlement_currency!r} "
+            f"for underlying {ins.underlying!r}: a contract is coin-settled exactly when it settles in its underlying.",
+        )
+    if ins.kind == "perpetual":
+        if ins.expiry is not None:
+            raise _bad(label, f"a perpetual has no expiry; give expiry=None. Got {ins.expiry!r}.")
+    else:
+        if not isinstance(ins.expiry, dt.datetime):
+            raise _bad(label, f"a {ins.kind} needs 'expiry' as a timezone-aware datetime. Got {ins.expiry!r}.")
+        if ins.expiry.tzinfo is None or ins.expiry.utcoffset() is None:
+            raise _bad(
+                label,
+                f"'expiry' must be timezone-aware (add a UTC offset, e.g. 2024-12-27T08:00:00+00:00). Got {ins.expiry.isoformat()}.",
+            )
+        if ins.expiry.utcoffset() != dt.timedelta(0):
+            raise _bad(label, f"'expiry' must be in UTC (use make_instrument, which converts). Got {ins.expiry.isoformat()}.")
+    if ins.kind == "option":
+        if ins.right not in ("call", "put"):
+            raise _bad(label, f"an option needs 'right' 'call' or 'put'. Got {ins.right!r}.")
+        if isinstance(ins.strike, bool) or not isinstance(ins.strike, (int, float)) or not math.isfinite(ins.strike) or ins.strike <= 0:
+            raise _bad(label, f"an option needs a positive finite 'strike' in USD. Got {ins.strike!r}.")
+    else:
+        if ins.right is not None:
+            raise _bad(label, f"only options have a 'right'; a {ins.kind} needs right=None. Got {ins.right!r}.")
+        if ins.strike is not None:
+            raise _bad(label, f"only options have a 'strike'; a {ins.kind} needs strike=None. Got {ins.strike!r}.")
+    m = ins.multiplier
+    if isinstance(m, bool) or not isinstance(m, (int, float)) or not math.isfinite(m) or m <= 0:
+        raise _bad(label, f"'multiplier' must be a positive finite number of coins per unit. Got {m!r}.")
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _parse_date(name: str, token: str) -> dt.datetime:
+    m = _DATE.match(token)
+    if m is None:
+        raise _bad(
+            name,
+            f"the expiry {token!r} is not a Deribit date DMMMYY (one or two digit day, upper-case month, "
+            f"two-digit year, e.g. 27DEC24 or 3JAN25). Expected {_FORMS}.",
+        )
+    day_s, mon_s, yy = m.groups()
+    if mon_s not in _MONTHS:
+        raise _bad(name, f"the expiry month {mon_s!r} is not one of {', '.join(_MONTHS)}. Expected {_FORMS}.")
+    if len(day_s) == 2 and day_s.startswith("0"):
+        raise _bad(name, f"the expiry day {day_s!r} has a leading zero; Deribit writes e.g. 3JAN25. Expected {_FORMS}.")
+    try:
+        return dt.datetime(2000 + int(yy), _MONTHS.index(mon_s) + 1, int(day_s), DERIBIT_EXPIRY_HOUR_UTC, tzinfo=dt.timezone.utc)
+    except ValueError:
+        raise _bad(name, f"the expiry {token!r} is not a calendar date. Expected {_FORMS}.") from None
+
+
+def _parse_strike(name: str, token: str) -> float:
+    m = _STRIKE.match(token)
+    if m is None:
+        hint = " Deribit writes the decimal point as 'd' (0.625 -> 0d625)." if "." in token else ""
+        raise _bad(name, f"the strike {token!r} is not a number of digits with an optional 'd' decimal point.{hint} Expected {_FORMS}.")
+    strike = float(token.replace("d", "."))
+    if strike <= 0:
+        raise _bad(name, f"the strike {token!r} must be positive. Expected {_FORMS}.")
+    return strike
+
+
+def parse_instrument(name: str) -> Instrument:
+    """Parse a Deribit instrument name.
+
+    Parameters
+    ----------
+    name : str
+        e.g. ``"BTC-PERPETUAL"``, ``"BTC-27DEC24"``, ``"BTC-27DEC24-60000-C"``,
+        ``"ETH_USDC-27DEC24-3000-P"``, ``"XRP_USDC-30JUN25-0d625-C"``.
+
+    Returns
+    -------
+    Instrument
+        Expiry at 08:00 UTC on the named date; strike in USD; multiplier 1.
+
+    Raises
+    ------
+    InvalidInstrumentError
+        Naming the name, the part that is wrong and the expected form.
+
+    Examples
+    --------
+    >>> parse_instrument("ETH_USDC-27DEC24-3000-P").settlement
+    'linear'
+    """
+    if not isinstance(name, str):
+        raise InvalidInstrumentError(f"An instrument name must be a string like 'BTC-27DEC24-60000-C'. Got {name!r}.")
+    if not name or name != name.strip():
+        raise _bad(name, f"the name is empty or has surrounding spaces. Expected {_FORMS}.")
+    parts = name.split("-")
+    head = parts[0]
+    if "_" in head:
+        underlying, _, settle = head.partition("_")
+        if not settle or "_" in settle:
+            raise _bad(name, f"the prefix {head!r} must be UNDERLYING or UNDERLYING_SETTLEMENT (e.g. BTC, ETH_USDC). Expected {_FORMS}.")
+    else:
+        underlying, settle = head, head
+    for code in (underlying, settle):
+        if not _CURRENCY.match(code):
+            hint = f" Did you mean {name.upper()!r}?" if name.upper() != name else ""
+            raise _bad(name, f"the currency {code!r} must be upper-case letters and digits.{hint} Expected {_FORMS}.")
+    if underlying == settle and "_" in head:
+        raise _bad(name, f"write a coin-settled contract without the '_{settle}' suffix. Expected {_FORMS}.")
+
+    if len(parts) == 2 and parts[1] == "PERPETUAL":
+        return make_instrument(underlying=underlying, kind="perpetual", expiry=None, settlement_currency=settle, name=name)
+    if len(parts) == 2:
+        expiry = _parse_date(name, parts[1])
+        return make_instrument(underlying=underlying, kind="future", expiry=expiry, settlement_currency=settle, name=name)
+    if len(parts) == 4:
+        expiry = _parse_date(name, parts[1])
+        strike = _parse_strike(name, parts[2])
+        if parts[3] not in ("C", "P"):
+            raise _bad(name, f"the option right {parts[3]!r} must be 'C' (call) or 'P' (put). Expected {_FORMS}.")
+        return make_instrument(
+            underlying=underlying,
+            kind="option",
+            expiry=expiry,
+            strike=strike,
+            right="call" if parts[3] == "C" else "put",
+            settlement_currency=settle,
+            name=name,
+        )
+    if len(parts) >= 2 and len(parts[1]) == 2 and parts[1].isalpha():
+        raise _bad(name, f"combination instruments ({parts[1]}) are not supported; give the legs. Expected {_FORMS}.")
+    if len(parts) == 1:
+        raise _bad(name, f"the name has no '-' separated expiry or PERPETUAL part. Expected {_FORMS}.")
+    raise _bad(name, f"the name has {len(parts)} '-' separated parts; 2 (future, perpetual) or 4 (option) are allowed. Expected {_FORMS}.")
+
+
+# --------------------------------------------------------------------------- explicit form
+
+
+def _format_strike(strike: float) -> str:
+    if float(strike).is_integer():
+        return str(int(strike))
+    text = f"{float(strike):.12f}".rstrip("0")
+    return text.replace(".", "d")
+
+
+def _format_expiry(expiry: dt.datetime) -> str:
+    text = f"{expiry.day}{_MONTHS[expiry.month - 1]}{expiry.year % 100:02d}"
+    if (expiry.hour, expiry.minute, expiry.second, expiry.microsecond) != (DERIBIT_EXPIRY_HOUR_UTC, 0, 0, 0):
+        # Not a Deribit expiry time: keep it in the name so two expiries on one day stay distinct.
+        text += f"T{expiry:%H%M%S}Z"
+    return text
+
+
+def make_instrument(
+    *,
+    underlying: str,
+    kind: Kind,
+    expiry: dt.datetime | None,
+    strike: float | None = None,
+    right: Right | None = None,
+    settlement_currency: str,
+    multiplier: float = 1.0,
+    name: str | None = None,
+) -> Instrument:
+    """Build an instrument from its explicit description, validating every field.
+
+    Parameters
+    ----------
+    underlying : str
+        Upper-case code, e.g. ``"BTC"``.
+    kind : {"future", "perpetual", "option"}
+    expiry : datetime or None
+        Timezone-aware expiry (converted to UTC); required for futures and
+        options, None for perpetuals.
+    strike : float, optional
+        Options only: positive strike in USD per coin.
+    right : {"call", "put"}, optional
+        Options only.
+    settlement_currency : str
+        Equal to ``underlying`` for coin-settled (inverse) contracts, else the
+        stablecoin (e.g. ``"USDC"``): the contract is then linear.
+    multiplier : float, default 1.0
+        Coins of underlying per unit of quantity; positive and finite.
+    name : str, optional
+        Defaults to the Deribit form (``BTC-27DEC24-60000-C``,
+        ``ETH_USDC-PERPETUAL``); a non-08:00 UTC expiry adds ``THHMMSSZ``
+        to the date, and a non-integer strike is written with ``d``.
+
+    Returns
+    -------
+    Instrument
+
+    Raises
+    ------
+    InvalidInstrumentError
+        Naming the field, the value and what is expected.
+    """
+    label = name if name is not None else f"{underlying} {kind}"
+    if expiry is not None:
+        if not isinstance(expiry, dt.datetime):
+            raise _bad(label, f"'expiry' must be a timezone-aware datetime. Got {expiry!r}.")
+        if expiry.tzinfo is None or expiry.utcoffset() is None:
+            raise _bad(
+                label,
+                f"'expiry' must be timezone-aware (add a UTC offset, e.g. 2024-12-27T08:00:00+00:00). Got {expiry.isoformat()}.",
+            )
+        expiry = expiry.astimezone(dt.timezone.utc)
+    if isinstance(strike, int) and not isinstance(strike, bool):
+        strike = float(strike)
+    if isinstance(multiplier, int) and not isinstance(multiplier, bool):
+        multiplier = float(multiplier)
+    settlement: Settlement = "coin" if settlement_currency == underlying else "linear"
+    if name is None:
+        # Validate first so that a bad field is reported instead of a failure to format it.
+        _check_fields(
+            Instrument(label, underlying, kind, right, expiry, strike, settlement, settlement_currency, multiplier)
+        )
+        head = underlying if settlement == "coin" else f"{underlying}_{settlement_currency}"
+        if kind == "perpetual":
+            name = f"{head}-PERPETUAL"
+        elif kind == "future":
+            name = f"{head}-{_format_expiry(expiry)}"  # type: ignore[arg-type]
+        else:
+            name = f"{head}-{_format_expiry(expiry)}-{_format_strike(strike)}-{'C' if right == 'call' else 'P'}"  # type: ignore[arg-type]
+    return Instrument(
+        name=name,
+        underlying=underlying,
+        kind=kind,
+        right=right,
+        expiry=expiry,
+        strike=strike,
+        settlement=settlement,
+        settlement_currency=settlement_currency,
+        multiplier=multiplier,
+    )
