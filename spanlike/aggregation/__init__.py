@@ -1,0 +1,1 @@
+"""Aggregation of risk arrays into margin: SPAN and exchange-style paths, cross offsets."""

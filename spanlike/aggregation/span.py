@@ -1,0 +1,206 @@
+"""SPAN charges of one combined commodity (methodology section 3).
+
+Steps, each a function over a :class:`CommodityBook`:
+
+* :func:`scan_risk`: ``max(0, max_j L_j)`` with ``L = q @ R``; worst scenario.
+* :func:`decompose_scan_risk`: time risk ``(L_a + L_b)/2`` over the pair with
+  no price move; vol risk ``(L_worst - L_paired(worst))/2`` (0 when the worst
+  scenario has no pair, e.g. an extreme move); price risk = scan - time - vol.
+* :func:`intra_spread_charge`: net composite delta per tier, spreads formed in
+  priority order, ``count x rate`` (flat) or ``count x rate x months``
+  (per month).
+* :func:`delivery_charge`: delivery-window delta consumed by spreads at
+  ``spread_rate``, the rest at ``outright_rate`` [our choice for tiers holding
+  more than the delivery expiry: the consumed share of the delivery delta is
+  ``min(|delivery delta|, delta its tier gave to spreads)`` when the delivery
+  delta has the tier's sign, else 0].
+* :func:`short_option_minimum`: rate x (short calls + short puts) or
+  rate x max(short calls, short puts), counts in underlying units.
+* :func:`net_option_value`: ``sum q x mark_value`` over options (long positive).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from params.charges import SpanCharges
+from spanlike.aggregation.commodity_book import CommodityBook
+from spanlike.aggregation.spread_forming import SpreadLegs, form_spreads
+from spanlike.results import SpreadFormed
+
+__all__ = [
+    "ScanResult",
+    "scan_risk",
+    "decompose_scan_risk",
+    "IntraResult",
+    "intra_spread_charge",
+    "delivery_charge",
+    "short_option_minimum",
+    "net_option_value",
+    "DAYS_PER_MONTH",
+]
+
+DAYS_PER_MONTH = 365.25 / 12.0
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Scan risk (settlement currency, >= 0), the worst scenario and the loss vector."""
+
+    scan_risk: float
+    worst: int
+    losses: NDArray[np.float64]
+
+
+def scan_risk(losses: NDArray[np.float64]) -> ScanResult:
+    """Scan risk of a loss vector: ``max(0, max_j losses_j)`` and ``argmax``.
+
+    Ties go to the lowest scenario index (CME scans in scenario order).
+    """
+    worst = int(np.argmax(losses))
+    return ScanResult(scan_risk=max(0.0, float(losses[worst])), worst=worst, losses=losses)
+
+
+def decompose_scan_risk(
+    *, losses: NDArray[np.float64], paired: NDArray[np.int64], price_move: NDArray[np.float64],
+    price_shift: NDArray[np.float64], scan: float, worst: int
+) -> tuple[float, float, float]:
+    """Split scan risk into (time risk, vol risk, price risk), CME pubspan "Inter Spreads".
+
+    Parameters
+    ----------
+    losses : ndarray, shape (m,)
+    paired : ndarray of int, shape (m,)
+        Index of each scenario's paired (opposite-vol) scenario, -1 if none.
+    price_move, price_shift : ndarray, shape (m,)
+        Relative and absolute price moves, to find the no-move pair.
+    scan : float
+        Scan risk (>= 0).
+    worst : int
+        Worst scenario index.
+
+    Returns
+    -------
+    tuple of float
+        ``time_risk``, ``vol_risk``, ``price_risk`` with ``time + vol + price = scan``.
+    """
+    time_risk = 0.0
+    no_move = np.flatnonzero((price_move == 0.0) & (price_shift == 0.0) & (paired >= 0))
+    if no_move.size:
+        a = int(no_move[0])
+        time_risk = 0.5 * float(losses[a] + losses[paired[a]])
+    vol_risk = 0.0
+    if scan > 0.0 and paired[worst] >= 0:
+        vol_risk = 0.5 * float(losses[worst] - losses[paired[worst]])
+    return time_risk, vol_risk, scan - time_risk - vol_risk
+
+
+@dataclass(frozen=True)
+class IntraResult:
+    """Intra-commodity spread charge and what it consumed.
+
+    ``tier_numbers`` and the delta arrays are aligned: net delta per tier
+    before and after spreading, and delta each tier gave to spreads.
+    """
+
+    charge: float
+    spreads: tuple[SpreadFormed, ...]
+    tier_numbers: tuple[int, ...]
+    tier_delta: NDArray[np.float64]
+    remaining_delta: NDArray[np.float64]
+    consumed_delta: NDArray[np.float64]
+
+
+def intra_spread_charge(book: CommodityBook, charges: SpanCharges) -> IntraResult:
+    """Calendar-spread charge from net composite delta per tier (flat and per-month methods)."""
+    tiers = sorted(charges.tiers, key=lambda t: t.number)
+    numbers = tuple(t.number for t in tiers)
+    position = {n: i for i, n in enumerate(numbers)}
+    delta_by_row = book.quantity * book.composite_delta
+    tier_delta = np.zeros(len(tiers))
+    for i, n in enumerate(numbers):
+        tier_delta[i] = float(delta_by_row[book.tier == n].sum())
+    ordered = sorted(charges.intra_spreads, key=lambda s: s.priority)
+    legs = [
+        SpreadLegs(
+            buckets=tuple(position[leg.tier] for leg in s.legs),
+            ratios=tuple(leg.delta_ratio for leg in s.legs),
+            sides=tuple(1 if leg.side == "A" else -1 for leg in s.legs),
+        )
+        for s in ordered
+    ]
+    formed, remaining = form_spreads(deltas=tier_delta, spreads=legs)
+    consumed = np.zeros(len(tiers))
+    total = 0.0
+    out: list[SpreadFormed] = []
+    mids = {t.number: t.mid_days for t in tiers}
+    for f in formed:
+        spread = ordered[f.spread]
+        rate = book.rate_value(spread.rate, spread.rate_kind)
+        if spread.method == "per_month":
+            leg_mids = [mids[leg.tier] for leg in spread.legs]
+            months = max(1, round((max(leg_mids) - min(leg_mids)) / DAYS_PER_MONTH))
+        else:
+            months = 1
+        amount = f.count * rate * months
+        total += amount
+        for leg, take in zip(spread.legs, f.consumed):
+            consumed[position[leg.tier]] += take
+        out.append(
+            SpreadFormed(
+                kind="intra",
+                name=" / ".join(f"tier {leg.tier}" for leg in spread.legs),
+                priority=spread.priority,
+                legs=tuple(f"tier {leg.tier} ({leg.side})" for leg in spread.legs),
+                count=f.count,
+                amount=amount,
+            )
+        )
+    return IntraResult(
+        charge=total, spreads=tuple(out), tier_numbers=numbers, tier_delta=tier_delta,
+        remaining_delta=remaining, consumed_delta=consumed,
+    )
+
+
+def delivery_charge(book: CommodityBook, charges: SpanCharges, intra: IntraResult) -> float:
+    """Spot-month charge on the net delta of contracts in the delivery window (see module notes)."""
+    spec = charges.delivery
+    if spec is None or not book.in_delivery.any():
+        return 0.0
+    delta_by_row = book.quantity * book.composite_delta
+    total = 0.0
+    for tier_number in np.unique(book.tier[book.in_delivery]):
+        rows = book.in_delivery & (book.tier == tier_number)
+        d = float(delta_by_row[rows].sum())
+        if d == 0.0:
+            continue
+        consumed = 0.0
+        if tier_number in intra.tier_numbers:
+            k = intra.tier_numbers.index(int(tier_number))
+            if np.sign(intra.tier_delta[k]) == np.sign(d):
+                consumed = min(abs(d), float(intra.consumed_delta[k]))
+        outright = abs(d) - consumed
+        total += consumed * book.rate_value(spec.spread_rate, spec.rate_kind)
+        total += outright * book.rate_value(spec.outright_rate, spec.rate_kind)
+    return total
+
+
+def short_option_minimum(book: CommodityBook, charges: SpanCharges) -> float:
+    """SOM: rate per short option in underlying units, gross or max method."""
+    spec = charges.short_option_minimum
+    if spec is None:
+        return 0.0
+    short = book.is_option & (book.quantity < 0.0)
+    units = np.abs(book.quantity) * book.multiplier
+    short_calls = float(units[short & book.is_call].sum())
+    short_puts = float(units[short & ~book.is_call].sum())
+    count = short_calls + short_puts if spec.method == "gross" else max(short_calls, short_puts)
+    return count * book.rate_value(spec.rate, spec.rate_kind)
+
+
+def net_option_value(book: CommodityBook) -> float:
+    """NOV = long option value - short option value, settlement currency."""
+    return float((book.quantity * book.mark_value)[book.is_option].sum())

@@ -1,0 +1,75 @@
+"""Plain-text reports of margin results (what the CLI prints)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spanlike.results import CommodityMargin, MarginResult
+
+__all__ = ["format_margin_result", "format_amount"]
+
+
+def format_amount(value: float, currency: str) -> str:
+    """``12,345.67 USD`` for fiat/stablecoins, ``0.123456 BTC`` for coins."""
+    if currency in ("USD", "USDC", "USDT"):
+        return f"{value:,.2f} {currency}"
+    return f"{value:,.6f} {currency}"
+
+
+def _commodity_lines(c: "CommodityMargin", contributions: int) -> list[str]:
+    ccy = c.settlement_currency
+    rows: list[tuple[str, float]] = [("scan risk", c.scan_risk)]
+    if c.method == "span":
+        rows += [
+            ("  of which time risk", c.time_risk),
+            ("  of which vol risk", c.vol_risk),
+            ("  of which price risk", c.price_risk),
+            ("intra-commodity spread charge", c.intra_spread_charge),
+            ("delivery charge", c.delivery_charge),
+            ("inter-commodity spread credit", -c.inter_spread_credit),
+            ("short option minimum" + (" (binding)" if c.short_option_minimum_binding else ""),
+             c.short_option_minimum),
+            ("net option value (subtracted)", c.net_option_value),
+        ]
+    else:
+        rows += [("roll shock", c.roll_shock), ("delta shock", c.delta_shock)]
+    rows += [("requirement", c.requirement), ("maintenance margin", c.maintenance_margin),
+             ("initial margin", c.initial_margin)]
+    width = max(len(label) for label, _ in rows)
+    out = [
+        f"{c.name} ({c.method}, settled in {ccy}, 1 {ccy} = {c.usd_per_unit:,.2f} USD)",
+        f"  worst scenario #{c.worst_scenario.index + 1}: {c.worst_scenario.label}; net delta {c.net_delta:+,.4f}",
+    ]
+    for label, value in rows:
+        out.append(f"  {label:<{width}}  {format_amount(value, ccy):>22}")
+    out.append(f"  {'initial margin in USD':<{width}}  {format_amount(c.initial_margin_usd, 'USD'):>22}")
+    for s in c.spreads:
+        verb = "charge" if s.kind == "intra" else "credit"
+        out.append(f"  {s.kind} spread {s.name} (priority {s.priority}): {s.count:,.4f} x, {verb} "
+                   f"{format_amount(s.amount, ccy)}")
+    if contributions > 0 and c.contributions:
+        top = sorted(c.contributions, key=lambda p: -abs(p.worst_scenario_loss))[:contributions]
+        out.append("  largest contributions to the worst scenario (loss +):")
+        for p in top:
+            out.append(f"    {p.instrument:<28} qty {p.quantity:>+14,.4f}  {format_amount(p.worst_scenario_loss, ccy):>22}")
+    return out
+
+
+def format_margin_result(result: "MarginResult", *, contributions: int = 5) -> str:
+    """Readable multi-line report of a :class:`MarginResult`."""
+    lines = [
+        f"Account {result.account} under {result.parameter_set} at {result.valuation_time.isoformat()}",
+        f"  initial margin      {format_amount(result.initial_margin_usd, 'USD'):>22}",
+        f"  maintenance margin  {format_amount(result.maintenance_margin_usd, 'USD'):>22}",
+        f"  sum over combined commodities {format_amount(result.sum_of_requirements_usd, 'USD')}, "
+        f"inter-commodity credits {format_amount(result.inter_spread_credit_usd, 'USD')} (included), "
+        f"correlation offset {format_amount(result.correlation_offset_usd, 'USD')}",
+        "",
+    ]
+    for c in result.commodities:
+        lines += _commodity_lines(c, contributions)
+        lines.append("")
+    for note in result.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines).rstrip() + "\n"

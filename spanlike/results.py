@@ -1,0 +1,242 @@
+"""Typed margin results: account -> combined commodity -> components.
+
+Amounts of a :class:`CommodityMargin` are in that commodity's settlement
+currency (coin for coin-settled commodities, e.g. BTC; USDC for linear ones)
+unless the field name ends in ``_usd``. Account totals are in the reporting
+currency (USD), converting coin amounts at the underlying's index price.
+Losses are positive, gains negative; charges are positive amounts added to the
+requirement, credits and offsets positive amounts subtracted from it.
+
+``to_dict()`` returns the stable JSON shape documented in the README
+("Output"): keys never disappear; components that do not apply to a method
+are 0.0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Scenario", "PositionContribution", "SpreadFormed", "CommodityMargin", "MarginResult", "RESULT_SCHEMA_VERSION"]
+
+RESULT_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A scenario of a commodity's grid: 0-based ``index`` and a human ``label``."""
+
+    index: int
+    label: str
+
+
+@dataclass(frozen=True)
+class PositionContribution:
+    """One position's share of its commodity's worst-scenario loss.
+
+    Attributes
+    ----------
+    instrument : str
+    quantity : float
+        Net quantity in contract units (coin for options and coin futures).
+    worst_scenario_loss : float
+        ``quantity x risk_array[worst]``, settlement currency, loss positive.
+        Contributions of a commodity sum to its worst-scenario loss.
+    """
+
+    instrument: str
+    quantity: float
+    worst_scenario_loss: float
+
+
+@dataclass(frozen=True)
+class SpreadFormed:
+    """A spread the engine formed, and what it charged or credited.
+
+    Attributes
+    ----------
+    kind : {"intra", "inter"}
+    name : str
+        e.g. ``"tier 1 / tier 2"`` or the inter spread's name.
+    priority : int
+    legs : tuple of str
+        Tier numbers (intra) or combined commodity names (inter), with side.
+    count : float
+        Number of spreads (delta units of a ratio-1 leg).
+    amount : float
+        Intra: the charge. Inter: the credit to this commodity's legs.
+        Settlement currency.
+    """
+
+    kind: Literal["intra", "inter"]
+    name: str
+    priority: int
+    legs: tuple[str, ...]
+    count: float
+    amount: float
+
+
+@dataclass(frozen=True)
+class CommodityMargin:
+    """Margin of one combined commodity with every component.
+
+    SPAN path (methodology 3)::
+
+        risk        = max(scan_risk + intra_spread_charge + delivery_charge
+                          - inter_spread_credit, short_option_minimum)
+        requirement = max(risk - net_option_value, 0)
+
+    Exchange-style path (methodology 2.2, 4)::
+
+        requirement = scan_risk (the worst case after pnl offset and dampener)
+                      + roll_shock + delta_shock
+
+    ``maintenance_margin = mm_factor x requirement`` and
+    ``initial_margin = im_factor x requirement`` (parameter set's relation).
+    """
+
+    name: str
+    method: Literal["span", "exchange"]
+    settlement_currency: str
+    usd_per_unit: float
+    scenario_labels: tuple[str, ...]
+    scenario_losses: tuple[float, ...]
+    worst_scenario: Scenario
+    scan_risk: float
+    time_risk: float
+    vol_risk: float
+    price_risk: float
+    net_delta: float
+    intra_spread_charge: float
+    delivery_charge: float
+    inter_spread_credit: float
+    short_option_minimum: float
+    short_option_minimum_binding: bool
+    net_option_value: float
+    roll_shock: float
+    delta_shock: float
+    requirement: float
+    maintenance_margin: float
+    initial_margin: float
+    contributions: tuple[PositionContribution, ...]
+    spreads: tuple[SpreadFormed, ...] = ()
+
+    @property
+    def requirement_usd(self) -> float:
+        """The requirement converted to USD at the index price."""
+        return self.requirement * self.usd_per_unit
+
+    @property
+    def maintenance_margin_usd(self) -> float:
+        """Maintenance margin in USD."""
+        return self.maintenance_margin * self.usd_per_unit
+
+    @property
+    def initial_margin_usd(self) -> float:
+        """Initial margin in USD."""
+        return self.initial_margin * self.usd_per_unit
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (see the README's "Output" section)."""
+        return {
+            "name": self.name,
+            "method": self.method,
+            "settlement_currency": self.settlement_currency,
+            "usd_per_unit": self.usd_per_unit,
+            "initial_margin": self.initial_margin,
+            "maintenance_margin": self.maintenance_margin,
+            "initial_margin_usd": self.initial_margin_usd,
+            "maintenance_margin_usd": self.maintenance_margin_usd,
+            "requirement": self.requirement,
+            "components": {
+                "scan_risk": self.scan_risk,
+                "time_risk": self.time_risk,
+                "vol_risk": self.vol_risk,
+                "price_risk": self.price_risk,
+                "intra_spread_charge": self.intra_spread_charge,
+                "delivery_charge": self.delivery_charge,
+                "inter_spread_credit": self.inter_spread_credit,
+                "short_option_minimum": self.short_option_minimum,
+                "short_option_minimum_binding": self.short_option_minimum_binding,
+                "net_option_value": self.net_option_value,
+                "roll_shock": self.roll_shock,
+                "delta_shock": self.delta_shock,
+            },
+            "net_delta": self.net_delta,
+            "worst_scenario": {"index": self.worst_scenario.index, "label": self.worst_scenario.label},
+            "scenarios": [
+                {"index": i, "label": label, "loss": loss}
+                for i, (label, loss) in enumerate(zip(self.scenario_labels, self.scenario_losses))
+            ],
+            "contributions": [
+                {"instrument": c.instrument, "quantity": c.quantity, "worst_scenario_loss": c.worst_scenario_loss}
+                for c in self.contributions
+            ],
+            "spreads": [
+                {"kind": s.kind, "name": s.name, "priority": s.priority, "legs": list(s.legs),
+                 "count": s.count, "amount": s.amount}
+                for s in self.spreads
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class MarginResult:
+    """Cross-margined result of one account.
+
+    ``requirement_usd = sum_of_requirements_usd - correlation_offset_usd``;
+    ``maintenance_margin_usd = mm_factor x requirement_usd`` and
+    ``initial_margin_usd = im_factor x requirement_usd``.
+    """
+
+    account: str
+    parameter_set: str
+    valuation_time: dt.datetime
+    commodities: tuple[CommodityMargin, ...]
+    sum_of_requirements_usd: float
+    correlation_offset_usd: float
+    requirement_usd: float
+    maintenance_margin_usd: float
+    initial_margin_usd: float
+    notes: tuple[str, ...] = field(default_factory=tuple)
+    reporting_currency: str = "USD"
+
+    def commodity(self, name: str) -> CommodityMargin:
+        """The result of combined commodity ``name`` (KeyError if the book has none)."""
+        for c in self.commodities:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    @property
+    def inter_spread_credit_usd(self) -> float:
+        """Sum of inter-commodity spread credits, USD."""
+        return sum(c.inter_spread_credit * c.usd_per_unit for c in self.commodities)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with a stable shape (schema version :data:`RESULT_SCHEMA_VERSION`)."""
+        return {
+            "schema_version": RESULT_SCHEMA_VERSION,
+            "account": self.account,
+            "parameter_set": self.parameter_set,
+            "valuation_time": self.valuation_time.isoformat(),
+            "reporting_currency": self.reporting_currency,
+            "initial_margin_usd": self.initial_margin_usd,
+            "maintenance_margin_usd": self.maintenance_margin_usd,
+            "requirement_usd": self.requirement_usd,
+            "sum_of_requirements_usd": self.sum_of_requirements_usd,
+            "inter_spread_credit_usd": self.inter_spread_credit_usd,
+            "correlation_offset_usd": self.correlation_offset_usd,
+            "combined_commodities": [c.to_dict() for c in self.commodities],
+            "notes": list(self.notes),
+        }
+
+    def format_table(self, *, contributions: int = 5) -> str:
+        """A readable text report (what ``spanlike margin`` prints)."""
+        from spanlike.report import format_margin_result
+
+        return format_margin_result(self, contributions=contributions)
+
+    def __str__(self) -> str:
+        return self.format_table()
