@@ -76,12 +76,11 @@ class ContractArrays:
 
 
 def _as_array(field: str, values: ArrayLike, n: int | None, dtype: type) -> np.ndarray:
-    arr = np.ascontiguousarray(np.asarray(values, dtype=dtype))
+    arr = np.asarray(values, dtype=dtype)
     if arr.ndim == 0:
-        if n is None:
-            arr = arr.reshape(1)
-        else:
-            arr = np.full(n, arr[()], dtype=dtype)
+        # A scalar broadcasts to every contract (np.ascontiguousarray would make it shape (1,)).
+        arr = arr.reshape(1) if n is None else np.full(n, arr[()], dtype=dtype)
+    arr = np.ascontiguousarray(arr)
     if arr.ndim != 1:
         raise InvalidInputError(f"'{field}' must be one-dimensional. Got shape {arr.shape}.")
     if n is not None and arr.shape[0] != n:

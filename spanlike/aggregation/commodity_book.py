@@ -72,12 +72,16 @@ class CommodityBook:
     usd_per_unit: float
 
     def scenario_losses(self) -> NDArray[np.float64]:
-        """Portfolio loss per scenario, ``sum_i q_i R[i, j]``, settlement currency."""
-        return self.quantity @ self.risk_arrays
+        """Portfolio loss per scenario, ``sum_i q_i R[i, j]``, settlement currency.
+
+        Products are formed first and summed without fused multiply-adds (BLAS
+        ``q @ R`` may fuse), so a long and a short of one array cancel exactly.
+        """
+        return (self.quantity[:, None] * self.risk_arrays).sum(axis=0)
 
     def net_delta(self) -> float:
         """Net composite delta, underlying units."""
-        return float(self.quantity @ self.composite_delta)
+        return float((self.quantity * self.composite_delta).sum())
 
     def rate_value(self, rate: float, rate_kind: str) -> float:
         """A charge rate per unit of delta (or per option) in the settlement currency."""
