@@ -37,6 +37,8 @@ __all__ = [
     "Instrument",
     "parse_instrument",
     "make_instrument",
+    "instrument_from_mapping",
+    "parse_utc_datetime",
     "DERIBIT_EXPIRY_HOUR_UTC",
     "SECONDS_PER_YEAR",
 ]
@@ -424,3 +426,102 @@ def make_instrument(
         settlement_currency=settlement_currency,
         multiplier=multiplier,
     )
+
+
+# --------------------------------------------------------------------------- from plain data
+
+_EXPLICIT_KEYS = ("underlying", "kind", "expiry", "strike", "right", "settlement_currency", "multiplier", "name")
+
+
+def parse_utc_datetime(value: object, *, what: str) -> dt.datetime:
+    """A timezone-aware UTC datetime from a datetime or an ISO-8601 string.
+
+    Parameters
+    ----------
+    value : datetime or str
+        e.g. ``"2026-11-24T08:00:00Z"`` or ``"2026-11-24T09:00:00+01:00"``.
+    what : str
+        Description used in error messages (``"the expiry of positions[2]"``).
+
+    Returns
+    -------
+    datetime
+        Converted to UTC.
+
+    Raises
+    ------
+    InvalidInputError
+        If the value is not a datetime/ISO string or has no UTC offset.
+    """
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise InvalidInputError(
+                f"{what} must be an ISO-8601 time with a UTC offset, e.g. 2026-11-24T08:00:00Z. Got {value!r}."
+            ) from None
+    elif isinstance(value, dt.datetime):
+        parsed = value
+    else:
+        raise InvalidInputError(
+            f"{what} must be an ISO-8601 time with a UTC offset, e.g. 2026-11-24T08:00:00Z. Got {value!r}."
+        )
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise InvalidInputError(
+            f"{what} has no UTC offset: add one, e.g. 'Z' or '+00:00' ({parsed.isoformat()}Z). Got {value!r}."
+        )
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def instrument_from_mapping(data: object, *, where: str = "instrument") -> Instrument:
+    """An instrument from a name or from its explicit form as a mapping.
+
+    Parameters
+    ----------
+    data : str or mapping
+        A Deribit name (see :func:`parse_instrument`) or a mapping with keys
+        ``underlying``, ``kind``, ``expiry`` (ISO-8601 with offset, omitted or
+        null for perpetuals), ``strike``, ``right``, ``settlement_currency``
+        and optionally ``multiplier`` and ``name``: the keyword arguments of
+        :func:`make_instrument`.
+    where : str
+        Location for error messages, e.g. ``"positions[3] of book.json"``.
+
+    Raises
+    ------
+    InvalidInstrumentError
+        Prefixed with ``where``, naming the bad key or value.
+    """
+    if isinstance(data, str):
+        try:
+            return parse_instrument(data)
+        except InvalidInstrumentError as err:
+            raise InvalidInstrumentError(f"{where}: {err}") from None
+    if not isinstance(data, dict):
+        raise InvalidInstrumentError(
+            f"{where}: an instrument must be a Deribit name (e.g. 'BTC-27DEC24-60000-C') or an object with keys "
+            f"{', '.join(_EXPLICIT_KEYS)}. Got {data!r}."
+        )
+    unknown = sorted(set(data) - set(_EXPLICIT_KEYS))
+    if unknown:
+        raise InvalidInstrumentError(
+            f"{where}: unknown instrument key(s) {unknown}; allowed: {', '.join(_EXPLICIT_KEYS)}."
+        )
+    missing = [k for k in ("underlying", "kind", "settlement_currency") if k not in data]
+    if missing:
+        raise InvalidInstrumentError(f"{where}: the explicit instrument form needs key(s) {missing}.")
+    kwargs = dict(data)
+    expiry = kwargs.pop("expiry", None)
+    if expiry is not None:
+        try:
+            expiry = parse_utc_datetime(expiry, what=f"{where}: 'expiry'")
+        except InvalidInputError as err:
+            raise InvalidInstrumentError(str(err)) from None
+    for key in ("strike", "multiplier"):
+        value = kwargs.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise InvalidInstrumentError(f"{where}: '{key}' must be a number. Got {value!r}.")
+    try:
+        return make_instrument(expiry=expiry, **kwargs)
+    except InvalidInstrumentError as err:
+        raise InvalidInstrumentError(f"{where}: {err}") from None

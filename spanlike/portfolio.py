@@ -1,0 +1,532 @@
+"""Portfolios as the user wrote them: positions in instruments, with their units.
+
+Quantity units and signs
+------------------------
+A quantity is signed: positive = long (bought), negative = short (sold).
+
+* Options: coins of underlying (``unit="coin"``), Deribit's option ``size``.
+* Linear (USDC-settled) futures and perpetuals: coins of underlying (``"coin"``).
+* Coin-settled (inverse) futures and perpetuals: either USD notional
+  (``"usd"``, Deribit's ``size``) or coins (``"coin"``, Deribit's
+  ``size_currency``). The unit must be stated for them: the two differ by a
+  factor of the futures price, so a default would be a silent error.
+
+For instruments with ``multiplier != 1`` a ``"coin"`` quantity counts units of
+the contract, each ``multiplier`` coins.
+
+Positions in the same instrument and unit net; a position that nets to zero is
+dropped and the drop is recorded in :attr:`Portfolio.notes`. Conversion of USD
+quantities to coin needs a futures price and happens later, in
+:func:`spanlike.universe.resolve_positions`.
+
+File formats
+------------
+CSV (``instrument,quantity[,unit]``, one account per file)::
+
+    instrument,quantity,unit
+    BTC-25DEC26-110000-C,-5,coin
+    BTC-PERPETUAL,-150000,usd
+
+JSON (ours; a bare list of positions is also accepted)::
+
+    {"account": "desk-1",
+     "positions": [{"instrument": "BTC-25DEC26-110000-C", "quantity": -5},
+                   {"instrument": "BTC-PERPETUAL", "quantity": -150000, "unit": "usd"},
+                   {"instrument": {"underlying": "BTC", "kind": "future",
+                                   "expiry": "2027-03-26T08:00:00Z",
+                                   "settlement_currency": "USDC"},
+                    "quantity": 2}]}
+
+Deribit ``private/get_positions`` responses are read as they come
+(:meth:`Portfolio.from_deribit_positions`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Literal, Sequence
+
+from params.errors import InputFileError, InvalidInstrumentError, InvalidPositionError
+from spanlike.instruments import Instrument, instrument_from_mapping, parse_instrument
+
+__all__ = ["Position", "Portfolio", "Unit", "NET_ZERO_RELATIVE_TOLERANCE"]
+
+Unit = Literal["coin", "usd"]
+_UNITS = ("coin", "usd")
+
+#: A net quantity counts as zero when ``|net| <= tol * max |leg|`` (float sums
+#: such as 0.1 + 0.2 - 0.3 are not exactly zero).
+NET_ZERO_RELATIVE_TOLERANCE: float = 1e-12
+
+PathLike = str | os.PathLike[str]
+
+
+def _default_unit(instrument: Instrument, unit: object, where: str) -> Unit:
+    """The unit of a position, checked against its instrument."""
+    if unit is not None and not isinstance(unit, str):
+        raise InvalidPositionError(f"{where}: the unit of {instrument.name} must be 'coin' or 'usd'. Got {unit!r}.")
+    if isinstance(unit, str):
+        unit = unit.strip().lower() or None
+    if unit is not None and unit not in _UNITS:
+        raise InvalidPositionError(f"{where}: the unit of {instrument.name} must be 'coin' or 'usd'. Got {unit!r}.")
+    needs_choice = instrument.is_inverse and not instrument.is_option
+    if unit is None:
+        if needs_choice:
+            raise InvalidPositionError(
+                f"{where}: {instrument.name} is a coin-settled {instrument.kind}, so its quantity needs a unit: "
+                f"'usd' (USD notional, Deribit's size) or 'coin' ({instrument.underlying}, Deribit's size_currency)."
+            )
+        return "coin"
+    if unit == "usd" and not needs_choice:
+        what = "an option" if instrument.is_option else f"a linear ({instrument.settlement_currency}-settled) {instrument.kind}"
+        raise InvalidPositionError(
+            f"{where}: {instrument.name} is {what}, whose quantity is in coins of {instrument.underlying}; "
+            f"unit 'usd' applies only to coin-settled futures and perpetuals. Use unit 'coin'."
+        )
+    return unit  # type: ignore[return-value]
+
+
+def _check_quantity(instrument: Instrument, quantity: object, where: str) -> float:
+    if isinstance(quantity, bool) or not isinstance(quantity, (int, float)):
+        raise InvalidPositionError(f"{where}: the quantity of {instrument.name} must be a number. Got {quantity!r}.")
+    q = float(quantity)
+    if not math.isfinite(q):
+        raise InvalidPositionError(
+            f"{where}: the quantity of {instrument.name} must be a finite number (positive long, negative short). Got {q!r}."
+        )
+    return q
+
+
+@dataclass(frozen=True)
+class Position:
+    """A signed quantity of one instrument.
+
+    Attributes
+    ----------
+    instrument : Instrument
+    quantity : float
+        Signed (positive long, negative short), finite; in ``unit``.
+    unit : {"coin", "usd"}
+        ``"usd"`` only for coin-settled futures and perpetuals, for which a unit
+        is required; ``None`` becomes ``"coin"`` for the other instruments
+        (see module docstring).
+    """
+
+    instrument: Instrument
+    quantity: float
+    unit: Unit
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.instrument, Instrument):
+            raise InvalidPositionError(f"A position's instrument must be an Instrument. Got {self.instrument!r}.")
+        object.__setattr__(self, "quantity", _check_quantity(self.instrument, self.quantity, "position"))
+        object.__setattr__(self, "unit", _default_unit(self.instrument, self.unit, "position"))
+
+
+@dataclass(frozen=True)
+class _Row:
+    instrument: Instrument
+    quantity: float
+    unit: Unit
+    where: str
+
+
+def _make_row(instrument: Instrument, quantity: object, unit: object, where: str) -> _Row:
+    q = _check_quantity(instrument, quantity, where)
+    return _Row(instrument, q, _default_unit(instrument, unit, where), where)
+
+
+def _net(rows: Sequence[_Row]) -> tuple[tuple[Position, ...], tuple[str, ...]]:
+    """Net rows of the same (instrument, unit), in order of first appearance."""
+    by_name: dict[str, _Row] = {}
+    groups: dict[tuple[str, str], list[_Row]] = {}
+    for row in rows:
+        first = by_name.setdefault(row.instrument.name, row)
+        if first.instrument != row.instrument:
+            raise InvalidPositionError(
+                f"{row.where}: instrument {row.instrument.name!r} is defined differently from {first.where} "
+                f"({row.instrument} vs {first.instrument}); one name must mean one contract."
+            )
+        groups.setdefault((row.instrument.name, row.unit), []).append(row)
+    positions: list[Position] = []
+    notes: list[str] = []
+    for (name, unit), legs in groups.items():
+        net = math.fsum(r.quantity for r in legs)
+        scale = max(abs(r.quantity) for r in legs)
+        if abs(net) <= NET_ZERO_RELATIVE_TOLERANCE * scale:
+            places = ", ".join(r.where for r in legs)
+            if len(legs) == 1:
+                notes.append(f"{name} ({unit}) at {places} has quantity 0 and was dropped.")
+            else:
+                notes.append(f"{name} ({unit}): {len(legs)} positions at {places} net to zero and were dropped.")
+            continue
+        positions.append(Position(legs[0].instrument, net, unit))  # type: ignore[arg-type]
+    return tuple(positions), tuple(notes)
+
+
+def _read_text(path: Path, what: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(f"{what} file {path} does not exist. Check the path.") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputFileError(f"{what} file {path} cannot be read as UTF-8 text: {err}.") from None
+
+
+def _load_json(path: Path, what: str) -> Any:
+    text = _read_text(path, what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputFileError(
+            f"{what} file {path} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}. "
+            "Fix the syntax (quotes, commas, brackets)."
+        ) from None
+
+
+def _looks_like_deribit(data: Any) -> bool:
+    if isinstance(data, dict):
+        return "result" in data or "jsonrpc" in data
+    return bool(data) and isinstance(data, list) and isinstance(data[0], dict) and "instrument_name" in data[0]
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """The positions of one account, netted per (instrument, unit).
+
+    Build with :meth:`from_positions` or one of the file readers; the
+    constructor only checks that ``positions`` holds distinct
+    (instrument, unit) pairs of :class:`Position`.
+
+    Attributes
+    ----------
+    account : str
+        Account identifier.
+    positions : tuple of Position
+        Non-zero net positions, in order of first appearance.
+    notes : tuple of str
+        What was done to the input that a reader should know (dropped
+        net-zero positions), in plain words.
+    """
+
+    account: str
+    positions: tuple[Position, ...]
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.account, str) or not self.account.strip():
+            raise InvalidPositionError(f"The account must be a non-empty string. Got {self.account!r}.")
+        object.__setattr__(self, "positions", tuple(self.positions))
+        object.__setattr__(self, "notes", tuple(self.notes))
+        seen: set[tuple[str, str]] = set()
+        for p in self.positions:
+            if not isinstance(p, Position):
+                raise InvalidPositionError(f"Portfolio positions must be Position objects. Got {p!r}.")
+            key = (p.instrument.name, p.unit)
+            if key in seen:
+                raise InvalidPositionError(
+                    f"Account {self.account}: {p.instrument.name} ({p.unit}) appears twice; "
+                    "build with Portfolio.from_positions, which nets duplicates."
+                )
+            seen.add(key)
+
+    def __len__(self) -> int:
+        return len(self.positions)
+
+    @property
+    def instruments(self) -> tuple[Instrument, ...]:
+        """Distinct instruments held, in order of first appearance."""
+        out: dict[str, Instrument] = {}
+        for p in self.positions:
+            out.setdefault(p.instrument.name, p.instrument)
+        return tuple(out.values())
+
+    # ----------------------------------------------------------------- constructors
+
+    @classmethod
+    def from_positions(
+        cls,
+        positions: Iterable[Position | tuple[Any, ...]],
+        *,
+        account: str = "default",
+    ) -> "Portfolio":
+        """Net a list of positions into a portfolio.
+
+        Parameters
+        ----------
+        positions : iterable
+            :class:`Position` objects or tuples ``(instrument, quantity)`` /
+            ``(instrument, quantity, unit)`` where ``instrument`` is an
+            :class:`Instrument` or a Deribit name. Quantities signed, in
+            ``unit`` (see module docstring).
+        account : str, default "default"
+
+        Returns
+        -------
+        Portfolio
+
+        Raises
+        ------
+        InvalidPositionError
+            Non-finite quantity, a missing unit for a coin-settled future or
+            perpetual, ``"usd"`` for an option or a linear contract, or a
+            malformed entry; naming ``position #i``.
+        InvalidInstrumentError
+            An unparseable instrument name.
+        """
+        rows: list[_Row] = []
+        for i, item in enumerate(positions):
+            where = f"position #{i}"
+            if isinstance(item, Position):
+                rows.append(_Row(item.instrument, item.quantity, item.unit, where))
+                continue
+            if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+                raise InvalidPositionError(
+                    f"{where}: expected a Position or a tuple (instrument, quantity[, unit]). Got {item!r}."
+                )
+            ins = item[0]
+            if isinstance(ins, str):
+                try:
+                    ins = parse_instrument(ins)
+                except InvalidInstrumentError as err:
+                    raise InvalidInstrumentError(f"{where}: {err}") from None
+            elif not isinstance(ins, Instrument):
+                raise InvalidPositionError(f"{where}: the instrument must be a name or an Instrument. Got {ins!r}.")
+            rows.append(_make_row(ins, item[1], item[2] if len(item) == 3 else None, where))
+        found, notes = _net(rows)
+        return cls(account=account, positions=found, notes=notes)
+
+    @classmethod
+    def from_csv(cls, path: PathLike, *, account: str = "default") -> "Portfolio":
+        """Read a CSV file with header ``instrument,quantity[,unit]``.
+
+        One file is one account. Blank lines and lines starting with ``#`` are
+        skipped; an empty ``unit`` cell means no unit (allowed except for
+        coin-settled futures and perpetuals).
+
+        Raises
+        ------
+        InputFileError
+            Missing file, bad header, wrong number of cells, non-numeric
+            quantity; naming the file and line.
+        InvalidPositionError, InvalidInstrumentError
+            Naming the file, line and instrument.
+        """
+        p = Path(path)
+        text = _read_text(p, "Portfolio")
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
+                 if line.strip() and not line.lstrip().startswith("#")]
+        if not lines:
+            raise InputFileError(f"Portfolio file {p} is empty. Give a header line 'instrument,quantity,unit' and one row per position.")
+        header_line, header_text = lines[0]
+        header = [h.strip().lower() for h in next(csv.reader([header_text]))]
+        unknown = [h for h in header if h not in ("instrument", "quantity", "unit")]
+        if unknown:
+            extra = (" A portfolio file holds one account; margin several accounts with the batch input."
+                     if "account" in unknown else "")
+            raise InputFileError(
+                f"Portfolio file {p} line {header_line}: unknown column(s) {unknown}. "
+                f"The header must be 'instrument,quantity' or 'instrument,quantity,unit'.{extra}"
+            )
+        if len(set(header)) != len(header) or "instrument" not in header or "quantity" not in header:
+            raise InputFileError(
+                f"Portfolio file {p} line {header_line}: the header {header_text.strip()!r} must name each of "
+                "'instrument' and 'quantity' once (and optionally 'unit'), e.g. 'instrument,quantity,unit'."
+            )
+        col = {h: i for i, h in enumerate(header)}
+        rows: list[_Row] = []
+        for line_no, line in lines[1:]:
+            cells = [c.strip() for c in next(csv.reader([line]))]
+            where = f"{p} line {line_no}"
+            if len(cells) != len(header):
+                raise InputFileError(
+                    f"Portfolio file {where}: expected {len(header)} cells ({','.join(header)}), got {len(cells)}: {line.strip()!r}."
+                )
+            try:
+                ins = parse_instrument(cells[col["instrument"]])
+            except InvalidInstrumentError as err:
+                raise InvalidInstrumentError(f"Portfolio file {where}: {err}") from None
+            q_text = cells[col["quantity"]]
+            try:
+                quantity = float(q_text)
+            except ValueError:
+                raise InputFileError(
+                    f"Portfolio file {where}: the quantity of {ins.name} must be a number like -2.5. Got {q_text!r}."
+                ) from None
+            unit = cells[col["unit"]] if "unit" in col else None
+            rows.append(_make_row(ins, quantity, unit or None, f"{where}"))
+        found, notes = _net(rows)
+        return cls(account=account, positions=found, notes=notes)
+
+    @classmethod
+    def from_json(cls, path: PathLike) -> "Portfolio":
+        """Read our JSON form (module docstring): an object with ``account``
+        and ``positions``, or a bare list of positions.
+
+        Each position is ``{"instrument": name-or-object, "quantity": number,
+        "unit": "coin"|"usd"}`` (``unit`` optional where it has a default).
+
+        Raises
+        ------
+        InputFileError
+            Bad JSON or shape, naming the file and the element.
+        InvalidPositionError, InvalidInstrumentError
+            Naming the file, the element and the instrument.
+        """
+        p = Path(path)
+        data = _load_json(p, "Portfolio")
+        if _looks_like_deribit(data):
+            return cls.from_deribit_positions(data, source=str(p))
+        return cls._from_our_mapping(data, source=str(p))
+
+    @classmethod
+    def _from_our_mapping(cls, data: Any, *, source: str) -> "Portfolio":
+        account = "default"
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - {"account", "positions"})
+            if unknown or "positions" not in data:
+                raise InputFileError(
+                    f"Portfolio {source}: expected an object with keys 'account' (optional) and 'positions', "
+                    f"or a list of positions. Unknown keys: {unknown}; 'positions' present: {'positions' in data}."
+                )
+            account = data.get("account", "default")
+            if not isinstance(account, str) or not account.strip():
+                raise InputFileError(f"Portfolio {source}: 'account' must be a non-empty string. Got {account!r}.")
+            items = data["positions"]
+        else:
+            items = data
+        if not isinstance(items, list):
+            raise InputFileError(f"Portfolio {source}: 'positions' must be a list of objects. Got {type(items).__name__}.")
+        rows: list[_Row] = []
+        for i, item in enumerate(items):
+            where = f"{source} positions[{i}]"
+            if not isinstance(item, dict):
+                raise InputFileError(
+                    f"Portfolio {where}: each position must be an object "
+                    f'{{"instrument": ..., "quantity": ..., "unit": ...}}. Got {item!r}.'
+                )
+            unknown = sorted(set(item) - {"instrument", "quantity", "unit"})
+            missing = [k for k in ("instrument", "quantity") if k not in item]
+            if unknown or missing:
+                raise InputFileError(
+                    f"Portfolio {where}: keys must be 'instrument', 'quantity' and optionally 'unit'; "
+                    f"unknown {unknown}, missing {missing}."
+                )
+            ins = instrument_from_mapping(item["instrument"], where=f"Portfolio {where}")
+            rows.append(_make_row(ins, item["quantity"], item.get("unit"), where))
+        found, notes = _net(rows)
+        return cls(account=account, positions=found, notes=notes)
+
+    @classmethod
+    def from_deribit_positions(
+        cls,
+        path_or_obj: PathLike | dict[str, Any] | list[Any],
+        *,
+        account: str = "default",
+        source: str | None = None,
+    ) -> "Portfolio":
+        """Read a Deribit ``private/get_positions`` response as returned.
+
+        Parameters
+        ----------
+        path_or_obj : path, dict or list
+            A JSON file or the decoded response
+            ``{"jsonrpc": "2.0", "result": [{"instrument_name", "size", "kind",
+            "direction", "size_currency", ...}, ...]}`` (a bare ``result``
+            list is accepted too).
+        account : str, default "default"
+        source : str, optional
+            Name used in error messages (defaults to the path or ``<deribit>``).
+
+        Returns
+        -------
+        Portfolio
+            ``size`` is signed (negative = short). Coin-settled futures and
+            perpetuals become ``unit="usd"`` positions (``size`` is USD);
+            options and linear contracts ``unit="coin"``.
+
+        Raises
+        ------
+        InputFileError
+            An ``error`` response, a missing or non-numeric field, a ``kind``
+            or ``direction`` that contradicts the name or the sign of ``size``.
+        """
+        if isinstance(path_or_obj, (str, os.PathLike)):
+            src = str(path_or_obj)
+            data = _load_json(Path(path_or_obj), "Deribit positions")
+        else:
+            src = source or "<deribit>"
+            data = path_or_obj
+        src = source or src
+        if isinstance(data, dict):
+            if "error" in data:
+                raise InputFileError(f"Deribit positions {src} is an error response: {data['error']!r}. Fetch the positions again.")
+            if not isinstance(data.get("result"), list):
+                raise InputFileError(
+                    f"Deribit positions {src}: expected {{\"jsonrpc\": \"2.0\", \"result\": [...]}} with a list 'result' "
+                    "as returned by private/get_positions."
+                )
+            items = data["result"]
+        elif isinstance(data, list):
+            items = data
+        else:
+            raise InputFileError(f"Deribit positions {src}: expected a JSON object or list. Got {type(data).__name__}.")
+        rows: list[_Row] = []
+        for i, item in enumerate(items):
+            where = f"{src} result[{i}]"
+            if not isinstance(item, dict) or "instrument_name" not in item or "size" not in item:
+                raise InputFileError(f"Deribit positions {where}: each entry needs 'instrument_name' and 'size'. Got {item!r}.")
+            try:
+                ins = parse_instrument(item["instrument_name"])
+            except InvalidInstrumentError as err:
+                raise InvalidInstrumentError(f"Deribit positions {where}: {err}") from None
+            size = item["size"]
+            if isinstance(size, bool) or not isinstance(size, (int, float)):
+                raise InputFileError(f"Deribit positions {where}: 'size' of {ins.name} must be a number. Got {size!r}.")
+            kind = item.get("kind")
+            expected_kind = "option" if ins.is_option else "future"
+            if kind is not None and kind != expected_kind:
+                raise InputFileError(
+                    f"Deribit positions {where}: 'kind' {kind!r} contradicts the name {ins.name} (a Deribit {expected_kind})."
+                )
+            direction = item.get("direction")
+            if direction is not None and math.isfinite(size):
+                sign_ok = {"buy": size > 0, "sell": size < 0, "zero": size == 0}.get(direction)
+                if not sign_ok:
+                    raise InputFileError(
+                        f"Deribit positions {where}: 'direction' {direction!r} of {ins.name} does not match the signed "
+                        f"'size' {size!r} (buy > 0, sell < 0, zero = 0)."
+                    )
+            unit: Unit = "usd" if (ins.is_inverse and not ins.is_option) else "coin"
+            rows.append(_make_row(ins, size, unit, where))
+        found, notes = _net(rows)
+        return cls(account=account, positions=found, notes=notes)
+
+    @classmethod
+    def from_file(cls, path: PathLike) -> "Portfolio":
+        """Read a portfolio file, choosing the reader by suffix and content.
+
+        ``.csv`` -> :meth:`from_csv`; ``.json`` -> :meth:`from_deribit_positions`
+        when the content has Deribit's shape (``jsonrpc``/``result`` keys, or a
+        list of objects with ``instrument_name``), else :meth:`from_json`.
+
+        Raises
+        ------
+        InputFileError
+            Any other suffix, or the reader's errors.
+        """
+        p = Path(path)
+        suffix = p.suffix.lower()
+        if suffix == ".csv":
+            return cls.from_csv(p)
+        if suffix == ".json":
+            return cls.from_json(p)
+        raise InputFileError(
+            f"Portfolio file {p}: unknown suffix {p.suffix!r}. Use .csv (instrument,quantity,unit) or .json "
+            "(our form or a Deribit get_positions response)."
+        )
