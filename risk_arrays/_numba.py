@@ -20,7 +20,6 @@ from typing import Any, Callable
 import numba
 
 KERNEL_OPTIONS: dict[str, Any] = {
-    "nopython": True,
     "cache": True,
     "error_model": "numpy",
     "fastmath": False,

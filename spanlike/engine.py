@@ -57,9 +57,9 @@ def prepare(
     *, portfolio: Portfolio, market: MarketSnapshot, parameter_set: ParameterSet
 ) -> tuple[UniverseRisk, NDArray[np.intp], NDArray[np.float64], tuple[str, ...]]:
     """Revalue the portfolio's instruments and resolve its positions to rows and quantities."""
-    table = table_for_portfolio(portfolio, market, parameter_set)
+    table = table_for_portfolio(portfolio, market=market, parameter_set=parameter_set)
     universe = revalue(table, parameter_set)
-    rows, quantity, notes = resolve_positions(portfolio, table)
+    rows, quantity, notes = resolve_positions(portfolio, table=table)
     return universe, rows, quantity, tuple(portfolio.notes) + tuple(notes)
 
 
