@@ -66,7 +66,11 @@ def _black76_value(
     discount: float,
     sign: float,
 ) -> float:
-    """Discounted Black-76 value in USD (``sign`` +1 call, -1 put)."""
+    """Discounted Black-76 value in USD (``sign`` +1 call, -1 put).
+
+    For scalar use (composite delta). Too large for LLVM to inline, so a hot
+    loop that calls it stays scalar: the vectorised loops spell it out instead.
+    """
     d1 = _d1_with_limit(log_forward_over_strike, total_vol)
     d2 = d1 - total_vol
     exp_half_d1_sq = fast_exp(-0.5 * d1 * d1)
@@ -99,20 +103,19 @@ def _option_price_kernel(
     out_price: np.ndarray,
 ) -> None:
     """``out_price[i]`` = generalised Black-Scholes value (Black-76 on ``F = S exp(b T)``)."""
+    # The Black-76 formula is spelled out (leaf calls only) so that LLVM inlines and vectorises.
     for i in range(spot.shape[0]):
         t = t_years[i]
+        s = sign[i]
+        k = strike[i]
         forward = spot[i] * fast_exp(carry[i] * t)
-        forward_over_strike = forward / strike[i]
+        forward_over_strike = forward / k
         total_vol = vol[i] * math.sqrt(t)
-        out_price[i] = _black76_value(
-            forward,
-            strike[i],
-            fast_log(forward_over_strike),
-            forward_over_strike,
-            total_vol,
-            fast_exp(-rate[i] * t),
-            sign[i],
-        )
+        d1 = _d1_with_limit(fast_log(forward_over_strike), total_vol)
+        exp_half_d1_sq = fast_exp(-0.5 * d1 * d1)
+        n1 = norm_cdf_given_exp(s * d1, exp_half_d1_sq)
+        n2 = norm_cdf_given_exp(s * (d1 - total_vol), exp_half_d1_sq * forward_over_strike)
+        out_price[i] = fast_exp(-rate[i] * t) * s * (forward * n1 - k * n2)
 
 
 @njit_kernel
@@ -174,11 +177,18 @@ def _option_greeks_kernel(
 
 # ---------------------------------------------------------------------------
 # Risk arrays
+#
+# LLVM inlines only small callees: a loop that calls a helper which itself calls
+# fast_exp and norm_cdf_given_exp keeps an opaque call and stays scalar. So the
+# vectorised loops below spell the Black-76 formula out and call leaf functions
+# only, and the parallel kernel hands out chunks of contracts to functions that
+# contain the loops (one call per chunk, so nothing needs inlining).
+
+_CHUNK = 512  # contracts per parallel task: large enough to amortise scheduling
 
 
 @njit_kernel
-def _prepare_contract(
-    i: int,
+def _prepare_contracts(
     forward: np.ndarray,
     strike: np.ndarray,
     t_years: np.ndarray,
@@ -192,25 +202,33 @@ def _prepare_contract(
     discount_scenario: np.ndarray,
     base_value: np.ndarray,
 ) -> None:
-    """Per-contract invariants of the scenario loop, and the base value in settlement currency.
+    """Per-contract invariants of the scenario loop and the base value, for every contract given.
 
-    Futures get a dummy strike of 1 so that every lane computes finite numbers;
-    their option fields are never read.
+    ``base_value`` is in the settlement currency (USD, or coin for inverse
+    options). Futures get a dummy strike of 1 so that every lane computes finite
+    numbers; their option fields are never read.
     """
-    f = forward[i]
-    is_option = kind[i] != _KIND_FUTURE
-    k = strike[i] if is_option else 1.0
-    sign = -1.0 if kind[i] == _KIND_PUT else 1.0
-    t = t_years[i]
-    t_scenario = t - time_advance_years
-    t_scenario = 0.0 if t_scenario < 0.0 else t_scenario
-    log_fk = fast_log(f / k)
-    value_usd = _black76_value(f, k, log_fk, f / k, vol[i] * math.sqrt(t), fast_exp(-rate[i] * t), sign)
-    value_usd = value_usd if is_option else f
-    log_forward_over_strike[i] = log_fk
-    sqrt_t_scenario[i] = math.sqrt(t_scenario)
-    discount_scenario[i] = fast_exp(-rate[i] * t_scenario)
-    base_value[i] = value_usd / f if (inverse[i] and is_option) else value_usd
+    for i in range(forward.shape[0]):
+        f = forward[i]
+        is_option = kind[i] != _KIND_FUTURE
+        k = strike[i] if is_option else 1.0
+        sign = -1.0 if kind[i] == _KIND_PUT else 1.0
+        t = t_years[i]
+        t_scenario = t - time_advance_years
+        t_scenario = 0.0 if t_scenario < 0.0 else t_scenario
+        fk = f / k
+        log_fk = fast_log(fk)
+        total_vol = vol[i] * math.sqrt(t)
+        d1 = _d1_with_limit(log_fk, total_vol)
+        exp_half_d1_sq = fast_exp(-0.5 * d1 * d1)
+        n1 = norm_cdf_given_exp(sign * d1, exp_half_d1_sq)
+        n2 = norm_cdf_given_exp(sign * (d1 - total_vol), exp_half_d1_sq * fk)
+        value_usd = fast_exp(-rate[i] * t) * sign * (f * n1 - k * n2)
+        value_usd = value_usd if is_option else f
+        log_forward_over_strike[i] = log_fk
+        sqrt_t_scenario[i] = math.sqrt(t_scenario)
+        discount_scenario[i] = fast_exp(-rate[i] * t_scenario)
+        base_value[i] = value_usd / f if (inverse[i] and is_option) else value_usd
 
 
 @njit_kernel
@@ -222,8 +240,7 @@ def _scenario_vol(vol: float, vol_scale: float, rel: float, shift_abs: float, fl
 
 
 @njit_kernel
-def _revalue_row(
-    i: int,
+def _revalue_rows(
     forward: np.ndarray,
     strike: np.ndarray,
     vol: np.ndarray,
@@ -233,6 +250,7 @@ def _revalue_row(
     vol_scale: np.ndarray,
     growth_option: np.ndarray,
     log_growth_option: np.ndarray,
+    inverse_growth_option: np.ndarray,
     growth_future: np.ndarray,
     price_shift_abs: np.ndarray,
     vol_shift_abs: np.ndarray,
@@ -246,69 +264,140 @@ def _revalue_row(
     base_value: np.ndarray,
     out: np.ndarray,
 ) -> None:
-    """Fill ``out[i, :]``: loss of one long unit in each scenario, times its weight.
+    """Fill ``out[i, :]`` for every contract given: weighted loss of one long unit per scenario.
 
-    Every branch here depends on the contract only, so each inner ``j`` loop is
-    branch-free and vectorises.
+    Every branch depends on the contract only; each inner ``j`` loop is
+    branch-free (selects only) and vectorises.
     """
     m = weight.shape[0]
-    f = forward[i]
-    mult = multiplier[i]
-    base = base_value[i]
-    if kind[i] == _KIND_FUTURE:
-        if inverse[i]:
-            # coin P&L of a long: (F' - F) / F'; loss is its negative
+    # The loops write into this private buffer, copied to ``out`` per row: with
+    # ``out`` as the only store target LLVM must guard against it aliasing any of
+    # the ten scenario tables, which exceeds its runtime-check limit (8) and
+    # leaves the loop scalar.
+    row = np.empty(m)
+    for i in range(forward.shape[0]):
+        f = forward[i]
+        mult = multiplier[i]
+        if kind[i] == _KIND_FUTURE:
+            if inverse[i]:
+                # coin P&L of a long is (F' - F)/F'; the loss is its negative
+                for j in range(m):
+                    f_new = f * growth_future[j] + price_shift_abs[j]
+                    row[j] = -weight[j] * mult * ((f_new - f) / f_new)
+            else:
+                for j in range(m):
+                    f_new = f * growth_future[j] + price_shift_abs[j]
+                    row[j] = weight[j] * mult * (f - f_new)
             for j in range(m):
-                f_new = f * growth_future[j] + price_shift_abs[j]
-                out[i, j] = -weight[j] * mult * ((f_new - f) / f_new)
-        else:
-            for j in range(m):
-                f_new = f * growth_future[j] + price_shift_abs[j]
-                out[i, j] = weight[j] * mult * (f - f_new)
-        return
+                out[i, j] = row[j]
+            continue
 
-    k = strike[i]
-    inv_k = 1.0 / k
-    sign = -1.0 if kind[i] == _KIND_PUT else 1.0
-    sigma = vol[i]
-    scale = vol_scale[i]
-    log_fk = log_forward_over_strike[i]
-    sqrt_t = sqrt_t_scenario[i]
-    discount = discount_scenario[i]
-    is_inverse = inverse[i]
-    if not has_abs_shift:
-        # F' = F (1 + move): log(F'/K) = log(F/K) + log(1 + move), no log per cell.
-        if is_inverse:
+        k = strike[i]
+        inv_k = 1.0 / k
+        inv_f = 1.0 / f
+        sign = -1.0 if kind[i] == _KIND_PUT else 1.0
+        sigma = vol[i]
+        scale = vol_scale[i]
+        log_fk = log_forward_over_strike[i]
+        sqrt_t = sqrt_t_scenario[i]
+        # Inverse options are valued in coin, V'/F': fold the 1/F' into the discount factor.
+        signed_discount = discount_scenario[i] * sign * mult
+        is_inverse = inverse[i]
+        base = base_value[i]
+        if not has_abs_shift:
+            # F' = F (1 + move): log(F'/K) = log(F/K) + log(1 + move) and
+            # 1/F' = (1/F) / (1 + move) come from per-scenario tables, so the
+            # loop needs neither a log nor a division for them.
             for j in range(m):
                 f_new = f * growth_option[j]
-                total_vol = _scenario_vol(sigma, scale, vol_shift_rel[j], vol_shift_abs[j], vol_floor[j]) * sqrt_t
-                value = _black76_value(
-                    f_new, k, log_fk + log_growth_option[j], f_new * inv_k, total_vol, discount, sign
-                )
-                out[i, j] = weight[j] * mult * (base - value / f_new)
-        else:
-            for j in range(m):
-                f_new = f * growth_option[j]
-                total_vol = _scenario_vol(sigma, scale, vol_shift_rel[j], vol_shift_abs[j], vol_floor[j]) * sqrt_t
-                value = _black76_value(
-                    f_new, k, log_fk + log_growth_option[j], f_new * inv_k, total_vol, discount, sign
-                )
-                out[i, j] = weight[j] * mult * (base - value)
-    else:
-        if is_inverse:
-            for j in range(m):
-                f_new = f * growth_option[j] + price_shift_abs[j]
                 fk = f_new * inv_k
+                settle = inv_f * inverse_growth_option[j] if is_inverse else 1.0
                 total_vol = _scenario_vol(sigma, scale, vol_shift_rel[j], vol_shift_abs[j], vol_floor[j]) * sqrt_t
-                value = _black76_value(f_new, k, fast_log(fk), fk, total_vol, discount, sign)
-                out[i, j] = weight[j] * mult * (base - value / f_new)
+                d1 = _d1_with_limit(log_fk + log_growth_option[j], total_vol)
+                exp_half_d1_sq = fast_exp(-0.5 * d1 * d1)
+                n1 = norm_cdf_given_exp(sign * d1, exp_half_d1_sq)
+                n2 = norm_cdf_given_exp(sign * (d1 - total_vol), exp_half_d1_sq * fk)
+                value = signed_discount * (f_new * n1 - k * n2) * settle
+                row[j] = weight[j] * (mult * base - value)
         else:
             for j in range(m):
                 f_new = f * growth_option[j] + price_shift_abs[j]
                 fk = f_new * inv_k
+                settle = 1.0 / f_new if is_inverse else 1.0
                 total_vol = _scenario_vol(sigma, scale, vol_shift_rel[j], vol_shift_abs[j], vol_floor[j]) * sqrt_t
-                value = _black76_value(f_new, k, fast_log(fk), fk, total_vol, discount, sign)
-                out[i, j] = weight[j] * mult * (base - value)
+                d1 = _d1_with_limit(fast_log(fk), total_vol)
+                exp_half_d1_sq = fast_exp(-0.5 * d1 * d1)
+                n1 = norm_cdf_given_exp(sign * d1, exp_half_d1_sq)
+                n2 = norm_cdf_given_exp(sign * (d1 - total_vol), exp_half_d1_sq * fk)
+                value = signed_discount * (f_new * n1 - k * n2) * settle
+                row[j] = weight[j] * (mult * base - value)
+        for j in range(m):
+            out[i, j] = row[j]
+
+
+@njit_kernel
+def _scenario_tables(
+    price_move_option: np.ndarray, price_move_future: np.ndarray, price_shift_abs: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """Per-scenario ``1 + move``, ``log(1 + move)``, ``1/(1 + move)`` and whether any absolute shift is set."""
+    growth_option = 1.0 + price_move_option
+    has_abs_shift = False
+    for j in range(price_shift_abs.shape[0]):
+        has_abs_shift = has_abs_shift or price_shift_abs[j] != 0.0
+    return growth_option, np.log(growth_option), 1.0 / growth_option, 1.0 + price_move_future, has_abs_shift
+
+
+@njit_kernel
+def _risk_array_chunk(
+    start: int,
+    stop: int,
+    forward: np.ndarray,
+    strike: np.ndarray,
+    t_years: np.ndarray,
+    vol: np.ndarray,
+    rate: np.ndarray,
+    kind: np.ndarray,
+    inverse: np.ndarray,
+    multiplier: np.ndarray,
+    vol_scale: np.ndarray,
+    growth_option: np.ndarray,
+    log_growth_option: np.ndarray,
+    inverse_growth_option: np.ndarray,
+    growth_future: np.ndarray,
+    price_shift_abs: np.ndarray,
+    vol_shift_abs: np.ndarray,
+    vol_shift_rel: np.ndarray,
+    vol_floor: np.ndarray,
+    weight: np.ndarray,
+    has_abs_shift: bool,
+    time_advance_years: float,
+    out: np.ndarray,
+) -> None:
+    """Rows ``start <= i < stop`` of the risk arrays.
+
+    The per-contract invariants go to scratch arrays allocated here, not passed
+    in: LLVM then knows they alias nothing and vectorises the preparation loop
+    without runtime overlap checks (with caller-owned scratch it stayed scalar,
+    about 100 ns per contract). Serial and parallel kernels run the same chunks,
+    so they return identical numbers.
+    """
+    size = stop - start
+    log_fk = np.empty(size)
+    sqrt_t_scenario = np.empty(size)
+    discount_scenario = np.empty(size)
+    base_value = np.empty(size)
+    _prepare_contracts(
+        forward[start:stop], strike[start:stop], t_years[start:stop], vol[start:stop], rate[start:stop],
+        kind[start:stop], inverse[start:stop], time_advance_years,
+        log_fk, sqrt_t_scenario, discount_scenario, base_value,
+    )
+    _revalue_rows(
+        forward[start:stop], strike[start:stop], vol[start:stop], kind[start:stop], inverse[start:stop],
+        multiplier[start:stop], vol_scale[start:stop],
+        growth_option, log_growth_option, inverse_growth_option, growth_future, price_shift_abs,
+        vol_shift_abs, vol_shift_rel, vol_floor, weight, has_abs_shift,
+        log_fk, sqrt_t_scenario, discount_scenario, base_value, out[start:stop],
+    )
 
 
 @njit_kernel
@@ -345,28 +434,15 @@ def _risk_array_kernel(
     with ``F'``, ``sigma'``, ``T'`` as in :mod:`risk_arrays.scenarios`.
     """
     n = forward.shape[0]
-    m = weight.shape[0]
-    growth_option = 1.0 + price_move_option
-    growth_future = 1.0 + price_move_future
-    log_growth_option = np.log(growth_option)
-    has_abs_shift = False
-    for j in range(m):
-        has_abs_shift = has_abs_shift or price_shift_abs[j] != 0.0
-    log_fk = np.empty(n)
-    sqrt_t_scenario = np.empty(n)
-    discount_scenario = np.empty(n)
-    base_value = np.empty(n)
-    for i in range(n):
-        _prepare_contract(
-            i, forward, strike, t_years, vol, rate, kind, inverse, time_advance_years,
-            log_fk, sqrt_t_scenario, discount_scenario, base_value,
-        )
-    for i in range(n):
-        _revalue_row(
-            i, forward, strike, vol, kind, inverse, multiplier, vol_scale,
-            growth_option, log_growth_option, growth_future, price_shift_abs,
-            vol_shift_abs, vol_shift_rel, vol_floor, weight, has_abs_shift,
-            log_fk, sqrt_t_scenario, discount_scenario, base_value, out,
+    growth_option, log_growth_option, inverse_growth_option, growth_future, has_abs_shift = _scenario_tables(
+        price_move_option, price_move_future, price_shift_abs
+    )
+    for c in range((n + _CHUNK - 1) // _CHUNK):
+        _risk_array_chunk(
+            c * _CHUNK, min(c * _CHUNK + _CHUNK, n), forward, strike, t_years, vol, rate, kind, inverse,
+            multiplier, vol_scale, growth_option, log_growth_option, inverse_growth_option, growth_future,
+            price_shift_abs, vol_shift_abs, vol_shift_rel, vol_floor, weight, has_abs_shift,
+            time_advance_years, out,
         )
 
 
@@ -391,30 +467,17 @@ def _risk_array_kernel_parallel(
     time_advance_years: float,
     out: np.ndarray,
 ) -> None:
-    """:func:`_risk_array_kernel` with ``prange`` over contracts (same numbers, bit for bit)."""
+    """:func:`_risk_array_kernel` with ``prange`` over chunks of contracts (same numbers, bit for bit)."""
     n = forward.shape[0]
-    m = weight.shape[0]
-    growth_option = 1.0 + price_move_option
-    growth_future = 1.0 + price_move_future
-    log_growth_option = np.log(growth_option)
-    has_abs_shift = False
-    for j in range(m):
-        has_abs_shift = has_abs_shift or price_shift_abs[j] != 0.0
-    log_fk = np.empty(n)
-    sqrt_t_scenario = np.empty(n)
-    discount_scenario = np.empty(n)
-    base_value = np.empty(n)
-    for i in prange(n):
-        _prepare_contract(
-            i, forward, strike, t_years, vol, rate, kind, inverse, time_advance_years,
-            log_fk, sqrt_t_scenario, discount_scenario, base_value,
-        )
-    for i in prange(n):
-        _revalue_row(
-            i, forward, strike, vol, kind, inverse, multiplier, vol_scale,
-            growth_option, log_growth_option, growth_future, price_shift_abs,
-            vol_shift_abs, vol_shift_rel, vol_floor, weight, has_abs_shift,
-            log_fk, sqrt_t_scenario, discount_scenario, base_value, out,
+    growth_option, log_growth_option, inverse_growth_option, growth_future, has_abs_shift = _scenario_tables(
+        price_move_option, price_move_future, price_shift_abs
+    )
+    for c in prange((n + _CHUNK - 1) // _CHUNK):
+        _risk_array_chunk(
+            c * _CHUNK, min(c * _CHUNK + _CHUNK, n), forward, strike, t_years, vol, rate, kind, inverse,
+            multiplier, vol_scale, growth_option, log_growth_option, inverse_growth_option, growth_future,
+            price_shift_abs, vol_shift_abs, vol_shift_rel, vol_floor, weight, has_abs_shift,
+            time_advance_years, out,
         )
 
 
