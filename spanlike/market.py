@@ -1,0 +1,443 @@
+"""Market data at one valuation time: index prices and per-instrument quotes.
+
+Units follow Deribit
+--------------------
+* ``index_prices``: USD per one coin of the underlying (``{"BTC": 95000.0}``).
+* ``mark_price``: coin-settled options in coin per one coin of underlying
+  (``0.0123`` BTC); linear options in their settlement currency (USDC ~ USD);
+  futures and perpetuals in USD.
+* ``mark_iv``: annual volatility as a decimal (0.55 = 55 %). Deribit's API
+  quotes it in percent; :meth:`MarketSnapshot.from_deribit_book_summary`
+  divides by 100.
+* ``underlying_price``: USD forward of the option's expiry (Deribit's
+  ``underlying_price``).
+
+Present values are validated at construction (finite and > 0, aware time);
+absent values stay ``None`` and are reported when a held instrument needs them
+(:func:`spanlike.universe.build_instrument_table`). Nothing is clamped or
+dropped.
+
+File formats
+------------
+JSON (ours)::
+
+    {"valuation_time": "2026-11-24T08:00:00Z",
+     "index_prices": {"BTC": 95000.0, "ETH": 3400.0},
+     "instruments": [
+       {"instrument": "BTC-25DEC26-110000-C", "mark_price": 0.0123,
+        "mark_iv": 0.55, "underlying_price": 95420.5},
+       {"instrument": "BTC-PERPETUAL", "mark_price": 95010.0}]}
+
+Missing keys or ``null`` mean absent.
+
+CSV (one row per instrument; every row repeats its underlying's index price
+and the valuation time, which must agree across rows; empty cell = absent)::
+
+    instrument,mark_price,mark_iv,underlying_price,index_price,valuation_time
+    BTC-25DEC26-110000-C,0.0123,0.55,95420.5,95000,2026-11-24T08:00:00Z
+
+Deribit ``public/get_book_summary_by_currency`` responses are read as they
+come (:meth:`MarketSnapshot.from_deribit_book_summary`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from params.errors import InputFileError, InvalidInputError, InvalidInstrumentError, MarketDataError
+from spanlike.instruments import parse_instrument, parse_utc_datetime
+
+__all__ = ["InstrumentQuote", "MarketSnapshot"]
+
+PathLike = str | os.PathLike[str]
+
+_QUOTE_FIELDS = ("mark_price", "mark_iv", "underlying_price")
+_CSV_COLUMNS = ("instrument", "mark_price", "mark_iv", "underlying_price", "index_price", "valuation_time")
+_FIX = {
+    "mark_price": "a positive finite price (coin per coin for coin-settled options, USD/USDC otherwise)",
+    "mark_iv": "a positive annual vol as a decimal (0.55 = 55%)",
+    "underlying_price": "a positive finite USD forward price",
+}
+
+
+@dataclass(frozen=True)
+class InstrumentQuote:
+    """Market data of one instrument; ``None`` = absent.
+
+    Attributes
+    ----------
+    mark_price : float or None
+        Coin-settled options: coin per one coin of underlying; linear options:
+        settlement currency (USDC); futures and perpetuals: USD.
+    mark_iv : float or None
+        Annual implied volatility, decimal (0.55 = 55 %).
+    underlying_price : float or None
+        USD forward of the instrument's expiry (options).
+    """
+
+    mark_price: float | None = None
+    mark_iv: float | None = None
+    underlying_price: float | None = None
+
+
+def _check_value(name: str, field: str, value: object) -> float | None:
+    if value is None:
+        return None
+    fix = _FIX[field]
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MarketDataError(f"The '{field}' of {name} must be {fix}. Got {value!r}.")
+    v = float(value)
+    if not math.isfinite(v) or v <= 0.0:
+        raise MarketDataError(f"The '{field}' of {name} must be {fix}. Got {value!r}.")
+    return v
+
+
+def _check_index(underlying: object, value: object) -> float:
+    if not isinstance(underlying, str) or not underlying:
+        raise MarketDataError(f"Index prices must be keyed by underlying code (e.g. 'BTC'). Got key {underlying!r}.")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)) or value <= 0:
+        raise MarketDataError(
+            f"The index price of {underlying} must be a positive finite USD price per coin. Got {value!r}."
+        )
+    return float(value)
+
+
+def _aware_utc(value: object, what: str) -> dt.datetime:
+    try:
+        return parse_utc_datetime(value, what=what)
+    except InvalidInputError as err:
+        raise MarketDataError(str(err)) from None
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(f"Market file {path} does not exist. Check the path.") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise InputFileError(f"Market file {path} cannot be read as UTF-8 text: {err}.") from None
+
+
+def _load_json(path: Path) -> Any:
+    try:
+        return json.loads(_read_text(path))
+    except json.JSONDecodeError as err:
+        raise InputFileError(
+            f"Market file {path} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}. "
+            "Fix the syntax (quotes, commas, brackets)."
+        ) from None
+
+
+def _is_deribit(data: Any) -> bool:
+    return isinstance(data, dict) and ("result" in data or "jsonrpc" in data)
+
+
+@dataclass(frozen=True, eq=False)
+class MarketSnapshot:
+    """Index prices and instrument quotes at one valuation time.
+
+    The constructor validates every present value and raises
+    :class:`MarketDataError` naming the instrument, the field, the value and
+    the fix.
+
+    Attributes
+    ----------
+    valuation_time : datetime
+        Timezone-aware; stored in UTC.
+    index_prices : Mapping[str, float]
+        Underlying -> USD index price per coin (read-only).
+    quotes : Mapping[str, InstrumentQuote]
+        Instrument name -> quote (read-only).
+    """
+
+    valuation_time: dt.datetime
+    index_prices: Mapping[str, float]
+    quotes: Mapping[str, InstrumentQuote]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.valuation_time, dt.datetime):
+            raise MarketDataError(
+                f"The valuation time must be a timezone-aware datetime (e.g. 2026-11-24T08:00:00+00:00). Got {self.valuation_time!r}."
+            )
+        t = _aware_utc(self.valuation_time, "The valuation time")
+        index = {k: _check_index(k, v) for k, v in dict(self.index_prices).items()}
+        quotes: dict[str, InstrumentQuote] = {}
+        for name, q in dict(self.quotes).items():
+            if not isinstance(name, str) or not name:
+                raise MarketDataError(f"Quotes must be keyed by instrument name. Got key {name!r}.")
+            if not isinstance(q, InstrumentQuote):
+                raise MarketDataError(f"The quote of {name} must be an InstrumentQuote. Got {q!r}.")
+            quotes[name] = InstrumentQuote(**{f: _check_value(name, f, getattr(q, f)) for f in _QUOTE_FIELDS})
+        object.__setattr__(self, "valuation_time", t)
+        object.__setattr__(self, "index_prices", MappingProxyType(index))
+        object.__setattr__(self, "quotes", MappingProxyType(quotes))
+
+    def quote(self, name: str) -> InstrumentQuote | None:
+        """The quote of instrument ``name``, or None if absent."""
+        return self.quotes.get(name)
+
+    # ----------------------------------------------------------------- constructors
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], *, source: str = "<mapping>") -> "MarketSnapshot":
+        """Build from plain Python objects in our JSON form (module docstring).
+
+        ``valuation_time`` may be a datetime or an ISO-8601 string with a UTC
+        offset; instruments may also be given as a mapping name -> fields.
+
+        Raises
+        ------
+        InputFileError
+            Wrong shape (unknown or missing keys, duplicate instruments).
+        MarketDataError
+            Invalid values.
+        """
+        if not isinstance(data, Mapping):
+            raise InputFileError(f"Market {source}: expected an object with 'valuation_time', 'index_prices', 'instruments'. Got {type(data).__name__}.")
+        unknown = sorted(set(data) - {"valuation_time", "index_prices", "instruments"})
+        missing = [k for k in ("valuation_time", "index_prices", "instruments") if k not in data]
+        if unknown or missing:
+            raise InputFileError(
+                f"Market {source}: keys must be 'valuation_time', 'index_prices' and 'instruments'; "
+                f"unknown {unknown}, missing {missing}."
+            )
+        if not isinstance(data["index_prices"], Mapping):
+            raise InputFileError(f"Market {source}: 'index_prices' must be an object underlying -> USD price, e.g. {{\"BTC\": 95000}}.")
+        items = data["instruments"]
+        if isinstance(items, Mapping):
+            items = [{"instrument": k, **dict(v)} for k, v in items.items()]
+        if not isinstance(items, list):
+            raise InputFileError(f"Market {source}: 'instruments' must be a list of objects. Got {type(items).__name__}.")
+        quotes: dict[str, InstrumentQuote] = {}
+        for i, item in enumerate(items):
+            where = f"Market {source} instruments[{i}]"
+            if not isinstance(item, Mapping) or not isinstance(item.get("instrument"), str):
+                raise InputFileError(f"{where}: each entry must be an object with a string 'instrument'. Got {item!r}.")
+            bad = sorted(set(item) - {"instrument", *_QUOTE_FIELDS})
+            if bad:
+                raise InputFileError(f"{where}: unknown key(s) {bad}; allowed: instrument, {', '.join(_QUOTE_FIELDS)}.")
+            name = item["instrument"]
+            if name in quotes:
+                raise InputFileError(f"{where}: {name} is quoted twice; keep one entry per instrument.")
+            quotes[name] = InstrumentQuote(**{f: item.get(f) for f in _QUOTE_FIELDS})
+        if not isinstance(data["valuation_time"], dt.datetime):
+            vt = _aware_utc(data["valuation_time"], f"Market {source}: 'valuation_time'")
+        else:
+            vt = data["valuation_time"]
+        return cls(valuation_time=vt, index_prices=dict(data["index_prices"]), quotes=quotes)
+
+    @classmethod
+    def from_json(cls, path: PathLike) -> "MarketSnapshot":
+        """Read our JSON form (module docstring) from ``path``."""
+        p = Path(path)
+        data = _load_json(p)
+        return cls.from_mapping(data, source=str(p))
+
+    @classmethod
+    def from_csv(cls, path: PathLike) -> "MarketSnapshot":
+        """Read the CSV form (module docstring) from ``path``.
+
+        The underlying of each row comes from its Deribit name. ``mark_iv`` is
+        a decimal. Blank lines and lines starting with ``#`` are skipped.
+
+        Raises
+        ------
+        InputFileError
+            Bad header, cell count, number, unparseable name, duplicate
+            instrument, or index prices / valuation times that disagree
+            across rows; naming the file and line.
+        MarketDataError
+            Invalid values.
+        """
+        p = Path(path)
+        lines = [(n, line) for n, line in enumerate(_read_text(p).splitlines(), start=1)
+                 if line.strip() and not line.lstrip().startswith("#")]
+        if not lines:
+            raise InputFileError(f"Market file {p} is empty. Give the header {','.join(_CSV_COLUMNS)} and one row per instrument.")
+        header_no, header_text = lines[0]
+        header = [h.strip().lower() for h in next(csv.reader([header_text]))]
+        if sorted(header) != sorted(_CSV_COLUMNS):
+            raise InputFileError(
+                f"Market file {p} line {header_no}: the header must have the columns {','.join(_CSV_COLUMNS)} "
+                f"(any order, each once). Got {header_text.strip()!r}."
+            )
+        if len(lines) == 1:
+            raise InputFileError(f"Market file {p} has a header but no rows; the valuation time comes from the rows.")
+        col = {h: i for i, h in enumerate(header)}
+        quotes: dict[str, InstrumentQuote] = {}
+        index: dict[str, tuple[float, int]] = {}
+        times: tuple[dt.datetime, int] | None = None
+        for line_no, line in lines[1:]:
+            where = f"Market file {p} line {line_no}"
+            cells = [c.strip() for c in next(csv.reader([line]))]
+            if len(cells) != len(header):
+                raise InputFileError(f"{where}: expected {len(header)} cells, got {len(cells)}: {line.strip()!r}.")
+            name = cells[col["instrument"]]
+            try:
+                underlying = parse_instrument(name).underlying
+            except InvalidInstrumentError as err:
+                raise InputFileError(f"{where}: {err}") from None
+            if name in quotes:
+                raise InputFileError(f"{where}: {name} appears twice; keep one row per instrument.")
+
+            def number(field: str) -> float | None:
+                text = cells[col[field]]
+                if not text:
+                    return None
+                try:
+                    return float(text)
+                except ValueError:
+                    raise InputFileError(f"{where}: the '{field}' of {name} must be a number or empty. Got {text!r}.") from None
+
+            try:
+                quotes[name] = InstrumentQuote(
+                    mark_price=_check_value(name, "mark_price", number("mark_price")),
+                    mark_iv=_check_value(name, "mark_iv", number("mark_iv")),
+                    underlying_price=_check_value(name, "underlying_price", number("underlying_price")),
+                )
+                idx = number("index_price")
+                if idx is None:
+                    raise MarketDataError(f"The index price of {underlying} is empty; every row must carry its underlying's index price in USD.")
+                idx = _check_index(underlying, idx)
+                t = _aware_utc(cells[col["valuation_time"]], f"The valuation_time of {name}")
+            except MarketDataError as err:
+                raise MarketDataError(f"{where}: {err}") from None
+            if underlying in index and index[underlying][0] != idx:
+                raise InputFileError(
+                    f"{where}: index price {idx!r} of {underlying} disagrees with {index[underlying][0]!r} on line "
+                    f"{index[underlying][1]}; one snapshot has one index price per underlying."
+                )
+            index.setdefault(underlying, (idx, line_no))
+            if times is not None and times[0] != t:
+                raise InputFileError(
+                    f"{where}: valuation time {t.isoformat()} disagrees with {times[0].isoformat()} on line {times[1]}; "
+                    "one snapshot has one valuation time."
+                )
+            times = times or (t, line_no)
+        assert times is not None
+        return cls(valuation_time=times[0], index_prices={k: v[0] for k, v in index.items()}, quotes=quotes)
+
+    @classmethod
+    def from_deribit_book_summary(
+        cls,
+        path_or_obj: PathLike | Mapping[str, Any] | list[Any],
+        *more: PathLike | Mapping[str, Any] | list[Any],
+    ) -> "MarketSnapshot":
+        """Read one or several Deribit ``public/get_book_summary_by_currency`` responses.
+
+        Parameters
+        ----------
+        path_or_obj, *more : path, dict or list
+            JSON files or decoded responses ``{"jsonrpc": "2.0", "result":
+            [{"instrument_name", "mark_price", "mark_iv", "underlying_price",
+            "estimated_delivery_price", "creation_timestamp", ...}]}`` (a bare
+            ``result`` list is accepted), e.g. BTC options and BTC futures.
+
+        Returns
+        -------
+        MarketSnapshot
+            ``mark_iv`` divided by 100 (Deribit quotes percent); the index
+            price of each underlying is the ``estimated_delivery_price`` of its
+            latest entry (largest ``creation_timestamp``); the valuation time
+            is the largest ``creation_timestamp`` (ms since the epoch, UTC).
+            Options keep ``underlying_price``; futures and perpetuals are
+            valued at their ``mark_price`` and get no ``underlying_price``.
+
+        Raises
+        ------
+        InputFileError
+            Wrong shape, an ``error`` response, missing fields, an instrument
+            quoted twice or a name that is not a Deribit instrument.
+        MarketDataError
+            Invalid values.
+        """
+        quotes: dict[str, InstrumentQuote] = {}
+        seen: dict[str, str] = {}
+        index: dict[str, tuple[int, float]] = {}
+        latest: int | None = None
+        for obj in (path_or_obj, *more):
+            if isinstance(obj, (str, os.PathLike)):
+                src = str(obj)
+                data = _load_json(Path(obj))
+            else:
+                src, data = "<deribit>", obj
+            if isinstance(data, Mapping):
+                if "error" in data:
+                    raise InputFileError(f"Deribit book summary {src} is an error response: {data['error']!r}. Fetch it again.")
+                items = data.get("result")
+            else:
+                items = data
+            if not isinstance(items, list):
+                raise InputFileError(
+                    f"Deribit book summary {src}: expected {{\"jsonrpc\": \"2.0\", \"result\": [...]}} as returned by "
+                    "public/get_book_summary_by_currency."
+                )
+            for i, item in enumerate(items):
+                where = f"Deribit book summary {src} result[{i}]"
+                if not isinstance(item, Mapping):
+                    raise InputFileError(f"{where}: each entry must be an object. Got {item!r}.")
+                missing = [k for k in ("instrument_name", "mark_price", "estimated_delivery_price", "creation_timestamp")
+                           if k not in item]
+                if missing:
+                    raise InputFileError(f"{where}: missing field(s) {missing}.")
+                name = item["instrument_name"]
+                try:
+                    ins = parse_instrument(name)
+                except InvalidInstrumentError as err:
+                    raise InputFileError(f"{where}: {err} Fetch the summary with kind=option or kind=future.") from None
+                if name in seen:
+                    raise InputFileError(f"{where}: {name} is also in {seen[name]}; give each instrument once.")
+                seen[name] = where
+                ts = item["creation_timestamp"]
+                if isinstance(ts, bool) or not isinstance(ts, int) or ts <= 0:
+                    raise InputFileError(f"{where}: 'creation_timestamp' of {name} must be integer milliseconds since 1970. Got {ts!r}.")
+                iv = item.get("mark_iv") if ins.is_option else None
+                if iv is not None:
+                    if isinstance(iv, bool) or not isinstance(iv, (int, float)):
+                        raise MarketDataError(f"{where}: the 'mark_iv' of {name} must be a number in percent. Got {iv!r}.")
+                    iv = iv / 100.0
+                try:
+                    quotes[name] = InstrumentQuote(
+                        mark_price=_check_value(name, "mark_price", item["mark_price"]),
+                        mark_iv=_check_value(name, "mark_iv", iv),
+                        underlying_price=_check_value(name, "underlying_price", item.get("underlying_price")) if ins.is_option else None,
+                    )
+                    idx = _check_index(ins.underlying, item["estimated_delivery_price"])
+                except MarketDataError as err:
+                    raise MarketDataError(f"{where}: {err}") from None
+                if ins.underlying not in index or ts >= index[ins.underlying][0]:
+                    index[ins.underlying] = (ts, idx)
+                latest = ts if latest is None else max(latest, ts)
+        if latest is None:
+            raise InputFileError("Deribit book summary: no instruments in the given response(s).")
+        vt = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=latest)
+        return cls(valuation_time=vt, index_prices={k: v[1] for k, v in index.items()}, quotes=quotes)
+
+    @classmethod
+    def from_file(cls, path: PathLike) -> "MarketSnapshot":
+        """Read a market file, choosing the reader by suffix and content.
+
+        ``.csv`` -> :meth:`from_csv`; ``.json`` -> :meth:`from_deribit_book_summary`
+        when the content has Deribit's shape (``jsonrpc``/``result`` keys),
+        else :meth:`from_json`.
+        """
+        p = Path(path)
+        suffix = p.suffix.lower()
+        if suffix == ".csv":
+            return cls.from_csv(p)
+        if suffix == ".json":
+            data = _load_json(p)
+            if _is_deribit(data):
+                return cls.from_deribit_book_summary(p)
+            return cls.from_mapping(data, source=str(p))
+        raise InputFileError(
+            f"Market file {p}: unknown suffix {p.suffix!r}. Use .json (our form or a Deribit book summary) or .csv."
+        )
