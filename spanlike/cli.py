@@ -67,14 +67,21 @@ def _usage(message: str) -> _UsageError:
 
 # --- margin -------------------------------------------------------------------------------------
 
+def _load_market(paths: Sequence[str]) -> Any:
+    """One snapshot file, or several Deribit book-summary responses (e.g. options + futures)."""
+    from spanlike.market import MarketSnapshot
+
+    if len(paths) == 1:
+        return MarketSnapshot.from_file(paths[0])
+    return MarketSnapshot.from_deribit_book_summary(*paths)
+
+
 def _load_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     import params
-    from spanlike.market import MarketSnapshot
     from spanlike.portfolio import Portfolio
 
     portfolio = Portfolio.from_file(args.portfolio)
-    market = MarketSnapshot.from_file(args.market)
-    return portfolio, market, params.load(args.params)
+    return portfolio, _load_market(args.market), params.load(args.params)
 
 
 def _cmd_margin(args: argparse.Namespace) -> int:
@@ -150,10 +157,9 @@ def format_risk_arrays(records: Sequence[dict[str, Any]]) -> str:
 
 def _cmd_risk_arrays(args: argparse.Namespace) -> int:
     import params
-    from spanlike.market import MarketSnapshot
     from spanlike.portfolio import Portfolio
 
-    market = MarketSnapshot.from_file(args.market)
+    market = _load_market(args.market)
     if args.portfolio:
         portfolio = Portfolio.from_file(args.portfolio)
     elif args.instrument:
@@ -198,7 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("margin", help="margin a portfolio against a market snapshot")
     p.add_argument("--portfolio", required=True, help="CSV/JSON positions or Deribit get_positions JSON")
-    p.add_argument("--market", required=True, help="JSON/CSV snapshot or Deribit get_book_summary_by_currency JSON")
+    p.add_argument("--market", required=True, nargs="+", metavar="FILE",
+                   help="JSON/CSV snapshot, or one or more Deribit get_book_summary_by_currency JSON files")
     p.add_argument("--params", default="crypto-span", help="bundled parameter set name or file (default crypto-span)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--contributions", type=int, default=5, help="positions listed per commodity (table)")
@@ -207,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("risk-arrays", help="per-instrument risk arrays and Greeks")
     p.add_argument("--portfolio", help="instruments held in this file")
     p.add_argument("--instrument", action="append", help="an instrument name (repeatable)")
-    p.add_argument("--market", required=True)
+    p.add_argument("--market", required=True, nargs="+", metavar="FILE")
     p.add_argument("--params", default="crypto-span")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.set_defaults(func=_cmd_risk_arrays)
