@@ -236,7 +236,15 @@ class MarketSnapshot:
 
     @classmethod
     def from_json(cls, path: PathLike) -> "MarketSnapshot":
-        """Read our JSON form (module docstring) from ``path``."""
+        """Read our JSON form (module docstring) from ``path``.
+
+        Raises
+        ------
+        InputFileError
+            Missing file, invalid JSON (naming line and column) or wrong shape.
+        MarketDataError
+            Invalid values, naming the instrument, field, value and fix.
+        """
         p = Path(path)
         data = _load_json(p)
         return cls.from_mapping(data, source=str(p))
