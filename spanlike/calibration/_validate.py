@@ -71,8 +71,8 @@ def float_array(values: Any, *, name: str, ndim: tuple[int, ...] = (1, 2), posit
         raise InvalidInputError(f"{name} must have {' or '.join(map(str, ndim))} dimension(s); got shape {arr.shape}.")
     if not np.isfinite(arr).all():
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        raise InvalidInputError(f"{name} must be finite; element {idx} is {arr[idx]!r}. Remove or correct it.")
+        raise InvalidInputError(f"{name} must be finite; element {idx} is {float(arr[idx])!r}. Remove or correct it.")
     if positive and (arr <= 0.0).any():
         idx = tuple(int(i) for i in np.argwhere(arr <= 0.0)[0])
-        raise InvalidInputError(f"{name} must be positive; element {idx} is {arr[idx]!r}.")
+        raise InvalidInputError(f"{name} must be positive; element {idx} is {float(arr[idx])!r}.")
     return arr

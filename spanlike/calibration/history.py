@@ -106,7 +106,7 @@ def _check_aligned(kind: str, timestamps: np.ndarray, values: np.ndarray, names:
         i, j = np.argwhere(bad)[0]
         raise InvalidInputError(
             f"{kind} values must be positive finite numbers; {names[j]} at row {i} "
-            f"({timestamps[i]}) is {values[i, j]!r}."
+            f"({timestamps[i]}) is {float(values[i, j])!r}."
         )
 
 
