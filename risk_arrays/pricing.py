@@ -129,7 +129,7 @@ def _raise_first(field: str, bad: NDArray[np.bool_], values: FloatArray, rule: s
         return
     i = int(np.flatnonzero(bad)[0])
     where = f"{names[i]} (index {i})" if names is not None else f"index {i}"
-    raise InvalidInputError(f"The '{field}' at {where} must be {rule}. Got {values[i]!r}.")
+    raise InvalidInputError(f"The '{field}' at {where} must be {rule}. Got {float(values[i])!r}.")
 
 
 def _validate_option_inputs(
@@ -163,7 +163,7 @@ def _check_finite(result: FloatArray, what: str) -> None:
     if not np.isfinite(result).all():
         i = int(np.flatnonzero(~np.isfinite(result))[0])
         raise NumericalError(
-            f"{what} is not finite at index {i} ({result[i]!r}) for valid inputs; "
+            f"{what} is not finite at index {i} ({float(result[i])!r}) for valid inputs; "
             "please report the inputs at that index."
         )
 
