@@ -197,6 +197,29 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 # --- parser -------------------------------------------------------------------------------------
 
+# Feature packages add their own subcommands through ``register(subparsers)``; each module
+# imports its heavy dependencies inside its handlers so that ``spanlike --help`` stays fast.
+FEATURE_CLI_MODULES = (
+    "spanlike.batch.cli",
+    "spanlike.efficiency.cli",
+    "spanlike.spn.cli",
+    "spanlike.calibration.cli",
+)
+
+
+def _register_features(sub: Any) -> None:
+    from importlib import import_module
+
+    for module_name in FEATURE_CLI_MODULES:
+        try:
+            module = import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name is not None and module_name.startswith(err.name):
+                continue  # that feature is not part of this installation
+            raise
+        module.register(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``spanlike`` command."""
     parser = argparse.ArgumentParser(prog="spanlike", description="Options-aware portfolio margin engine (SPAN-style).")
@@ -228,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="risk arrays, Greeks and margin of the bundled demo book")
     p.add_argument("--contributions", type=int, default=5)
     p.set_defaults(func=_cmd_demo)
+    _register_features(sub)
     return parser
 
 

@@ -198,6 +198,7 @@ def margin_positions(
     quantity: ArrayLike,
     account: str = "default",
     notes: Sequence[str] = (),
+    cross_commodity: bool = True,
 ) -> MarginResult:
     """Margin a set of positions given as universe rows and net quantities.
 
@@ -213,6 +214,10 @@ def margin_positions(
     account : str
     notes : sequence of str
         Carried into the result (e.g. dropped zero positions).
+    cross_commodity : bool
+        False margins each combined commodity on its own: no inter-commodity
+        spread credits and no correlation offsets (portfolio margin per
+        underlying, the middle level of an efficiency comparison).
 
     Returns
     -------
@@ -243,7 +248,7 @@ def margin_positions(
 
     credits: dict[str, tuple[float, tuple[SpreadFormed, ...]]] = {}
     span_parts = [p for p in partials if p.book.commodity.method == "span"]
-    if ps.inter_spreads and len(span_parts) >= 2:
+    if cross_commodity and ps.inter_spreads and len(span_parts) >= 2:
         inputs = [
             InterSpreadInput(
                 name=p.book.commodity.name,
@@ -264,7 +269,8 @@ def margin_positions(
     k_usd = [c.requirement_usd for c in commodities]
     directional = [float(np.sign(c.net_delta)) * c.price_risk * c.usd_per_unit for c in commodities]
     total, offset = correlated_total(
-        names=names, requirement_usd=k_usd, directional_usd=directional, correlation=ps.correlation
+        names=names, requirement_usd=k_usd, directional_usd=directional,
+        correlation=ps.correlation if cross_commodity else None,
     )
     rel = ps.margin_relation
     return MarginResult(

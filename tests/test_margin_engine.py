@@ -242,3 +242,15 @@ def test_cli_params_and_risk_arrays(capsys) -> None:
                  "--format", "json"]) == 0
     rec = json.loads(capsys.readouterr().out)[0]
     assert rec["instrument"] == "BTC-25DEC26-80000-P" and len(rec["risk_array"]) == 16
+
+
+def test_cross_commodity_switch_removes_credits_and_offsets(demo) -> None:
+    _, market = demo
+    book = Portfolio.from_positions([("BTC-25DEC26", 100_000.0, "usd"), ("ETH-25DEC26", -100_000.0, "usd")])
+    ps = params.load("crypto-span")
+    universe, rows, qty, _ = prepare(portfolio=book, market=market, parameter_set=ps)
+    cross = margin_positions(universe, rows=rows, quantity=qty)
+    alone = margin_positions(universe, rows=rows, quantity=qty, cross_commodity=False)
+    assert alone.correlation_offset_usd == 0.0 and alone.inter_spread_credit_usd == 0.0
+    assert alone.requirement_usd == pytest.approx(sum(c.requirement_usd for c in alone.commodities))
+    assert cross.requirement_usd < alone.requirement_usd
