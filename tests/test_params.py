@@ -58,6 +58,12 @@ def test_deribit_style_has_the_published_btc_numbers() -> None:
     assert params.load("deribit-style").margin_relation.mm_factor == 0.8
 
 
+def test_committed_schema_file_is_current() -> None:
+    """params/parameter_set.schema.json is what editors and other tools validate against."""
+    committed = json.loads((Path(params.__file__).parent / "parameter_set.schema.json").read_text())
+    assert committed == params.json_schema(), "regenerate: spanlike params schema > params/parameter_set.schema.json"
+
+
 def test_json_schema_exports() -> None:
     schema = params.json_schema()
     assert schema["title"] == "spanlike parameter set"
