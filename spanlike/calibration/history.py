@@ -635,7 +635,7 @@ def load_history(
     Examples
     --------
     >>> h = load_history(["BTC-USD.csv", "ETH-USD.csv"])   # doctest: +SKIP
-    >>> h.names
+    >>> h.names                                              # doctest: +SKIP
     ('BTC', 'ETH')
     """
     series = _load_series(path, underlyings, what="close price")
