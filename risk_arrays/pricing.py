@@ -248,8 +248,8 @@ def black76_price(
 
     Examples
     --------
-    >>> float(black76_price(forward=100.0, strike=100.0, t_years=0.5, vol=0.2, rate=0.02, is_call=True))
-    5.581106724604...
+    >>> round(float(black76_price(forward=100.0, strike=100.0, t_years=0.5, vol=0.2, rate=0.02, is_call=True)), 10)
+    5.5811067246
     """
     return _price(forward, strike, t_years, vol, rate, 0.0, is_call, "forward")
 
@@ -283,8 +283,10 @@ def bsm_price(
 
     Examples
     --------
-    >>> float(bsm_price(spot=100.0, strike=95.0, t_years=0.5, vol=0.2, rate=0.1, carry=0.05, is_call=False))
-    2.464581295...
+    Haug (2007), p. 4: Merton put, S = 100, K = 95, T = 0.5, r = 0.10, q = 0.05, sigma = 0.20:
+
+    >>> round(float(bsm_price(spot=100.0, strike=95.0, t_years=0.5, vol=0.2, rate=0.1, carry=0.05, is_call=False)), 4)
+    2.4648
     """
     return _price(spot, strike, t_years, vol, rate, carry, is_call, "spot")
 
