@@ -19,6 +19,12 @@ from params.charges import (
 )
 from params.cross import CorrelationMatrix, InterSpread, InterSpreadLeg
 from params.grids import DeltaPoint, ExchangeGrid, ScanPoint, SpanGrid, standard_span_points
+from params.isolated import (
+    FuturesStandardMargin,
+    IsolatedMargin,
+    OptionStandardMargin,
+    UnderlyingStandardMargin,
+)
 from params.loader import available, dump, dumps_toml, from_mapping, json_schema, load, validate
 from params.parameter_set import CombinedCommodity, MarginRelation, Metadata, ParameterSet
 
@@ -29,4 +35,5 @@ __all__ = [
     "SpanCharges", "Tier", "IntraSpread", "IntraSpreadLeg", "DeliveryCharge", "ShortOptionMinimum",
     "ExchangeAddOns", "RollShock", "DeltaShock",
     "InterSpread", "InterSpreadLeg", "CorrelationMatrix",
+    "IsolatedMargin", "UnderlyingStandardMargin", "OptionStandardMargin", "FuturesStandardMargin",
 ]

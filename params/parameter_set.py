@@ -17,6 +17,7 @@ from params.base import FrozenModel
 from params.charges import ExchangeAddOns, SpanCharges
 from params.cross import CorrelationMatrix, InterSpread
 from params.grids import ExchangeGrid, Grid, SpanGrid
+from params.isolated import IsolatedSection
 
 __all__ = ["Metadata", "CombinedCommodity", "MarginRelation", "ParameterSet", "SCHEMA_VERSION"]
 
@@ -141,6 +142,7 @@ class ParameterSet(FrozenModel):
     inter_spreads: tuple[InterSpread, ...] = ()
     correlation: CorrelationMatrix | None = None
     margin_relation: MarginRelation = MarginRelation()
+    isolated: IsolatedSection = None  # standard per-position rules (params.isolated), the efficiency baseline
 
     @model_validator(mode="after")
     def _check(self) -> "ParameterSet":
