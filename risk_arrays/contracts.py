@@ -93,7 +93,7 @@ def _as_array(field: str, values: ArrayLike, n: int | None, dtype: type) -> np.n
 def _fail(field: str, names: Sequence[str], bad: NDArray[np.bool_], values: np.ndarray, rule: str) -> None:
     i = int(np.flatnonzero(bad)[0])
     raise InvalidInputError(
-        f"The '{field}' of {names[i]} (contract #{i}) must be {rule}. Got {values[i]!r}."
+        f"The '{field}' of {names[i]} (contract #{i}) must be {rule}. Got {values[i].item()!r}."
     )
 
 
