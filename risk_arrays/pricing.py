@@ -107,7 +107,13 @@ def _broadcast_float_inputs(fields: Mapping[str, ArrayLike]) -> tuple[tuple[int,
         shapes = ", ".join(f"{k}{v.shape}" for k, v in arrays.items())
         raise InvalidInputError(f"Inputs must broadcast to one shape. Got {shapes}.") from exc
     shape = broadcast[0].shape if broadcast else ()
-    flat = {name: np.ascontiguousarray(arr.ravel(), dtype=np.float64) for name, arr in zip(arrays, broadcast)}
+    # Views from np.broadcast_arrays are flagged "warn on write", which numba reports as a
+    # FutureWarning: pass the caller's array where it already has the full shape (kernels
+    # only read inputs) and materialise a real copy where it was broadcast.
+    flat = {
+        name: np.ascontiguousarray((arrays[name] if arrays[name].shape == shape else np.array(arr)).reshape(-1))
+        for name, arr in zip(arrays, broadcast)
+    }
     return shape, flat
 
 
