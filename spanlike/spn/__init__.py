@@ -5,8 +5,19 @@
 :func:`format_info` describe it (``spanlike spn info FILE``).
 """
 
+from spanlike.spn.info import ProductSummary, SpanSummary, format_info, summarise
 from spanlike.spn.model import *  # noqa: F401,F403
 from spanlike.spn.model import __all__ as _model_all
 from spanlike.spn.reader import ProgressCallback, read_spn
+from spanlike.spn.writer import write_spn
 
-__all__ = ["read_spn", "ProgressCallback", *_model_all]
+__all__ = [
+    "read_spn",
+    "write_spn",
+    "summarise",
+    "format_info",
+    "SpanSummary",
+    "ProductSummary",
+    "ProgressCallback",
+    *_model_all,
+]
