@@ -286,6 +286,7 @@ def nearest_correlation(
     d = np.sqrt(np.diag(x))
     x = x / np.outer(d, d)
     x = (x + x.T) / 2.0
+    x = np.clip(x, -1.0, 1.0)  # rounding only: |x_ij| <= 1 in a PSD unit-diagonal matrix
     np.fill_diagonal(x, 1.0)
     if not np.isfinite(x).all():
         raise NumericalError("nearest_correlation produced non-finite entries.")
