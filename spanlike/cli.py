@@ -87,6 +87,20 @@ def _load_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
 def _cmd_margin(args: argparse.Namespace) -> int:
     from spanlike.engine import margin
 
+    if args.spn is not None:
+        # Margin on an exchange's SPAN file: its own risk arrays and parameters, no pricing.
+        if args.market:
+            raise _usage("Give either --spn FILE (the exchange's arrays) or --market FILE, not both.")
+        from spanlike.spn.margin import margin_file
+
+        result = margin_file(spn=Path(args.spn), portfolio=Path(args.portfolio))
+        if args.format == "json":
+            _print_json(result.to_dict())
+        else:
+            sys.stdout.write(result.format_table(contributions=args.contributions))
+        return EXIT_OK
+    if not args.market:
+        raise _usage("Give --market FILE (a snapshot to price with) or --spn FILE (an exchange SPAN file).")
     portfolio, market, ps = _load_inputs(args)
     result = margin(portfolio, market, ps)
     if args.format == "json":
@@ -227,8 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("margin", help="margin a portfolio against a market snapshot")
     p.add_argument("--portfolio", required=True, help="CSV/JSON positions or Deribit get_positions JSON")
-    p.add_argument("--market", required=True, nargs="+", metavar="FILE",
+    p.add_argument("--market", nargs="+", metavar="FILE",
                    help="JSON/CSV snapshot, or one or more Deribit get_book_summary_by_currency JSON files")
+    p.add_argument("--spn", metavar="FILE",
+                   help="margin on an exchange SPAN risk parameter file (.spn, .zip, .gz) instead of --market")
     p.add_argument("--params", default="crypto-span", help="bundled parameter set name or file (default crypto-span)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--contributions", type=int, default=5, help="positions listed per commodity (table)")
