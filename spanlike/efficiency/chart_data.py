@@ -1,0 +1,268 @@
+"""The data each chart draws, as small frozen dataclasses (testable without matplotlib or pixels).
+
+* :func:`heatmap_data`: a combined commodity's scenario P&L laid out as
+  price move (columns) x vol state (rows), from the :class:`MarginResult`'s
+  own scenario losses, so the cell marked worst is the result's worst scenario.
+  SPAN 16: 7 price levels x vol up/down plus the two extreme moves at vol
+  unchanged (other cells of those columns are empty); exchange grid: 9 price
+  points x 3 vol states plus the extended moves (vol up).
+* :func:`waterfall_data`: isolated margin stepping down (savings) or up
+  (charges) through the attribution lines to cross margin.
+* :func:`savings_bars_data`: cross-margin savings per account, largest first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from params.errors import InvalidInputError
+from params.parameter_set import ParameterSet
+from risk_arrays.grids import scenario_arrays
+from spanlike.efficiency.attribution import SavingsAttribution
+from spanlike.efficiency.levels import MarginLevels
+from spanlike.results import MarginResult
+
+__all__ = [
+    "HeatmapData", "heatmap_data", "WaterfallStep", "WaterfallData", "waterfall_data",
+    "SavingsBarsData", "savings_bars_data",
+]
+
+_VOL_ORDER = ("vol up", "vol unchanged", "vol down")
+
+
+@dataclass(frozen=True, eq=False)
+class HeatmapData:
+    """Scenario P&L of one combined commodity on a price x vol grid.
+
+    Attributes
+    ----------
+    commodity, currency : str
+        Combined commodity and its settlement currency (the unit of ``pnl``).
+    usd_per_unit : float
+        USD per unit of ``currency`` at the index price.
+    price_labels : tuple of str, length n_cols
+        Column labels in increasing price move (``*`` marks extreme/extended
+        moves, whose losses are counted at their weight).
+    vol_labels : tuple of str, length n_rows
+        Row labels: vol up, unchanged, down (those the grid has).
+    pnl : ndarray, shape (n_rows, n_cols)
+        Portfolio P&L as counted for margin (``-loss``; gains negative losses,
+        weighted, after any gains offset), settlement currency; NaN where the
+        grid has no scenario.
+    scenario_index : ndarray of int, shape (n_rows, n_cols)
+        0-based scenario of each cell, -1 where none.
+    marked_cell : tuple of int
+        ``(row, col)`` of the largest loss in ``pnl`` (ties: lowest scenario
+        index, the engine's rule): the cell the chart marks.
+    marked_scenario : int
+        ``scenario_index[marked_cell]``.
+    worst_loss : float
+        Loss in the marked cell, settlement currency.
+    title : str
+    """
+
+    commodity: str
+    currency: str
+    usd_per_unit: float
+    price_labels: tuple[str, ...]
+    vol_labels: tuple[str, ...]
+    pnl: NDArray[np.float64]
+    scenario_index: NDArray[np.int64]
+    marked_cell: tuple[int, int]
+    marked_scenario: int
+    worst_loss: float
+    title: str
+
+
+def _vol_state(abs_shift: float, rel_shift: float) -> str:
+    v = abs_shift + rel_shift
+    return "vol up" if v > 0 else ("vol down" if v < 0 else "vol unchanged")
+
+
+def heatmap_data(result: MarginResult, *, parameter_set: ParameterSet, commodity: str) -> HeatmapData:
+    """Lay out ``result``'s scenario losses of ``commodity`` as a price x vol grid.
+
+    Parameters
+    ----------
+    result : MarginResult
+        Margined under ``parameter_set``.
+    parameter_set : ParameterSet
+        Gives each scenario's price move and vol state (its grid).
+    commodity : str
+        A combined commodity of the result.
+
+    Returns
+    -------
+    HeatmapData
+
+    Raises
+    ------
+    InvalidInputError
+        ``commodity`` is not in the result, the parameter set's grid does not
+        produce the result's scenarios (a different set), or two scenarios
+        share one (price, vol) cell.
+    """
+    try:
+        c = result.commodity(commodity)
+    except KeyError:
+        have = [x.name for x in result.commodities]
+        raise InvalidInputError(
+            f"Combined commodity {commodity!r} is not in the margin result (it holds {have}). Pick one of those."
+        ) from None
+    s = scenario_arrays(parameter_set.commodity(commodity).grid)
+    if s.labels != c.scenario_labels:
+        raise InvalidInputError(
+            f"The grid of {commodity} in {parameter_set.label} does not produce the result's scenarios "
+            f"(result computed under {result.parameter_set}). Pass the parameter set the result was computed with."
+        )
+    relative = bool(np.any(s.price_move_option != 0.0)) or not bool(np.any(s.price_shift_abs != 0.0))
+    price = np.round(s.price_move_option if relative else s.price_shift_abs, 12)
+    states = [_vol_state(a, r) for a, r in zip(s.vol_shift_abs, s.vol_shift_rel)]
+    cols = sorted(set(price.tolist()))
+    rows = [v for v in _VOL_ORDER if v in states]
+    losses = np.asarray(c.scenario_losses, dtype=np.float64)
+    pnl = np.full((len(rows), len(cols)), np.nan)
+    index = np.full((len(rows), len(cols)), -1, dtype=np.int64)
+    extreme_cols: set[int] = set()
+    for j, (p, v) in enumerate(zip(price.tolist(), states)):
+        rr, cc = rows.index(v), cols.index(p)
+        if index[rr, cc] >= 0:
+            raise InvalidInputError(
+                f"Scenarios #{index[rr, cc] + 1} and #{j + 1} of {commodity} share the heatmap cell "
+                f"({v}, price {p:+g}); this grid cannot be drawn as price x vol."
+            )
+        index[rr, cc] = j
+        pnl[rr, cc] = -losses[j]  # negated loss; -0.0 only where the loss is exactly 0
+        if s.is_extended[j] or s.weight[j] != 1.0:
+            extreme_cols.add(cc)
+    # The marked cell is found from the laid-out data itself, so a test comparing it with
+    # the result's worst scenario checks the layout, not a copy of the engine's index.
+    valid = index >= 0
+    worst_loss = float(np.max(-pnl[valid]))
+    candidates = np.argwhere(valid & (-pnl == worst_loss))
+    r0, c0 = min((tuple(rc) for rc in candidates), key=lambda rc: index[rc[0], rc[1]])
+    if relative:
+        labels = [f"{p * 100:+.4g}%" for p in cols]
+    else:
+        labels = [f"{p:+,.6g}" for p in cols]
+    labels = [lab + ("*" if k in extreme_cols else "") for k, lab in enumerate(labels)]
+    grid = parameter_set.commodity(commodity).grid
+    vol_desc = {}
+    for v in rows:
+        j = states.index(v)
+        if v == "vol unchanged":
+            vol_desc[v] = v
+        elif s.vol_shift_abs[j] != 0.0:
+            vol_desc[v] = f"{v} ({s.vol_shift_abs[j] * 100:+.4g} pts)"
+        else:
+            vol_desc[v] = f"{v} ({s.vol_shift_rel[j] * 100:+.4g}% rel.)"
+    family = "SPAN 16 scenarios" if getattr(grid, "family", "") == "span16" else "exchange grid"
+    title = (f"{commodity} scenario P&L ({family}), {c.settlement_currency}; "
+             f"worst: #{int(index[r0, c0]) + 1} {c.scenario_labels[int(index[r0, c0])]}")
+    return HeatmapData(
+        commodity=commodity, currency=c.settlement_currency, usd_per_unit=c.usd_per_unit,
+        price_labels=tuple(labels), vol_labels=tuple(vol_desc[v] for v in rows), pnl=pnl,
+        scenario_index=index, marked_cell=(int(r0), int(c0)), marked_scenario=int(index[r0, c0]),
+        worst_loss=worst_loss, title=title,
+    )
+
+
+@dataclass(frozen=True)
+class WaterfallStep:
+    """One bar: totals span 0..end, moves span start..end (USD)."""
+
+    label: str
+    start_usd: float
+    end_usd: float
+    kind: Literal["total", "saving", "charge"]
+
+
+@dataclass(frozen=True)
+class WaterfallData:
+    """Isolated -> per-underlying portfolio -> cross margin, step by step (USD).
+
+    ``steps[0]`` is the isolated total, the last step the cross total; each
+    move starts where the previous bar ended. Attribution lines below half a
+    cent are left out (they would be invisible bars).
+    """
+
+    title: str
+    measure: Literal["initial margin", "maintenance margin"]
+    steps: tuple[WaterfallStep, ...]
+
+
+#: Lines smaller than this (USD) are not drawn: below a reported cent.
+_INVISIBLE_USD = 0.005
+
+
+def waterfall_data(levels: MarginLevels, attribution: SavingsAttribution, *,
+                   measure: Literal["im", "mm"] = "im") -> WaterfallData:
+    """Steps of the waterfall chart from isolated to cross margin.
+
+    Parameters
+    ----------
+    levels : MarginLevels
+    attribution : SavingsAttribution
+        Of the same book.
+    measure : {"im", "mm"}
+        Initial or maintenance margin.
+
+    Returns
+    -------
+    WaterfallData
+    """
+    key = "initial_margin_usd" if measure == "im" else "maintenance_margin_usd"
+    name: Literal["initial margin", "maintenance margin"] = (
+        "initial margin" if measure == "im" else "maintenance margin")
+    iso, pf, cr = (getattr(lv, key) for lv in levels.levels)
+    steps = [WaterfallStep("isolated", 0.0, iso, "total")]
+    level = iso
+    for stage, subtotal, sub_label in (("within underlying", pf, "portfolio\n(per underlying)"),
+                                       ("across underlyings", cr, "cross")):
+        for ln in attribution.lines:
+            if ln.stage != stage:
+                continue
+            saving = ln.savings_im_usd if measure == "im" else ln.savings_mm_usd
+            if abs(saving) < _INVISIBLE_USD:
+                continue
+            steps.append(WaterfallStep(ln.label, level, level - saving, "saving" if saving > 0 else "charge"))
+            level -= saving
+        # Totals come from the levels themselves; the attribution sums to them (to rounding).
+        steps.append(WaterfallStep(sub_label, 0.0, subtotal, "total"))
+        level = subtotal
+    title = f"{levels.account}: {name} from isolated to cross margin ({levels.parameter_set})"
+    return WaterfallData(title=title, measure=name, steps=tuple(steps))
+
+
+@dataclass(frozen=True)
+class SavingsBarsData:
+    """Cross-margin IM savings per account, sorted largest first (USD and % of isolated)."""
+
+    title: str
+    accounts: tuple[str, ...]
+    savings_usd: tuple[float, ...]
+    savings_pct: tuple[float | None, ...]
+
+
+def savings_bars_data(levels: Sequence[MarginLevels]) -> SavingsBarsData:
+    """Sorted cross-vs-isolated IM savings of many accounts.
+
+    Raises
+    ------
+    InvalidInputError
+        No accounts.
+    """
+    if not levels:
+        raise InvalidInputError("The savings chart needs at least one account.")
+    rows = sorted(((lv.account, lv.level("cross").savings_im_usd, lv.level("cross").savings_im_pct)
+                   for lv in levels), key=lambda t: (-t[1], t[0]))
+    ps = levels[0].parameter_set
+    return SavingsBarsData(
+        title=f"Initial-margin savings of cross margin over isolated, {len(rows)} accounts ({ps})",
+        accounts=tuple(r[0] for r in rows), savings_usd=tuple(r[1] for r in rows),
+        savings_pct=tuple(r[2] for r in rows),
+    )
