@@ -1,0 +1,860 @@
+"""numba kernels of batch margining and what-if: the whole SPAN / exchange-style pipeline.
+
+Everything a kernel needs about the parameter set and the universe comes as
+float64 / int64 arrays packed by :mod:`spanlike.batch.prepared` (column
+layouts below); kernels never see a Python object, never allocate per
+account in the hot loop and never raise. The public wrappers in
+:mod:`spanlike.batch.batch` and :mod:`spanlike.batch.whatif` validate,
+allocate, call and check.
+
+Two stages per account, shared by every entry point:
+
+1. *State* (:func:`_build_state`): per combined commodity the scenario loss
+   vector ``L = sum_i q_i R_i`` and the small sums every later charge reads -
+   net composite delta, delta per spread tier, delivery-window delta per
+   tier, delta per expiry (roll shock), short calls / puts (SOM), option value
+   (NOV), position count. What-if keeps this state and updates it by an
+   order (:func:`_apply_order`) instead of rebuilding it.
+2. *Finish* (:func:`_finish_account`): from the state alone, scan risk and
+   its paired decomposition, intra spreads by tier in priority order,
+   delivery, SOM, NOV (SPAN); pnl offset, dampener, roll and delta shock
+   (exchange style); inter-commodity credits; correlation offsets; IM/MM.
+
+Exactness. The reference (:func:`spanlike.engine.margin_positions`) sums
+with numpy: the loss vector row by row in row order (``(q[:, None] * R).sum(axis=0)``)
+and every 1-D masked sum with numpy's pairwise summation. :func:`_build_state`
+reproduces both orders (:func:`_pairwise_sum` is numpy's algorithm), so a
+batch result equals the reference to the last bit in practice; what-if
+updates sums incrementally and agrees to rounding (~1e-15 relative).
+
+State layout, ``state[c, :]`` for combined commodity ``c`` (``W`` columns)::
+
+    [0, M)                       scenario losses (settlement currency)
+    [M, M+T)                     net composite delta per tier position
+    [M+T, M+2T)                  delivery-window delta per tier position
+    [M+2T, M+2T+E)               delta per expiry (roll shock)
+    M+2T+E + S_NET .. S_COUNT    net delta, short calls, short puts, NOV, count
+
+with ``M`` = scenarios, ``T`` = tiers (at least 1), ``E`` = expiries (at
+least 1), all maxima over the universe's commodities.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import prange
+
+from risk_arrays._numba import njit_kernel, njit_parallel
+
+__all__: list[str] = []  # private module: import the kernels by name
+
+# --- row_i columns (one row per universe row) --------------------------------------------------
+RI_CC, RI_TIER, RI_DELIV, RI_OPT, RI_CALL, RI_EXP = 0, 1, 2, 3, 4, 5
+N_RI = 6
+# --- row_f columns -------------------------------------------------------------------------------
+RF_DELTA, RF_MULT, RF_MARK = 0, 1, 2
+N_RF = 3
+# --- cc_i columns (one row per combined commodity of the universe) -----------------------------
+(CI_METHOD, CI_M, CI_NTIERS, CI_NSPREADS, CI_HAS_DELIV, CI_HAS_SOM, CI_SOM_GROSS, CI_NOV,
+ CI_HAS_ROLL, CI_HAS_DSHOCK, CI_NO_MOVE, CI_NEXP, CI_CORR, CI_HAS_MAXOFF) = range(14)
+N_CI = 14
+# --- cc_f columns ----------------------------------------------------------------------------------
+(CF_INDEX, CF_UNIT_VALUE, CF_USD_PER_UNIT, CF_DELIV_SPREAD, CF_DELIV_OUTRIGHT, CF_SOM_RATE,
+ CF_PNL_OFFSET, CF_MAXOFF, CF_DAMPENER, CF_ROLL_MIN, CF_ROLL_RISK, CF_DS_THRESHOLD, CF_DS_RATE) = range(13)
+N_CF = 13
+METHOD_SPAN, METHOD_EXCHANGE = 0, 1
+# --- scen_i[c, j, :] ---------------------------------------------------------------------------
+SC_PAIRED, SC_EXTENDED, SC_PURE_PRICE = 0, 1, 2
+N_SC = 3
+# --- spr_i[c, s, :] = [n_legs, tier_pos_0..L-1, side_0..L-1]; spr_f[c, s, :] = [rate, months, ratio_0..L-1]
+# --- inter_i[p, :] = [n_legs, notional, cc_0..L-1, side_0..L-1]; inter_f[p, :] = [credit_rate, ratio_0..L-1]
+# --- glob_i = [has_inter_spreads, has_correlation, n_tiers_max T]; glob_f = [mm_factor, im_factor]
+GI_HAS_INTER, GI_HAS_CORR, GI_T = 0, 1, 2
+GF_MM, GF_IM = 0, 1
+# --- state scalar columns (after the ladders) ----------------------------------------------------
+S_NET, S_SHORT_CALL, S_SHORT_PUT, S_NOV, S_COUNT = 0, 1, 2, 3, 4
+N_S = 5
+# --- comp[c, :]: per-commodity components written by _finish_account ----------------------------
+(C_PRESENT, C_SCAN, C_TIME, C_VOL, C_PRICE, C_NET_DELTA, C_INTRA, C_DELIVERY, C_INTER, C_SOM,
+ C_SOM_BINDING, C_NOV, C_ROLL, C_DELTA_SHOCK, C_REQUIREMENT, C_WORST) = range(16)
+N_COMP = 16
+COMPONENT_NAMES = (
+    "present", "scan_risk", "time_risk", "vol_risk", "price_risk", "net_delta", "intra_spread_charge",
+    "delivery_charge", "inter_spread_credit", "short_option_minimum", "short_option_minimum_binding",
+    "net_option_value", "roll_shock", "delta_shock", "requirement", "worst_scenario",
+)
+# --- tot[:]: account totals --------------------------------------------------------------------
+T_REQ, T_SUM, T_OFFSET, T_IM, T_MM, T_WORST_CC, T_WORST_SCEN = range(7)
+N_TOT = 7
+
+# Deltas within this of zero are flat (spanlike.aggregation.spread_forming._DELTA_EPS).
+_DELTA_EPS = 1e-12
+
+
+def state_width(m: int, t: int, e: int) -> int:
+    """Columns of the per-commodity state for ``m`` scenarios, ``t`` tiers, ``e`` expiries."""
+    return m + 2 * t + e + N_S
+
+
+@njit_kernel
+def work_size(m_max, t_max, n_cc, n_legs_inter):  # type: ignore[no-untyped-def]
+    """Float scratch entries :func:`_finish_account` carves up."""
+    return max(m_max, t_max) + 2 * t_max + 9 * n_cc + n_cc * n_cc + 3 * n_legs_inter
+
+
+# ---------------------------------------------------------------------------
+# Sums in numpy's order
+
+
+@njit_kernel
+def _pairwise_block(a, start, n):  # type: ignore[no-untyped-def]
+    """numpy's pairwise sum of ``a[start:start+n]`` for ``n <= 128`` (no split)."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[start + i]
+        return res
+    r0 = a[start]
+    r1 = a[start + 1]
+    r2 = a[start + 2]
+    r3 = a[start + 3]
+    r4 = a[start + 4]
+    r5 = a[start + 5]
+    r6 = a[start + 6]
+    r7 = a[start + 7]
+    i = 8
+    limit = n - (n % 8)
+    while i < limit:
+        r0 += a[start + i]
+        r1 += a[start + i + 1]
+        r2 += a[start + i + 2]
+        r3 += a[start + i + 3]
+        r4 += a[start + i + 4]
+        r5 += a[start + i + 5]
+        r6 += a[start + i + 6]
+        r7 += a[start + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[start + i]
+        i += 1
+    return res
+
+
+@njit_kernel
+def _pairwise_sum(a, start, n):  # type: ignore[no-untyped-def]
+    """numpy's pairwise summation of ``a[start:start+n]`` (numpy/_core/src/umath/loops_utils.h.src).
+
+    Reproduced exactly (8 accumulators up to 128 elements, halving above at a
+    multiple of 8) so that masked sums equal the reference engine's
+    ``x[mask].sum()`` bit for bit. The halving recursion runs on an explicit
+    stack: numba's on-disk cache mishandles self-recursive functions (the
+    cached kernel segfaulted on load).
+    """
+    if n <= 128:
+        return _pairwise_block(a, start, n)
+    f_start = np.empty(64, dtype=np.int64)
+    f_n = np.empty(64, dtype=np.int64)
+    f_phase = np.empty(64, dtype=np.int64)
+    f_left = np.empty(64)
+    depth = 0
+    f_start[0] = start
+    f_n[0] = n
+    f_phase[0] = 0
+    ret = 0.0
+    while depth >= 0:
+        s = f_start[depth]
+        k = f_n[depth]
+        if k <= 128:
+            ret = _pairwise_block(a, s, k)
+            depth -= 1
+            continue
+        half = k // 2
+        half -= half % 8
+        if f_phase[depth] == 0:
+            f_phase[depth] = 1
+            depth += 1
+            f_start[depth] = s
+            f_n[depth] = half
+            f_phase[depth] = 0
+        elif f_phase[depth] == 1:
+            f_left[depth] = ret
+            f_phase[depth] = 2
+            depth += 1
+            f_start[depth] = s + half
+            f_n[depth] = k - half
+            f_phase[depth] = 0
+        else:
+            ret = f_left[depth] + ret
+            depth -= 1
+    return ret
+
+
+@njit_kernel
+def _bucket_sums(values, keys, k, n_buckets, buf, offsets, out):  # type: ignore[no-untyped-def]
+    """``out[b] = pairwise sum of values[i] for i < k with keys[i] == b``, in index order.
+
+    A stable counting sort into ``buf`` keeps each bucket's elements in their
+    original order, which is what ``values[mask].sum()`` sums. Keys < 0 are skipped.
+    """
+    for b in range(n_buckets + 1):
+        offsets[b] = 0
+    for i in range(k):
+        if keys[i] >= 0:
+            offsets[keys[i] + 1] += 1
+    for b in range(n_buckets):
+        offsets[b + 1] += offsets[b]
+    # offsets[b] is now the start of bucket b; advance it as a write cursor.
+    for i in range(k):
+        b = keys[i]
+        if b >= 0:
+            buf[offsets[b]] = values[i]
+            offsets[b] += 1
+    # offsets[b] now ends bucket b; bucket b starts at offsets[b-1] (0 for b = 0)
+    start = 0
+    for b in range(n_buckets):
+        out[b] = _pairwise_sum(buf, start, offsets[b] - start)
+        start = offsets[b]
+
+
+@njit_kernel
+def _sign(x):  # type: ignore[no-untyped-def]
+    """``np.sign`` for finite floats: -1.0, 0.0 or 1.0."""
+    if x > 0.0:
+        return 1.0
+    if x < 0.0:
+        return -1.0
+    return 0.0
+
+
+# ---------------------------------------------------------------------------
+# Stage 1: state of an account
+
+
+@njit_kernel
+def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, state,
+                 vals, buf, keys, offsets, sums):  # type: ignore[no-untyped-def]
+    """Fill ``state`` (zeroed here) from positions ``rows[start:end]``, ``qty[start:end]``.
+
+    Rows must be strictly increasing, so each commodity's positions are one
+    contiguous run in table order (the reference's per-commodity order).
+    ``vals``, ``buf`` (float, >= positions), ``keys`` (int, >= positions),
+    ``offsets`` (int, >= max(T, E, 2) + 1), ``sums`` (float, >= max(T, E, 2)) are scratch.
+    """
+    n_cc = state.shape[0]
+    m_max = R.shape[1]
+    t_max = n_tiers_max
+    e_max = state.shape[1] - m_max - 2 * t_max - N_S
+    o_tier = m_max
+    o_deliv = m_max + t_max
+    o_exp = m_max + 2 * t_max
+    o_s = m_max + 2 * t_max + e_max
+    for c in range(n_cc):
+        for j in range(state.shape[1]):
+            state[c, j] = 0.0
+    p = start
+    while p < end:
+        c = row_i[rows[p], RI_CC]
+        seg_end = p
+        while seg_end < end and row_i[rows[seg_end], RI_CC] == c:
+            seg_end += 1
+        k = seg_end - p
+        # Loss vector: products first, then summed row after row (numpy's axis-0 reduction order).
+        for i in range(p, seg_end):
+            r = rows[i]
+            q = qty[i]
+            for j in range(m_max):
+                state[c, j] += q * R[r, j]
+        # delta_by_row = q x composite delta: net, per tier, delivery per tier, per expiry
+        for i in range(k):
+            r = rows[p + i]
+            vals[i] = qty[p + i] * row_f[r, RF_DELTA]
+        state[c, o_s + S_NET] = _pairwise_sum(vals, 0, k)
+        for i in range(k):
+            keys[i] = row_i[rows[p + i], RI_TIER]
+        _bucket_sums(vals, keys, k, t_max, buf, offsets, sums)
+        for t in range(t_max):
+            state[c, o_tier + t] = sums[t]
+        for i in range(k):
+            r = rows[p + i]
+            keys[i] = row_i[r, RI_TIER] if row_i[r, RI_DELIV] != 0 else -1
+        _bucket_sums(vals, keys, k, t_max, buf, offsets, sums)
+        for t in range(t_max):
+            state[c, o_deliv + t] = sums[t]
+        for i in range(k):
+            keys[i] = row_i[rows[p + i], RI_EXP]
+        _bucket_sums(vals, keys, k, e_max, buf, offsets, sums)
+        for e in range(e_max):
+            state[c, o_exp + e] = sums[e]
+        # Short option units |q| x multiplier: bucket 0 calls, 1 puts.
+        for i in range(k):
+            r = rows[p + i]
+            q = qty[p + i]
+            vals[i] = abs(q) * row_f[r, RF_MULT]
+            if row_i[r, RI_OPT] != 0 and q < 0.0:
+                keys[i] = 0 if row_i[r, RI_CALL] != 0 else 1
+            else:
+                keys[i] = -1
+        _bucket_sums(vals, keys, k, 2, buf, offsets, sums)
+        state[c, o_s + S_SHORT_CALL] = sums[0]
+        state[c, o_s + S_SHORT_PUT] = sums[1]
+        # Net option value: q x mark value over options.
+        for i in range(k):
+            r = rows[p + i]
+            vals[i] = qty[p + i] * row_f[r, RF_MARK]
+            keys[i] = 0 if row_i[r, RI_OPT] != 0 else -1
+        _bucket_sums(vals, keys, k, 1, buf, offsets, sums)
+        state[c, o_s + S_NOV] = sums[0]
+        state[c, o_s + S_COUNT] = float(k)
+        p = seg_end
+
+
+@njit_kernel
+def _apply_order(state, r, q_old, q_new, R, row_i, row_f, n_tiers_max):  # type: ignore[no-untyped-def]
+    """Move row ``r`` of an account from ``q_old`` to ``q_new`` (either may be 0) in ``state``.
+
+    Linear sums change by ``(q_new - q_old) x per-unit value``; SOM's short
+    units by removing the old short and adding the new one. A commodity left
+    without positions is reset to exact zeros, as if it had never been held.
+    """
+    c = row_i[r, RI_CC]
+    m_max = R.shape[1]
+    t_max = n_tiers_max
+    e_max = state.shape[1] - m_max - 2 * t_max - N_S
+    o_s = m_max + 2 * t_max + e_max
+    dq = q_new - q_old
+    count = state[c, o_s + S_COUNT] + (1.0 if q_new != 0.0 else 0.0) - (1.0 if q_old != 0.0 else 0.0)
+    if count <= 0.0:
+        for j in range(state.shape[1]):
+            state[c, j] = 0.0
+        return
+    for j in range(m_max):
+        state[c, j] += dq * R[r, j]
+    d = dq * row_f[r, RF_DELTA]
+    state[c, o_s + S_NET] += d
+    tier = row_i[r, RI_TIER]
+    state[c, m_max + tier] += d
+    if row_i[r, RI_DELIV] != 0:
+        state[c, m_max + t_max + tier] += d
+    state[c, m_max + 2 * t_max + row_i[r, RI_EXP]] += d
+    if row_i[r, RI_OPT] != 0:
+        mult = row_f[r, RF_MULT]
+        col = o_s + (S_SHORT_CALL if row_i[r, RI_CALL] != 0 else S_SHORT_PUT)
+        if q_old < 0.0:
+            state[c, col] -= abs(q_old) * mult
+        if q_new < 0.0:
+            state[c, col] += abs(q_new) * mult
+        state[c, o_s + S_NOV] += dq * row_f[r, RF_MARK]
+    state[c, o_s + S_COUNT] = count
+
+
+# ---------------------------------------------------------------------------
+# Stage 2: charges from the state
+
+
+@njit_kernel
+def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, comp, rem, consumed):  # type: ignore[no-untyped-def]
+    """SPAN components of commodity ``c`` into ``comp[c]``; returns the delta available to inter spreads."""
+    m = cc_i[c, CI_M]
+    m_max = scen_i.shape[1]
+    t_max = n_tiers_max
+    e_max = state.shape[1] - m_max - 2 * t_max - N_S
+    o_s = m_max + 2 * t_max + e_max
+    worst = 0
+    for j in range(1, m):
+        if state[c, j] > state[c, worst]:
+            worst = j
+    scan = max(0.0, state[c, worst])
+    time_risk = 0.0
+    a = cc_i[c, CI_NO_MOVE]
+    if a >= 0:
+        time_risk = 0.5 * (state[c, a] + state[c, scen_i[c, a, SC_PAIRED]])
+    vol_risk = 0.0
+    if scan > 0.0 and scen_i[c, worst, SC_PAIRED] >= 0:
+        vol_risk = 0.5 * (state[c, worst] - state[c, scen_i[c, worst, SC_PAIRED]])
+    price_risk = scan - time_risk - vol_risk
+    # Intra-commodity spreads in priority order (spread_forming.form_spreads).
+    n_t = cc_i[c, CI_NTIERS]
+    for t in range(n_t):
+        d = state[c, m_max + t]
+        rem[t] = 0.0 if abs(d) < _DELTA_EPS else d
+        consumed[t] = 0.0
+    intra = 0.0
+    n_legs_max = (spr_i.shape[2] - 1) // 2
+    for s in range(cc_i[c, CI_NSPREADS]):
+        n_legs = spr_i[c, s, 0]
+        for orientation in range(2):
+            a_sign = 1.0 if orientation == 0 else -1.0
+            ok = True
+            count = math.inf
+            for leg in range(n_legs):
+                d = rem[spr_i[c, s, 1 + leg]]
+                side = float(spr_i[c, s, 1 + n_legs_max + leg])
+                if d == 0.0 or _sign(d) != a_sign * side:
+                    ok = False
+                    break
+                count = min(count, abs(d) / spr_f[c, s, 2 + leg])
+            if not ok or not (count < math.inf) or count <= 0.0:
+                continue
+            for leg in range(n_legs):
+                b = spr_i[c, s, 1 + leg]
+                take = count * spr_f[c, s, 2 + leg]
+                d = rem[b]
+                new = d - _sign(d) * take
+                # The binding leg lands on zero up to rounding; snap it so it cannot form again.
+                if abs(new) < _DELTA_EPS * max(1.0, abs(d)):
+                    new = 0.0
+                rem[b] = new
+                consumed[b] += take
+            intra += count * spr_f[c, s, 0] * spr_f[c, s, 1]
+            break
+    # Delivery: consumed share min(|d|, delta its tier gave to spreads) when signs agree.
+    delivery = 0.0
+    if cc_i[c, CI_HAS_DELIV] != 0:
+        for t in range(t_max):
+            d = state[c, m_max + t_max + t]
+            if d == 0.0:
+                continue
+            took = 0.0
+            if t < n_t and _sign(state[c, m_max + t]) == _sign(d):
+                took = min(abs(d), consumed[t])
+            outright = abs(d) - took
+            delivery += took * cc_f[c, CF_DELIV_SPREAD]
+            delivery += outright * cc_f[c, CF_DELIV_OUTRIGHT]
+    som = 0.0
+    if cc_i[c, CI_HAS_SOM] != 0:
+        calls = state[c, o_s + S_SHORT_CALL]
+        puts = state[c, o_s + S_SHORT_PUT]
+        units = calls + puts if cc_i[c, CI_SOM_GROSS] != 0 else max(calls, puts)
+        som = units * cc_f[c, CF_SOM_RATE]
+    nov = state[c, o_s + S_NOV] if cc_i[c, CI_NOV] != 0 else 0.0
+    comp[c, C_SCAN] = scan
+    comp[c, C_TIME] = time_risk
+    comp[c, C_VOL] = vol_risk
+    comp[c, C_PRICE] = price_risk
+    comp[c, C_INTRA] = intra
+    comp[c, C_DELIVERY] = delivery
+    comp[c, C_SOM] = som
+    comp[c, C_NOV] = nov
+    comp[c, C_ROLL] = 0.0
+    comp[c, C_DELTA_SHOCK] = 0.0
+    comp[c, C_WORST] = float(worst)
+    if n_t > 0:
+        return _pairwise_sum(rem, 0, n_t)
+    return state[c, o_s + S_NET]
+
+
+@njit_kernel
+def _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, adj):  # type: ignore[no-untyped-def]
+    """Exchange-style components of commodity ``c`` into ``comp[c]`` (aggregation.exchange)."""
+    m = cc_i[c, CI_M]
+    m_max = scen_i.shape[1]
+    t_max = n_tiers_max
+    e_max = state.shape[1] - m_max - 2 * t_max - N_S
+    o_s = m_max + 2 * t_max + e_max
+    offset = cc_f[c, CF_PNL_OFFSET]
+    for j in range(m):
+        x = state[c, j]
+        x = x * offset if x < 0.0 else x
+        if cc_i[c, CI_HAS_MAXOFF] != 0:
+            x = max(x, -cc_f[c, CF_MAXOFF])
+        adj[j] = x
+    damp = cc_f[c, CF_DAMPENER]
+    if damp > 0.0:
+        for j in range(m):
+            if scen_i[c, j, SC_EXTENDED] != 0 and adj[j] * cc_f[c, CF_USD_PER_UNIT] <= damp and adj[j] > 0.0:
+                adj[j] = 0.0
+    worst = 0
+    for j in range(1, m):
+        if adj[j] > adj[worst]:
+            worst = j
+    worst_case = max(0.0, adj[worst])
+    any_pure = False
+    best = -math.inf
+    for j in range(m):
+        if scen_i[c, j, SC_PURE_PRICE] != 0:
+            if not any_pure or adj[j] > best:
+                best = adj[j]
+            any_pure = True
+    price_risk = max(0.0, best) if any_pure else worst_case
+    price_risk = min(price_risk, worst_case)
+    roll = 0.0
+    if cc_i[c, CI_HAS_ROLL] != 0:
+        total = 0.0
+        for e in range(cc_i[c, CI_NEXP]):
+            move = max(cc_f[c, CF_ROLL_MIN], cc_f[c, CF_ROLL_RISK] * exp_t[c, e])
+            total += abs(state[c, m_max + 2 * t_max + e]) * move
+        roll = total * cc_f[c, CF_UNIT_VALUE]
+    shock = 0.0
+    if cc_i[c, CI_HAS_DSHOCK] != 0:
+        delta_usd = abs(state[c, o_s + S_NET]) * cc_f[c, CF_INDEX]
+        excess = max(0.0, delta_usd - cc_f[c, CF_DS_THRESHOLD])
+        shock = cc_f[c, CF_DS_RATE] * excess / cc_f[c, CF_USD_PER_UNIT]
+    comp[c, C_SCAN] = worst_case
+    comp[c, C_TIME] = 0.0
+    comp[c, C_VOL] = 0.0
+    comp[c, C_PRICE] = price_risk
+    comp[c, C_INTRA] = 0.0
+    comp[c, C_DELIVERY] = 0.0
+    comp[c, C_SOM] = 0.0
+    comp[c, C_NOV] = 0.0
+    comp[c, C_ROLL] = roll
+    comp[c, C_DELTA_SHOCK] = shock
+    comp[c, C_WORST] = float(worst)
+
+
+@njit_kernel
+def _inter_credits(comp, avail, cc_f, inter_i, inter_f, local, scale, took, credit):  # type: ignore[no-untyped-def]
+    """Inter-commodity credits (aggregation.inter_spreads) over present SPAN commodities.
+
+    ``avail[c]`` is NaN for commodities that take no part (absent or exchange
+    style); it is updated in place as spreads consume delta.
+    """
+    n_cc = comp.shape[0]
+    for c in range(n_cc):
+        credit[c] = 0.0
+    n_legs_max = (inter_i.shape[1] - 2) // 2
+    for p in range(inter_i.shape[0]):
+        n_legs = inter_i[p, 0]
+        usable = True
+        for leg in range(n_legs):
+            c = inter_i[p, 2 + leg]
+            if c < 0 or not (avail[c] == avail[c]):
+                usable = False
+                break
+        if not usable:
+            continue
+        notional = inter_i[p, 1] != 0
+        for leg in range(n_legs):
+            c = inter_i[p, 2 + leg]
+            scale[leg] = cc_f[c, CF_INDEX] if notional else 1.0
+            x = avail[c] * scale[leg]
+            local[leg] = 0.0 if abs(x) < _DELTA_EPS else x
+        formed = False
+        for orientation in range(2):
+            a_sign = 1.0 if orientation == 0 else -1.0
+            ok = True
+            count = math.inf
+            for leg in range(n_legs):
+                d = local[leg]
+                side = float(inter_i[p, 2 + n_legs_max + leg])
+                if d == 0.0 or _sign(d) != a_sign * side:
+                    ok = False
+                    break
+                count = min(count, abs(d) / inter_f[p, 1 + leg])
+            if not ok or not (count < math.inf) or count <= 0.0:
+                continue
+            for leg in range(n_legs):
+                take = count * inter_f[p, 1 + leg]
+                d = local[leg]
+                new = d - _sign(d) * take
+                if abs(new) < _DELTA_EPS * max(1.0, abs(d)):
+                    new = 0.0
+                local[leg] = new
+                took[leg] = take
+            formed = True
+            break
+        if not formed:
+            continue
+        for leg in range(n_legs):
+            c = inter_i[p, 2 + leg]
+            avail[c] = local[leg] / scale[leg]
+        for leg in range(n_legs):
+            c = inter_i[p, 2 + leg]
+            consumed_underlying = took[leg] / scale[leg]
+            net = comp[c, C_NET_DELTA]
+            price = comp[c, C_PRICE]
+            amount = 0.0
+            if not (net == 0.0 or price <= 0.0):
+                wfpr = price / abs(net)
+                amount = consumed_underlying * wfpr * inter_f[p, 0]
+            credit[c] += amount
+    for c in range(n_cc):
+        if avail[c] == avail[c]:
+            credit[c] = min(credit[c], max(comp[c, C_PRICE], 0.0))
+
+
+@njit_kernel
+def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
+                    glob_i, glob_f, cross, comp, tot, work, iwork):  # type: ignore[no-untyped-def]
+    """Every charge, credit and offset of one account from its ``state``; totals into ``tot``.
+
+    ``work`` (float) needs :func:`work_size` entries, ``iwork`` (int) ``2 n_cc``.
+    """
+    n_cc = state.shape[0]
+    m_max = scen_i.shape[1]
+    t_max = glob_i[GI_T]
+    e_max = state.shape[1] - m_max - 2 * t_max - N_S
+    o_s = m_max + 2 * t_max + e_max
+    n_legs_inter = max(1, (inter_i.shape[1] - 2) // 2)
+    # Carve the scratch (sizes in work_size).
+    w = 0
+    adj = work[w:w + max(m_max, t_max)]
+    w += max(m_max, t_max)
+    rem = work[w:w + t_max]
+    w += t_max
+    consumed = work[w:w + t_max]
+    w += t_max
+    avail = work[w:w + n_cc]
+    w += n_cc
+    credit = work[w:w + n_cc]
+    w += n_cc
+    k_usd = work[w:w + n_cc]
+    w += n_cc
+    s_dir = work[w:w + n_cc]
+    w += n_cc
+    s_clamped = work[w:w + n_cc]
+    w += n_cc
+    k_in = work[w:w + n_cc]
+    w += n_cc
+    k_sq = work[w:w + n_cc]
+    w += n_cc
+    k_out = work[w:w + n_cc]
+    w += n_cc
+    cross_terms = work[w:w + n_cc * n_cc]
+    w += n_cc * n_cc
+    local = work[w:w + n_legs_inter]
+    w += n_legs_inter
+    scale = work[w:w + n_legs_inter]
+    w += n_legs_inter
+    took = work[w:w + n_legs_inter]
+    members = iwork[n_cc:2 * n_cc]
+
+    n_span = 0
+    for c in range(n_cc):
+        avail[c] = math.nan
+        for j in range(comp.shape[1]):
+            comp[c, j] = 0.0
+        comp[c, C_WORST] = -1.0
+        if state[c, o_s + S_COUNT] <= 0.0:
+            continue
+        comp[c, C_PRESENT] = 1.0
+        comp[c, C_NET_DELTA] = state[c, o_s + S_NET]
+        if cc_i[c, CI_METHOD] == METHOD_SPAN:
+            avail[c] = _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, t_max, comp, rem, consumed)
+            n_span += 1
+        else:
+            _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, t_max, comp, adj)
+    for c in range(n_cc):
+        credit[c] = 0.0
+    if cross != 0 and glob_i[GI_HAS_INTER] != 0 and n_span >= 2:
+        _inter_credits(comp, avail, cc_f, inter_i, inter_f, local, scale, took, credit)
+    # Requirements, in USD for the cross-commodity aggregation.
+    n_present = 0
+    best_cc = -1
+    best_usd = -math.inf
+    for c in range(n_cc):
+        if comp[c, C_PRESENT] == 0.0:
+            continue
+        if cc_i[c, CI_METHOD] == METHOD_SPAN:
+            comp[c, C_INTER] = credit[c]
+            base = comp[c, C_SCAN] + comp[c, C_INTRA] + comp[c, C_DELIVERY] - credit[c]
+            risk = max(base, comp[c, C_SOM])
+            comp[c, C_SOM_BINDING] = 1.0 if comp[c, C_SOM] > base else 0.0
+            req = max(risk - comp[c, C_NOV], 0.0)
+        else:
+            req = comp[c, C_SCAN] + comp[c, C_ROLL] + comp[c, C_DELTA_SHOCK]
+        comp[c, C_REQUIREMENT] = req
+        usd = cc_f[c, CF_USD_PER_UNIT]
+        k_usd[n_present] = req * usd
+        s_dir[n_present] = _sign(comp[c, C_NET_DELTA]) * comp[c, C_PRICE] * usd
+        iwork[n_present] = c
+        if req * usd > best_usd:
+            best_usd = req * usd
+            best_cc = c
+        n_present += 1
+    plain = _pairwise_sum(k_usd, 0, n_present)
+    total = plain
+    if cross != 0 and glob_i[GI_HAS_CORR] != 0 and n_present >= 2:
+        # Correlation offsets (aggregation.correlation): members of the matrix in account order,
+        # K_i and S_i = clamp(directional_i, -K_i, K_i); the others are added without offset.
+        n_in = 0
+        n_out = 0
+        for i in range(n_present):
+            c = iwork[i]
+            if cc_i[c, CI_CORR] >= 0:
+                k = k_usd[i]
+                k_in[n_in] = k
+                s_clamped[n_in] = min(max(s_dir[i], -k), k)
+                members[n_in] = c
+                n_in += 1
+            else:
+                k_out[n_out] = k_usd[i]
+                n_out += 1
+        if n_in >= 2:
+            for a in range(n_in):
+                for b in range(n_in):
+                    # rho * outer(s, s) with a zero diagonal, summed like numpy's 2-D sum (flat, pairwise).
+                    cross_terms[a * n_in + b] = (
+                        0.0 if a == b else rho[members[a], members[b]] * (s_clamped[a] * s_clamped[b])
+                    )
+            for a in range(n_in):
+                k_sq[a] = k_in[a] * k_in[a]
+            argument = _pairwise_sum(k_sq, 0, n_in) + _pairwise_sum(cross_terms, 0, n_in * n_in)
+            correlated = math.sqrt(max(argument, 0.0))
+            # sqrt(argument) <= sum(k_in) holds exactly for |rho| <= 1; guard the last bit of rounding.
+            correlated = min(correlated, _pairwise_sum(k_in, 0, n_in))
+            total = correlated + _pairwise_sum(k_out, 0, n_out)
+    tot[T_REQ] = total
+    tot[T_SUM] = plain
+    tot[T_OFFSET] = plain - total
+    tot[T_MM] = glob_f[GF_MM] * total
+    tot[T_IM] = glob_f[GF_IM] * total
+    tot[T_WORST_CC] = float(best_cc)
+    tot[T_WORST_SCEN] = comp[best_cc, C_WORST] if best_cc >= 0 else -1.0
+
+
+# ---------------------------------------------------------------------------
+# Entry points
+
+
+@njit_kernel
+def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i, spr_f,
+                  exp_t, inter_i, inter_f, rho, glob_i, glob_f, cross, k_max, want_components,
+                  totals, components):  # type: ignore[no-untyped-def]
+    """Accounts ``a_lo .. a_hi-1``: state then finish, with scratch allocated once for the range."""
+    n_cc = cc_i.shape[0]
+    m_max = R.shape[1]
+    t_max = glob_i[GI_T]
+    e_max = exp_t.shape[1]
+    width = m_max + 2 * t_max + e_max + N_S
+    state = np.empty((n_cc, width))
+    comp = np.empty((n_cc, N_COMP))
+    tot = np.empty(N_TOT)
+    k = max(k_max, 1)
+    vals = np.empty(k)
+    buf = np.empty(k)
+    keys = np.empty(k, dtype=np.int64)
+    nb = max(t_max, e_max, 2)
+    offs = np.empty(nb + 1, dtype=np.int64)
+    sums = np.empty(nb)
+    n_legs_inter = max(1, (inter_i.shape[1] - 2) // 2)
+    work = np.empty(work_size(m_max, t_max, n_cc, n_legs_inter))
+    iwork = np.empty(max(2 * n_cc, 1), dtype=np.int64)
+    for a in range(a_lo, a_hi):
+        _build_state(rows, qty, offsets[a], offsets[a + 1], R, row_i, row_f, cc_i, t_max, state,
+                     vals, buf, keys, offs, sums)
+        _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
+                        glob_i, glob_f, cross, comp, tot, work, iwork)
+        for j in range(N_TOT):
+            totals[a, j] = tot[j]
+        if want_components:
+            for c in range(n_cc):
+                for j in range(N_COMP):
+                    components[a, c, j] = comp[c, j]
+
+
+@njit_kernel
+def _batch_kernel(offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t,
+                  inter_i, inter_f, rho, glob_i, glob_f, cross, k_max, want_components,
+                  totals, components):  # type: ignore[no-untyped-def]
+    """Full pipeline for every account, serially (``totals``: (n_acc, N_TOT))."""
+    _margin_range(0, offsets.shape[0] - 1, offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i,
+                  spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f, cross, k_max,
+                  want_components, totals, components)
+
+
+@njit_parallel
+def _batch_kernel_parallel(offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t,
+                           inter_i, inter_f, rho, glob_i, glob_f, cross, k_max, want_components,
+                           totals, components, chunk):  # type: ignore[no-untyped-def]
+    """Full pipeline, ``prange`` over chunks of ``chunk`` accounts (scratch per chunk)."""
+    n_acc = offsets.shape[0] - 1
+    n_chunks = (n_acc + chunk - 1) // chunk
+    for ch in prange(n_chunks):
+        lo = ch * chunk
+        hi = min(lo + chunk, n_acc)
+        _margin_range(lo, hi, offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i, spr_f,
+                      exp_t, inter_i, inter_f, rho, glob_i, glob_f, cross, k_max, want_components,
+                      totals, components)
+
+
+@njit_kernel
+def _scan_range(a_lo, a_hi, offsets, rows, qty, R, row_cc, cc_m, out):  # type: ignore[no-untyped-def]
+    """Scan risk only: ``out[a, c] = max(0, max_j sum_i q_i R[i, j])`` per commodity."""
+    m_max = R.shape[1]
+    n_cc = out.shape[1]
+    losses = np.empty(m_max)
+    for a in range(a_lo, a_hi):
+        for c in range(n_cc):
+            out[a, c] = 0.0
+        p = offsets[a]
+        end = offsets[a + 1]
+        while p < end:
+            c = row_cc[rows[p]]
+            for j in range(m_max):
+                losses[j] = 0.0
+            while p < end and row_cc[rows[p]] == c:
+                r = rows[p]
+                q = qty[p]
+                for j in range(m_max):
+                    losses[j] += q * R[r, j]
+                p += 1
+            best = 0.0
+            for j in range(cc_m[c]):
+                if losses[j] > best:
+                    best = losses[j]
+            out[a, c] = best
+
+
+@njit_kernel
+def _scan_kernel(offsets, rows, qty, R, row_cc, cc_m, out):  # type: ignore[no-untyped-def]
+    """Scan risk only, serially."""
+    _scan_range(0, offsets.shape[0] - 1, offsets, rows, qty, R, row_cc, cc_m, out)
+
+
+@njit_parallel
+def _scan_kernel_parallel(offsets, rows, qty, R, row_cc, cc_m, out, chunk):  # type: ignore[no-untyped-def]
+    """Scan risk only, ``prange`` over chunks of ``chunk`` accounts."""
+    n_acc = offsets.shape[0] - 1
+    n_chunks = (n_acc + chunk - 1) // chunk
+    for ch in prange(n_chunks):
+        lo = ch * chunk
+        _scan_range(lo, min(lo + chunk, n_acc), offsets, rows, qty, R, row_cc, cc_m, out)
+
+
+@njit_kernel
+def _what_if_kernel(state, order_rows, order_old, order_new, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i,
+                    spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f, cross, out_state, comp, tot):  # type: ignore[no-untyped-def]
+    """Copy ``state`` to ``out_state``, move each order row from ``order_old`` to ``order_new``, finish.
+
+    Order rows must be distinct (the wrapper nets orders per row first).
+    """
+    t_max = glob_i[GI_T]
+    for c in range(state.shape[0]):
+        for j in range(state.shape[1]):
+            out_state[c, j] = state[c, j]
+    for i in range(order_rows.shape[0]):
+        _apply_order(out_state, order_rows[i], order_old[i], order_new[i], R, row_i, row_f, t_max)
+    n_cc = cc_i.shape[0]
+    n_legs_inter = max(1, (inter_i.shape[1] - 2) // 2)
+    m_max = R.shape[1]
+    work = np.empty(work_size(m_max, t_max, n_cc, n_legs_inter))
+    iwork = np.empty(max(2 * n_cc, 1), dtype=np.int64)
+    _finish_account(out_state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
+                    glob_i, glob_f, cross, comp, tot, work, iwork)
+
+
+@njit_kernel
+def _account_state_kernel(rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i,
+                          inter_f, rho, glob_i, glob_f, cross, state, comp, tot):  # type: ignore[no-untyped-def]
+    """State of one account (rows strictly increasing) and its finished components."""
+    t_max = glob_i[GI_T]
+    e_max = exp_t.shape[1]
+    k = max(rows.shape[0], 1)
+    vals = np.empty(k)
+    buf = np.empty(k)
+    keys = np.empty(k, dtype=np.int64)
+    nb = max(t_max, e_max, 2)
+    offs = np.empty(nb + 1, dtype=np.int64)
+    sums = np.empty(nb)
+    _build_state(rows, qty, 0, rows.shape[0], R, row_i, row_f, cc_i, t_max, state, vals, buf, keys, offs, sums)
+    n_cc = cc_i.shape[0]
+    n_legs_inter = max(1, (inter_i.shape[1] - 2) // 2)
+    m_max = R.shape[1]
+    work = np.empty(work_size(m_max, t_max, n_cc, n_legs_inter))
+    iwork = np.empty(max(2 * n_cc, 1), dtype=np.int64)
+    _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
+                    glob_i, glob_f, cross, comp, tot, work, iwork)

@@ -1,0 +1,403 @@
+"""A prepared engine: one market snapshot and parameter set, revalued once, packed for the kernels.
+
+:func:`prepare_engine` builds the instrument table of every instrument any
+account holds, revalues it (:func:`spanlike.revalue.revalue`: risk arrays,
+composite deltas, tiers, delivery flags) and packs the universe and the
+parameter set into the plain float64 / int64 arrays of :class:`PackedEngine`
+that the numba kernels of :mod:`spanlike.batch.kernels` read (column layouts
+in that module). Every account of a batch, every what-if and every intraday
+update reuses it: pricing happens once per snapshot.
+
+Packing precomputes each charge rate in the settlement currency exactly as
+:meth:`spanlike.aggregation.commodity_book.CommodityBook.rate_value` does
+(``rate x unit value`` for relative rates), the months of per-month spreads,
+the spread tables in priority order, the paired and no-move scenarios, and
+each row's tier position, delivery flag and expiry bucket.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from params.grids import ExchangeGrid
+from params.parameter_set import ParameterSet
+from risk_arrays.contracts import KIND_CALL, KIND_FUTURE
+from spanlike.aggregation.span import DAYS_PER_MONTH
+from spanlike.batch import kernels as K
+from spanlike.batch.accounts import checked_unit
+from spanlike.errors import InvalidPositionError, UnknownInstrumentError
+from spanlike.instruments import Instrument
+from spanlike.market import MarketSnapshot
+from spanlike.revalue import UniverseRisk, revalue
+from spanlike.universe import build_instrument_table
+
+__all__ = ["PackedEngine", "PreparedEngine", "pack_universe", "prepare_engine"]
+
+
+@dataclass(frozen=True, eq=False)
+class PackedEngine:
+    """The universe and the parameter set as kernel arrays (layouts in :mod:`spanlike.batch.kernels`).
+
+    Attributes
+    ----------
+    R : ndarray of float64, shape (n_rows, M)
+        Risk array of one long unit per universe row, settlement currency,
+        zero-padded to the largest scenario count ``M`` of the universe.
+    row_i, row_f : ndarray, shape (n_rows, N_RI) / (n_rows, N_RF)
+        Per row: commodity, tier position, delivery flag, option/call flags,
+        expiry bucket; composite delta (underlying units), multiplier, mark
+        value (settlement currency).
+    cc_i, cc_f : ndarray, shape (n_cc, N_CI) / (n_cc, N_CF)
+        Per combined commodity: method, scenario count, spread/delivery/SOM/
+        NOV/roll/delta-shock switches and rates in the settlement currency.
+    scen_i : ndarray of int64, shape (n_cc, M, 3)
+        Paired scenario, extended flag, pure-price flag.
+    spr_i, spr_f : ndarray, shape (n_cc, S, 1 + 2L) / (n_cc, S, 2 + L)
+        Intra spreads in priority order: legs (tier positions, sides +-1),
+        rate (settlement currency per spread), months, delta ratios.
+    exp_t : ndarray of float64, shape (n_cc, E)
+        Years to expiry of each expiry bucket (ascending days).
+    inter_i, inter_f : ndarray, shape (P, 2 + 2L') / (P, 1 + L')
+        Inter spreads in priority order: legs (commodity index or -1 when the
+        universe lacks it, side), notional basis flag, credit rate, ratios.
+    rho : ndarray of float64, shape (n_cc, n_cc)
+        Correlations between the universe's commodities (0 where undefined).
+    glob_i, glob_f : ndarray
+        ``[has inter spreads, has correlation, T]`` and ``[mm_factor, im_factor]``.
+    """
+
+    R: NDArray[np.float64]
+    row_i: NDArray[np.int64]
+    row_f: NDArray[np.float64]
+    cc_i: NDArray[np.int64]
+    cc_f: NDArray[np.float64]
+    scen_i: NDArray[np.int64]
+    spr_i: NDArray[np.int64]
+    spr_f: NDArray[np.float64]
+    exp_t: NDArray[np.float64]
+    inter_i: NDArray[np.int64]
+    inter_f: NDArray[np.float64]
+    rho: NDArray[np.float64]
+    glob_i: NDArray[np.int64]
+    glob_f: NDArray[np.float64]
+
+    def kernel_args(self) -> tuple[np.ndarray, ...]:
+        """The arrays in the order the kernels take them (``R`` .. ``glob_f``)."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    @property
+    def n_rows(self) -> int:
+        """Universe rows."""
+        return int(self.R.shape[0])
+
+    @property
+    def n_commodities(self) -> int:
+        """Combined commodities of the universe."""
+        return int(self.cc_i.shape[0])
+
+    @property
+    def state_width(self) -> int:
+        """Columns of an account's per-commodity state."""
+        return K.state_width(int(self.R.shape[1]), int(self.glob_i[K.GI_T]), int(self.exp_t.shape[1]))
+
+
+def _readonly(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    a.setflags(write=False)
+    return a
+
+
+def pack_universe(universe: UniverseRisk) -> PackedEngine:
+    """Pack a revalued universe and its parameter set into :class:`PackedEngine` arrays.
+
+    Parameters
+    ----------
+    universe : UniverseRisk
+        From :func:`spanlike.revalue.revalue`.
+
+    Returns
+    -------
+    PackedEngine
+    """
+    table = universe.table
+    ps = universe.parameter_set
+    n_rows = len(table)
+    ccs = universe.commodities
+    n_cc = len(ccs)
+    m_max = max((r.scenarios.n_scenarios for r in ccs), default=1)
+    t_max = max([len(r.commodity.span.tiers) for r in ccs if r.commodity.span is not None] + [1])
+    spreads = [
+        sorted(r.commodity.span.intra_spreads, key=lambda s: s.priority) if r.commodity.span is not None else []
+        for r in ccs
+    ]
+    s_max = max([len(s) for s in spreads] + [1])
+    l_max = max([len(sp.legs) for s in spreads for sp in s] + [1])
+    days_per_cc = [np.unique(table.days_to_expiry[r.rows]) for r in ccs]
+    e_max = max([d.size for d in days_per_cc] + [1])
+
+    R = np.zeros((n_rows, m_max))
+    row_i = np.zeros((n_rows, K.N_RI), dtype=np.int64)
+    row_f = np.zeros((n_rows, K.N_RF))
+    cc_i = np.zeros((max(n_cc, 0), K.N_CI), dtype=np.int64)
+    cc_f = np.zeros((max(n_cc, 0), K.N_CF))
+    scen_i = np.zeros((n_cc, m_max, K.N_SC), dtype=np.int64)
+    spr_i = np.zeros((n_cc, s_max, 1 + 2 * l_max), dtype=np.int64)
+    spr_f = np.zeros((n_cc, s_max, 2 + l_max))
+    exp_t = np.zeros((n_cc, e_max))
+    contracts = table.contracts
+    cc_index = {r.commodity.name: c for c, r in enumerate(ccs)}
+
+    for c, risk in enumerate(ccs):
+        cc = risk.commodity
+        rows = risk.rows
+        m = risk.scenarios.n_scenarios
+        R[rows, :m] = risk.risk_arrays
+        row_i[rows, K.RI_CC] = c
+        row_f[rows, K.RF_DELTA] = risk.composite_delta
+        # Tier numbers -> positions in ascending tier-number order (the reference's tier_numbers).
+        numbers = sorted(t.number for t in cc.span.tiers) if cc.span is not None else []
+        position = {n: i for i, n in enumerate(numbers)}
+        row_i[rows, K.RI_TIER] = [position.get(int(t), 0) for t in risk.tier]
+        row_i[rows, K.RI_DELIV] = risk.in_delivery.astype(np.int64)
+        days = table.days_to_expiry[rows]
+        row_i[rows, K.RI_EXP] = np.searchsorted(days_per_cc[c], days)
+        for e, d in enumerate(days_per_cc[c]):
+            exp_t[c, e] = float(contracts.t_years[rows[days == d][0]])
+        cc_i[c, K.CI_NEXP] = days_per_cc[c].size
+
+        index_price = float(table.index_price[rows[0]])
+        coin = cc.settlement == "coin"
+        unit_value = 1.0 if coin else index_price
+        usd_per_unit = index_price if coin else 1.0
+
+        def rate_value(rate: float, kind: str) -> float:
+            return rate * unit_value if kind == "relative" else rate
+
+        cc_f[c, K.CF_INDEX] = index_price
+        cc_f[c, K.CF_UNIT_VALUE] = unit_value
+        cc_f[c, K.CF_USD_PER_UNIT] = usd_per_unit
+        cc_i[c, K.CI_M] = m
+        s = risk.scenarios
+        scen_i[c, :m, K.SC_PAIRED] = s.paired
+        scen_i[c, m:, K.SC_PAIRED] = -1
+        scen_i[c, :m, K.SC_EXTENDED] = s.is_extended.astype(np.int64)
+        pure = ~s.is_extended & (s.vol_shift_rel == 0.0) & (s.vol_shift_abs == 0.0)
+        scen_i[c, :m, K.SC_PURE_PRICE] = pure.astype(np.int64)
+        no_move = np.flatnonzero((s.price_move_option == 0.0) & (s.price_shift_abs == 0.0) & (s.paired >= 0))
+        cc_i[c, K.CI_NO_MOVE] = int(no_move[0]) if no_move.size else -1
+        cc_i[c, K.CI_CORR] = -1
+        if cc.method == "span":
+            charges = cc.span
+            assert charges is not None
+            cc_i[c, K.CI_METHOD] = K.METHOD_SPAN
+            cc_i[c, K.CI_NTIERS] = len(numbers)
+            cc_i[c, K.CI_NSPREADS] = len(spreads[c])
+            mids = {t.number: t.mid_days for t in charges.tiers}
+            for k, spread in enumerate(spreads[c]):
+                spr_i[c, k, 0] = len(spread.legs)
+                for leg_no, leg in enumerate(spread.legs):
+                    spr_i[c, k, 1 + leg_no] = position[leg.tier]
+                    spr_i[c, k, 1 + l_max + leg_no] = 1 if leg.side == "A" else -1
+                    spr_f[c, k, 2 + leg_no] = leg.delta_ratio
+                spr_f[c, k, 0] = rate_value(spread.rate, spread.rate_kind)
+                if spread.method == "per_month":
+                    leg_mids = [mids[leg.tier] for leg in spread.legs]
+                    spr_f[c, k, 1] = max(1, round((max(leg_mids) - min(leg_mids)) / DAYS_PER_MONTH))
+                else:
+                    spr_f[c, k, 1] = 1.0
+            if charges.delivery is not None:
+                cc_i[c, K.CI_HAS_DELIV] = 1
+                cc_f[c, K.CF_DELIV_SPREAD] = rate_value(charges.delivery.spread_rate, charges.delivery.rate_kind)
+                cc_f[c, K.CF_DELIV_OUTRIGHT] = rate_value(charges.delivery.outright_rate, charges.delivery.rate_kind)
+            if charges.short_option_minimum is not None:
+                som = charges.short_option_minimum
+                cc_i[c, K.CI_HAS_SOM] = 1
+                cc_i[c, K.CI_SOM_GROSS] = 1 if som.method == "gross" else 0
+                cc_f[c, K.CF_SOM_RATE] = rate_value(som.rate, som.rate_kind)
+            cc_i[c, K.CI_NOV] = 1 if charges.net_option_value else 0
+        else:
+            addons = cc.exchange
+            grid = cc.grid
+            assert addons is not None and isinstance(grid, ExchangeGrid)
+            cc_i[c, K.CI_METHOD] = K.METHOD_EXCHANGE
+            cc_f[c, K.CF_PNL_OFFSET] = addons.pnl_offset
+            if addons.max_offsetable_pnl is not None:
+                cc_i[c, K.CI_HAS_MAXOFF] = 1
+                cc_f[c, K.CF_MAXOFF] = addons.max_offsetable_pnl
+            cc_f[c, K.CF_DAMPENER] = grid.extended_dampener
+            if addons.roll_shock is not None:
+                cc_i[c, K.CI_HAS_ROLL] = 1
+                cc_f[c, K.CF_ROLL_MIN] = addons.roll_shock.min_annualised_move
+                cc_f[c, K.CF_ROLL_RISK] = addons.roll_shock.annualised_move_risk
+            if addons.delta_shock is not None:
+                cc_i[c, K.CI_HAS_DSHOCK] = 1
+                cc_f[c, K.CF_DS_THRESHOLD] = addons.delta_shock.threshold_usd
+                cc_f[c, K.CF_DS_RATE] = addons.delta_shock.rate
+
+    kind = contracts.kind
+    row_i[:, K.RI_OPT] = (kind != KIND_FUTURE).astype(np.int64)
+    row_i[:, K.RI_CALL] = (kind == KIND_CALL).astype(np.int64)
+    row_f[:, K.RF_MULT] = contracts.multiplier
+    row_f[:, K.RF_MARK] = table.mark_value
+
+    inter = sorted(ps.inter_spreads, key=lambda s: s.priority)
+    li_max = max([len(s.legs) for s in inter] + [1])
+    inter_i = np.zeros((len(inter), 2 + 2 * li_max), dtype=np.int64)
+    inter_f = np.zeros((len(inter), 1 + li_max))
+    for p, spread in enumerate(inter):
+        inter_i[p, 0] = len(spread.legs)
+        inter_i[p, 1] = 1 if spread.delta_basis == "notional_usd" else 0
+        inter_f[p, 0] = spread.credit_rate
+        for k, leg in enumerate(spread.legs):
+            inter_i[p, 2 + k] = cc_index.get(leg.combined_commodity, -1)
+            inter_i[p, 2 + li_max + k] = 1 if leg.side == "A" else -1
+            inter_f[p, 1 + k] = leg.delta_ratio
+
+    rho = np.zeros((n_cc, n_cc))
+    if ps.correlation is not None:
+        order = {n: i for i, n in enumerate(ps.correlation.combined_commodities)}
+        full = ps.correlation.as_array()
+        for c, risk in enumerate(ccs):
+            pos = order.get(risk.commodity.name, -1)
+            cc_i[c, K.CI_CORR] = pos
+        for a, ra in enumerate(ccs):
+            for b, rb in enumerate(ccs):
+                pa, pb = order.get(ra.commodity.name), order.get(rb.commodity.name)
+                if pa is not None and pb is not None:
+                    rho[a, b] = full[pa, pb]
+    glob_i = np.array([1 if inter else 0, 1 if ps.correlation is not None else 0, t_max], dtype=np.int64)
+    glob_f = np.array([ps.margin_relation.mm_factor, ps.margin_relation.im_factor])
+    return PackedEngine(
+        R=_readonly(R), row_i=_readonly(row_i), row_f=_readonly(row_f), cc_i=_readonly(cc_i),
+        cc_f=_readonly(cc_f), scen_i=_readonly(scen_i), spr_i=_readonly(spr_i), spr_f=_readonly(spr_f),
+        exp_t=_readonly(exp_t), inter_i=_readonly(inter_i), inter_f=_readonly(inter_f), rho=_readonly(rho),
+        glob_i=_readonly(glob_i), glob_f=_readonly(glob_f),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedEngine:
+    """A revalued universe for one snapshot and parameter set, with its packed kernel arrays.
+
+    Attributes
+    ----------
+    universe : UniverseRisk
+        What :func:`spanlike.engine.margin_positions` (the reference) margins against.
+    packed : PackedEngine
+    market : MarketSnapshot
+        The snapshot it was built from (intraday updates diff against it).
+    """
+
+    universe: UniverseRisk
+    packed: PackedEngine
+    market: MarketSnapshot
+
+    @property
+    def parameter_set(self) -> ParameterSet:
+        """The parameter set."""
+        return self.universe.parameter_set
+
+    @property
+    def instrument_names(self) -> tuple[str, ...]:
+        """Instrument names in universe row order."""
+        return self.universe.table.names
+
+    @property
+    def commodity_names(self) -> tuple[str, ...]:
+        """Combined commodities of the universe, in kernel order."""
+        return tuple(r.commodity.name for r in self.universe.commodities)
+
+    def scenario_label(self, commodity: int, scenario: int) -> str:
+        """Label of ``scenario`` of commodity number ``commodity`` ('' for -1)."""
+        if commodity < 0 or scenario < 0:
+            return ""
+        return self.universe.commodities[commodity].scenarios.labels[scenario]
+
+    def row_of(self, instrument: str | Instrument) -> int:
+        """Universe row of an instrument.
+
+        Raises
+        ------
+        UnknownInstrumentError
+            The engine was not prepared with this instrument.
+        """
+        name = instrument.name if isinstance(instrument, Instrument) else str(instrument)
+        table = self.universe.table
+        try:
+            return table._row_of[name]
+        except KeyError:
+            raise UnknownInstrumentError(
+                f"Instrument {name!r} is not in the prepared universe ({len(table)} instruments). "
+                "Prepare the engine with every instrument you hold or trade (prepare_engine(instruments=...))."
+            ) from None
+
+    def contract_quantity(self, row: int, quantity: float, unit: str | None, *, where: str) -> float:
+        """A signed quantity in ``unit`` as contract units of ``row`` (what the risk arrays are per).
+
+        ``"usd"`` (coin-settled futures and perpetuals only) converts at the
+        row's futures price, ``q / (F x multiplier)``, as
+        :func:`spanlike.universe.resolve_positions` does.
+
+        Raises
+        ------
+        InvalidPositionError
+            A non-finite quantity or a unit that does not fit the instrument,
+            naming ``where``.
+        """
+        ins = self.universe.table.instruments[row]
+        if not math.isfinite(quantity):
+            raise InvalidPositionError(
+                f"{where}: the quantity of {ins.name} must be a finite number (positive long, negative short). "
+                f"Got {quantity!r}."
+            )
+        u = checked_unit(ins, unit, where=where)
+        if u == "usd":
+            c = self.universe.table.contracts
+            return quantity / (float(c.forward[row]) * float(c.multiplier[row]))
+        return quantity
+
+
+def prepare_engine(
+    *,
+    instruments: Sequence[Instrument | str],
+    market: MarketSnapshot,
+    parameter_set: ParameterSet | str,
+    parallel: bool = False,
+) -> PreparedEngine:
+    """Revalue every instrument once and pack the universe for batch, what-if and intraday use.
+
+    Parameters
+    ----------
+    instruments : sequence of Instrument or str
+        Every instrument any account holds or may trade (Deribit names or
+        :class:`Instrument`); duplicates are merged.
+    market : MarketSnapshot
+        Quotes and index prices at the valuation time.
+    parameter_set : ParameterSet or str
+        A parameter set or a bundled name (``"crypto-span"``, ``"deribit-style"``) or path.
+    parallel : bool
+        Revalue with the multi-threaded risk-array kernel (worth it from about 10^4 instruments).
+
+    Returns
+    -------
+    PreparedEngine
+
+    Raises
+    ------
+    SpanlikeError
+        The typed errors of :func:`spanlike.universe.build_instrument_table`
+        and :func:`spanlike.revalue.revalue` (unknown commodity, expired
+        instrument, missing market data, ...).
+    """
+    if not isinstance(parameter_set, ParameterSet):
+        import params
+
+        parameter_set = params.load(parameter_set)
+    table = build_instrument_table(instruments=instruments, market=market, parameter_set=parameter_set)
+    universe = revalue(table, parameter_set, parallel=parallel)
+    return PreparedEngine(universe=universe, packed=pack_universe(universe), market=market)
