@@ -66,8 +66,9 @@ class ComponentChange:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
-        return {"component": self.component, "a_usd": self.a_usd, "b_usd": self.b_usd,
-                "change_usd": self.change_usd, "change_pct": self.change_pct}
+        return {"component": self.component, "a_usd": float(self.a_usd), "b_usd": float(self.b_usd),
+                "change_usd": float(self.change_usd),
+                "change_pct": None if self.change_pct is None else float(self.change_pct)}
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 from numpy.typing import ArrayLike
 
 import params as params_pkg
@@ -26,6 +27,22 @@ from spanlike.revalue import UniverseRisk
 __all__ = ["EfficiencyReport", "analyse_book", "efficiency", "efficiency_accounts", "REPORT_SCHEMA_VERSION"]
 
 REPORT_SCHEMA_VERSION = 1
+
+
+def _plain(data: Any) -> Any:
+    """Replace numpy scalars by Python ones.
+
+    The engine's results can hold numpy scalars (inter-commodity credits are
+    ``np.float64``, which makes ``short_option_minimum_binding`` an ``np.bool_``
+    that ``json`` rejects); the report's dict must serialise as-is.
+    """
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_plain(v) for v in data]
+    if isinstance(data, np.generic):
+        return data.item()
+    return data
 
 
 @dataclass(frozen=True)
@@ -44,7 +61,7 @@ class EfficiencyReport:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (``schema_version`` :data:`REPORT_SCHEMA_VERSION`); amounts in USD."""
         iso = self.levels.isolated
-        return {
+        return _plain({
             "schema_version": REPORT_SCHEMA_VERSION,
             "account": self.levels.account,
             "parameter_set": self.levels.parameter_set,
@@ -60,7 +77,7 @@ class EfficiencyReport:
             ],
             "marginal": self.marginal.to_dict() if self.marginal is not None else None,
             "cross_margin_result": self.levels.cross.to_dict(),
-        }
+        })
 
     def format_table(self) -> str:
         """Readable text report (what ``spanlike efficiency`` prints)."""
