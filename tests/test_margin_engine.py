@@ -254,3 +254,38 @@ def test_cross_commodity_switch_removes_credits_and_offsets(demo) -> None:
     assert alone.correlation_offset_usd == 0.0 and alone.inter_spread_credit_usd == 0.0
     assert alone.requirement_usd == pytest.approx(sum(c.requirement_usd for c in alone.commodities))
     assert cross.requirement_usd < alone.requirement_usd
+
+
+def test_short_option_minimum_binds_for_far_otm_shorts() -> None:
+    """Short 10 far-OTM BTC_USDC puts: scan risk is tiny, SOM (PSR/10 x price per option) binds."""
+    market = _linear_market([
+        {"instrument": "BTC_USDC-25DEC26-40000-P", "mark_price": 0.5, "mark_iv": 0.60, "underlying_price": F},
+    ])
+    book = Portfolio.from_positions([("BTC_USDC-25DEC26-40000-P", -10.0)])
+    cc = margin(book, market, "crypto-span").commodity("BTC_USDC")
+    som = 10 * 0.012 * F  # 10 short options x 1.2 % of 95,000 USD = 11,400 USD
+    assert cc.short_option_minimum == pytest.approx(som, rel=1e-12)
+    assert cc.short_option_minimum_binding
+    assert cc.scan_risk < som
+    # requirement = max(scan + charges, SOM) - NOV, with NOV = -10 x 0.5 USD
+    assert cc.requirement == pytest.approx(som + 5.0, rel=1e-12)
+
+
+def test_deribit_perpetual_and_future_through_the_api(demo) -> None:
+    """Long 10 BTC perpetual, short 4 BTC 25DEC26 in coin, deribit-style: methodology 2.2 and 4 by hand."""
+    _, market = demo
+    book = Portfolio.from_positions([("BTC-PERPETUAL", 10.0, "coin"), ("BTC-25DEC26", -4.0, "coin")])
+    r = margin(book, market, "deribit-style")
+    cc = r.commodity("BTC")
+    s = np.linspace(-0.16, 0.16, 9)
+    pnl = 6.0 * s / (1 + s)  # net long 6 coin, coin P&L per cell
+    standard = np.repeat(np.where(pnl < 0, -pnl, 0.0), 3)  # loss positive; gains x pnl_offset 0
+    np.testing.assert_allclose(cc.scenario_losses[:27], standard, atol=1e-13)
+    assert cc.scan_risk == pytest.approx(6 * 0.16 / 0.84, rel=1e-13)
+    t_dec = 31 / 365  # 2026-11-24 08:00 -> 2026-12-25 08:00
+    roll = 10 * 0.01 + 4 * max(0.01, 0.075 * t_dec)
+    assert cc.roll_shock == pytest.approx(roll, rel=1e-13)
+    rmm = 6 * 0.16 / 0.84 + roll
+    assert cc.initial_margin == pytest.approx(rmm, rel=1e-13)
+    assert cc.maintenance_margin == pytest.approx(0.8 * rmm, rel=1e-13)
+    assert r.initial_margin_usd == pytest.approx(rmm * 95_000.0, rel=1e-13)
