@@ -9,6 +9,12 @@ Pipeline (STYLE.md "layers you can see")::
 :func:`margin` runs it for one account. :func:`margin_positions` margins any
 set of rows of an already revalued universe (what batch margining and what-if
 reuse: pricing happens once per snapshot).
+
+A parameter set with a ``var_model`` takes a separate branch
+(:func:`_var_margin_positions`): each commodity's standalone VaR/ES of its
+joint-scenario losses, and the account requirement as the VaR/ES of those
+losses summed in USD (:mod:`spanlike.aggregation.var_model`). A liquidity
+section adds :mod:`spanlike.aggregation.liquidity`'s charge on every path.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from spanlike.aggregation.commodity_book import CommodityBook
 from spanlike.aggregation.correlation import correlated_total
 from spanlike.aggregation.exchange import exchange_margin
 from spanlike.aggregation.inter_spreads import InterSpreadInput, inter_spread_credits
+from spanlike.aggregation.liquidity import liquidity_charge
 from spanlike.aggregation.span import (
     IntraResult,
     decompose_scan_risk,
@@ -110,6 +117,7 @@ class _Partial:
     nov: float
     roll: float
     delta_shock: float
+    liquidity: float = 0.0
 
 
 def _span_partial(book: CommodityBook) -> _Partial:
@@ -128,6 +136,7 @@ def _span_partial(book: CommodityBook) -> _Partial:
         vol_risk=vol_risk, price_risk=price_risk, intra=intra, delivery=delivery_charge(book, charges, intra),
         som=short_option_minimum(book, charges),
         nov=net_option_value(book) if charges.net_option_value else 0.0, roll=0.0, delta_shock=0.0,
+        liquidity=liquidity_charge(book),
     )
 
 
@@ -139,7 +148,7 @@ def _exchange_partial(book: CommodityBook) -> _Partial:
     return _Partial(
         book=book, losses=res.losses, worst=res.worst, scan=res.worst_case, time_risk=0.0, vol_risk=0.0,
         price_risk=res.price_risk, intra=None, delivery=0.0, som=0.0, nov=0.0, roll=res.roll_shock,
-        delta_shock=res.delta_shock,
+        delta_shock=res.delta_shock, liquidity=liquidity_charge(book),
     )
 
 
@@ -152,10 +161,11 @@ def _finish(
     if book.commodity.method == "span":
         risk = max(p.scan + intra_charge + p.delivery - credit, p.som)
         som_binding = p.som > p.scan + intra_charge + p.delivery - credit
-        requirement = max(risk - p.nov, 0.0)
+        # The liquidity add-on is not offset by option value: it prices the close-out itself.
+        requirement = max(risk - p.nov, 0.0) + p.liquidity
     else:
         som_binding = False
-        requirement = p.scan + p.roll + p.delta_shock
+        requirement = p.scan + p.roll + p.delta_shock + p.liquidity
     worst_column = book.risk_arrays[:, p.worst]
     contributions = tuple(
         PositionContribution(instrument=name, quantity=float(q), worst_scenario_loss=float(q * r))
@@ -188,6 +198,7 @@ def _finish(
         initial_margin=relation.im_factor * requirement,
         contributions=contributions,
         spreads=spreads,
+        liquidity_charge=p.liquidity,
     )
 
 
@@ -237,6 +248,10 @@ def margin_positions(
     keep = q != 0.0
     r, q = r[keep], q[keep]
     ps = universe.parameter_set
+    if ps.var_model is not None:
+        return _var_margin_positions(
+            universe, rows=r, quantity=q, account=account, notes=notes, cross_commodity=cross_commodity
+        )
     partials: list[_Partial] = []
     for c_index, risk in enumerate(universe.commodities):
         mine = universe.row_commodity[r] == c_index
@@ -267,11 +282,17 @@ def margin_positions(
     )
     names = [c.name for c in commodities]
     k_usd = [c.requirement_usd for c in commodities]
+    # Liquidity charges are concentration in one market and do not diversify across
+    # underlyings [our choice]: correlate the requirements without them, add them after.
+    liq_usd = [c.liquidity_charge * c.usd_per_unit for c in commodities]
     directional = [float(np.sign(c.net_delta)) * c.price_risk * c.usd_per_unit for c in commodities]
     total, offset = correlated_total(
-        names=names, requirement_usd=k_usd, directional_usd=directional,
+        names=names, requirement_usd=[k - l for k, l in zip(k_usd, liq_usd)], directional_usd=directional,
         correlation=ps.correlation if cross_commodity else None,
     )
+    if any(liq_usd):  # without liquidity charges the totals stay bit-for-bit what they were
+        total += float(sum(liq_usd))
+        offset = float(sum(k_usd)) - total
     rel = ps.margin_relation
     return MarginResult(
         account=account,
@@ -280,6 +301,98 @@ def margin_positions(
         commodities=commodities,
         sum_of_requirements_usd=float(sum(k_usd)),
         correlation_offset_usd=offset,
+        requirement_usd=total,
+        maintenance_margin_usd=rel.mm_factor * total,
+        initial_margin_usd=rel.im_factor * total,
+        notes=tuple(notes),
+    )
+
+
+# --- VaR/ES model (parameter sets with a var_model section) ---------------------------------------
+
+
+def _var_margin_positions(
+    universe: UniverseRisk,
+    *,
+    rows: NDArray[np.intp],
+    quantity: NDArray[np.float64],
+    account: str,
+    notes: Sequence[str],
+    cross_commodity: bool,
+) -> MarginResult:
+    """The VaR/ES branch of :func:`margin_positions` (validated, non-zero rows).
+
+    Each commodity: ``scan_risk`` = standalone VaR/ES, ``requirement = scan_risk
+    + stress_charge + liquidity_charge``. Account: ``requirement_usd`` = VaR/ES
+    of the joint USD losses + joint stress charge + the liquidity charges (which
+    do not diversify), and ``correlation_offset_usd = sum_of_requirements_usd -
+    requirement_usd`` (the diversification of the joint scenarios). With one
+    commodity, or ``cross_commodity=False``, the account requirement is the plain sum.
+    """
+    from spanlike.aggregation.var_model import joint_measure_usd, var_commodity
+
+    ps = universe.parameter_set
+    vm = ps.var_model
+    assert vm is not None
+    rel = ps.margin_relation
+    parts = []
+    for c_index, risk in enumerate(universe.commodities):
+        mine = universe.row_commodity[rows] == c_index
+        if not mine.any():
+            continue
+        order = np.argsort(rows[mine], kind="stable")
+        book = commodity_book(universe, risk, rows[mine][order], quantity[mine][order])
+        parts.append((var_commodity(book, vm), liquidity_charge(book)))
+    commodities = []
+    for part, liquidity in parts:
+        book = part.book
+        requirement = part.measure + part.stress_charge + liquidity
+        worst_column = book.risk_arrays[:, part.worst]
+        commodities.append(
+            CommodityMargin(
+                name=book.commodity.name,
+                method="var",
+                settlement_currency=book.commodity.settlement_currency,
+                usd_per_unit=book.usd_per_unit,
+                scenario_labels=book.scenarios.labels,
+                scenario_losses=tuple(float(x) for x in part.losses),
+                worst_scenario=Scenario(index=part.worst, label=book.scenarios.labels[part.worst]),
+                scan_risk=part.measure,
+                time_risk=0.0,
+                vol_risk=0.0,
+                price_risk=0.0,
+                net_delta=book.net_delta(),
+                intra_spread_charge=0.0,
+                delivery_charge=0.0,
+                inter_spread_credit=0.0,
+                short_option_minimum=0.0,
+                short_option_minimum_binding=False,
+                net_option_value=0.0,
+                roll_shock=0.0,
+                delta_shock=0.0,
+                requirement=requirement,
+                maintenance_margin=rel.mm_factor * requirement,
+                initial_margin=rel.im_factor * requirement,
+                contributions=tuple(
+                    PositionContribution(instrument=name, quantity=float(q), worst_scenario_loss=float(q * r))
+                    for name, q, r in zip(book.names, book.quantity, worst_column)
+                ),
+                liquidity_charge=liquidity,
+                stress_charge=part.stress_charge,
+            )
+        )
+    k_usd = [c.requirement_usd for c in commodities]
+    total = float(sum(k_usd))
+    if cross_commodity and len(parts) >= 2:
+        measure_usd, stress_usd = joint_measure_usd([p for p, _ in parts], vm)
+        total = measure_usd + stress_usd + float(sum(c.liquidity_charge * c.usd_per_unit for c in commodities))
+    return MarginResult(
+        account=account,
+        parameter_set=ps.label,
+        valuation_time=universe.table.valuation_time,
+        commodities=tuple(commodities),
+        sum_of_requirements_usd=float(sum(k_usd)),
+        correlation_offset_usd=float(sum(k_usd)) - total,
         requirement_usd=total,
         maintenance_margin_usd=rel.mm_factor * total,
         initial_margin_usd=rel.im_factor * total,

@@ -23,6 +23,17 @@ __all__ = ["Scenario", "PositionContribution", "SpreadFormed", "CommodityMargin"
 RESULT_SCHEMA_VERSION = 1
 
 
+def _plain(value: Any) -> Any:
+    """Convert numpy scalars (np.float64, np.bool_) to Python ones so ``json.dumps`` accepts them."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    return value
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A scenario of a commodity's grid: 0-based ``index`` and a human ``label``."""
@@ -90,14 +101,31 @@ class CommodityMargin:
     Exchange-style path (methodology 2.2, 4)::
 
         requirement = scan_risk (the worst case after pnl offset and dampener)
-                      + roll_shock + delta_shock
+                      + roll_shock + delta_shock + liquidity_charge
+
+    VaR/ES path (``method = "var"``, :mod:`params.var_model`)::
+
+        requirement = scan_risk (this commodity's standalone VaR or ES of its
+                      losses over the historical scenarios, at least 0)
+                      + stress_charge + liquidity_charge
+
+    where ``stress_charge`` is ``weight x worst stress loss`` (``combine =
+    "add"``) or ``max(0, weight x worst stress loss - scan_risk)`` (``"max"``);
+    ``scenario_losses`` are this commodity's losses in the joint scenarios
+    (historical ones, then stress ones), ``worst_scenario`` the largest of them
+    (its label carries the scenario's date); time/vol/price risk and the SPAN
+    and exchange components are 0.
+
+    ``liquidity_charge`` (:mod:`params.liquidity`, 0 without a liquidity
+    section) is added last on every path: for SPAN after net option value,
+    ``requirement = max(risk - net_option_value, 0) + liquidity_charge``.
 
     ``maintenance_margin = mm_factor x requirement`` and
     ``initial_margin = im_factor x requirement`` (parameter set's relation).
     """
 
     name: str
-    method: Literal["span", "exchange"]
+    method: Literal["span", "exchange", "var"]
     settlement_currency: str
     usd_per_unit: float
     scenario_labels: tuple[str, ...]
@@ -121,6 +149,8 @@ class CommodityMargin:
     initial_margin: float
     contributions: tuple[PositionContribution, ...]
     spreads: tuple[SpreadFormed, ...] = ()
+    liquidity_charge: float = 0.0
+    stress_charge: float = 0.0
 
     @property
     def requirement_usd(self) -> float:
@@ -138,8 +168,8 @@ class CommodityMargin:
         return self.initial_margin * self.usd_per_unit
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (see the README's "Output" section)."""
-        return {
+        """JSON-ready dict (see the README's "Output" section); plain Python numbers only."""
+        return _plain({
             "name": self.name,
             "method": self.method,
             "settlement_currency": self.settlement_currency,
@@ -162,6 +192,8 @@ class CommodityMargin:
                 "net_option_value": self.net_option_value,
                 "roll_shock": self.roll_shock,
                 "delta_shock": self.delta_shock,
+                "stress_charge": self.stress_charge,
+                "liquidity_charge": self.liquidity_charge,
             },
             "net_delta": self.net_delta,
             "worst_scenario": {"index": self.worst_scenario.index, "label": self.worst_scenario.label},
@@ -178,14 +210,20 @@ class CommodityMargin:
                  "count": s.count, "amount": s.amount}
                 for s in self.spreads
             ],
-        }
+        })
 
 
 @dataclass(frozen=True)
 class MarginResult:
     """Cross-margined result of one account.
 
-    ``requirement_usd = sum_of_requirements_usd - correlation_offset_usd``;
+    ``requirement_usd = sum_of_requirements_usd - correlation_offset_usd``.
+    Under the VaR/ES model the account requirement is the VaR/ES of the joint
+    scenario losses summed across commodities in USD (plus the joint stress
+    charge and the liquidity charges), so ``correlation_offset_usd`` is the
+    diversification the joint scenarios give: >= 0 for ES (subadditive), and
+    negative for VaR when the joint VaR exceeds the sum of standalone VaRs.
+    
     ``maintenance_margin_usd = mm_factor x requirement_usd`` and
     ``initial_margin_usd = im_factor x requirement_usd``.
     """
@@ -216,7 +254,7 @@ class MarginResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with a stable shape (schema version :data:`RESULT_SCHEMA_VERSION`)."""
-        return {
+        return _plain({
             "schema_version": RESULT_SCHEMA_VERSION,
             "account": self.account,
             "parameter_set": self.parameter_set,
@@ -230,7 +268,7 @@ class MarginResult:
             "correlation_offset_usd": self.correlation_offset_usd,
             "combined_commodities": [c.to_dict() for c in self.commodities],
             "notes": list(self.notes),
-        }
+        })
 
     def format_table(self, *, contributions: int = 5) -> str:
         """A readable text report (what ``spanlike margin`` prints)."""

@@ -289,3 +289,16 @@ def test_deribit_perpetual_and_future_through_the_api(demo) -> None:
     assert cc.initial_margin == pytest.approx(rmm, rel=1e-13)
     assert cc.maintenance_margin == pytest.approx(0.8 * rmm, rel=1e-13)
     assert r.initial_margin_usd == pytest.approx(rmm * 95_000.0, rel=1e-13)
+
+
+def test_json_with_inter_commodity_credits(demo, capsys) -> None:
+    """Credits used to leak numpy scalars into to_dict (json.dumps then failed)."""
+    _, market = demo
+    book = Portfolio.from_positions([("BTC-25DEC26-80000-P", -5.0), ("ETH-25DEC26-4000-C", -60.0)])
+    r = margin(book, market, "crypto-span")
+    assert r.inter_spread_credit_usd > 0.0
+    text = json.dumps(r.to_dict(), allow_nan=False)
+    assert '"short_option_minimum_binding": false' in text or '"short_option_minimum_binding": true' in text
+    # the correlation offset works on the price risk the credit left (no double count)
+    for c in r.commodities:
+        assert c.inter_spread_credit <= c.price_risk + 1e-12

@@ -2,7 +2,9 @@
 
 With per-commodity requirements ``K_i`` (USD, after inter-commodity credits)
 and signed directional components
-``S_i = clamp(sign(net delta_i) x price_risk_i, -K_i, K_i)`` (USD)::
+``S_i = clamp(sign(net delta_i) x price_risk_i, -K_i, K_i)`` (USD), where the
+engine passes the price risk left after inter-commodity credits (the credit
+already netted that part of the hedge [our choice])::
 
     total = sqrt(sum_i K_i^2 + sum_{i != j} rho_ij S_i S_j)
 

@@ -92,11 +92,13 @@ def inter_spread_credits(
                 amount = 0.0
             else:
                 wfpr = c.price_risk / abs(c.net_delta)
-                amount = consumed_underlying * wfpr * spread.credit_rate
+                amount = float(consumed_underlying * wfpr * spread.credit_rate)
             credit[c.name] += amount
             formed_by_name[c.name].append(
                 SpreadFormed(kind="inter", name=spread.name, priority=spread.priority, legs=leg_names,
                              count=f.count, amount=amount)
             )
-    return {name: (min(credit[name], max(inputs[by_name[name]].price_risk, 0.0)), tuple(formed_by_name[name]))
-            for name in credit}
+    return {
+        name: (float(min(credit[name], max(inputs[by_name[name]].price_risk, 0.0))), tuple(formed_by_name[name]))
+        for name in credit
+    }
