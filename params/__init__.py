@@ -18,15 +18,17 @@ from params.charges import (
     Tier,
 )
 from params.cross import CorrelationMatrix, InterSpread, InterSpreadLeg
-from params.grids import DeltaPoint, ExchangeGrid, ScanPoint, SpanGrid, standard_span_points
+from params.grids import DeltaPoint, ExchangeGrid, HistoricalGrid, ScanPoint, SpanGrid, standard_span_points
 from params.isolated import (
     FuturesStandardMargin,
     IsolatedMargin,
     OptionStandardMargin,
     UnderlyingStandardMargin,
 )
+from params.liquidity import LadderStep, LiquidityCharge, SizeLadder, SquareRootImpact
 from params.loader import available, dump, dumps_toml, from_mapping, json_schema, load, validate
 from params.parameter_set import CombinedCommodity, MarginRelation, Metadata, ParameterSet
+from params.var_model import ScenarioSet, StressComponent, VarModel
 
 __all__ = [
     "available", "load", "validate", "from_mapping", "json_schema", "dump", "dumps_toml",
@@ -36,4 +38,6 @@ __all__ = [
     "ExchangeAddOns", "RollShock", "DeltaShock",
     "InterSpread", "InterSpreadLeg", "CorrelationMatrix",
     "IsolatedMargin", "UnderlyingStandardMargin", "OptionStandardMargin", "FuturesStandardMargin",
+    "HistoricalGrid", "VarModel", "ScenarioSet", "StressComponent",
+    "LiquidityCharge", "SizeLadder", "SquareRootImpact", "LadderStep",
 ]

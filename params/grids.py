@@ -11,6 +11,10 @@ Two families, chosen per combined commodity by the ``family`` key:
   states (up, unchanged, down) with relative shocks scaled by time to expiry,
   ``(pivot / max(DTE, floor)) ** power``, plus an extended table of large moves
   with vol up, weighted by ``price_range / |move|`` (methodology 2.2).
+* :class:`HistoricalGrid` (``family = "historical"``): the joint historical
+  scenarios of the set's ``var_model`` section (:mod:`params.var_model`), one
+  scenario per row of the named scenario set, each advancing time by the MPOR;
+  it selects the VaR/ES margin model.
 
 Sign conventions: price moves are relative (+0.16 = price up 16 %) unless
 ``price_scan_kind = "absolute"`` (USD per unit of underlying); vol moves are
@@ -25,7 +29,7 @@ from pydantic import Field, model_validator
 
 from params.base import FrozenModel
 
-__all__ = ["DeltaPoint", "ScanPoint", "SpanGrid", "ExchangeGrid", "Grid", "standard_span_points"]
+__all__ = ["DeltaPoint", "ScanPoint", "SpanGrid", "ExchangeGrid", "HistoricalGrid", "Grid", "standard_span_points"]
 
 Probability = Annotated[float, Field(gt=0.0, le=1.0)]
 
@@ -238,4 +242,51 @@ class ExchangeGrid(FrozenModel):
         return self
 
 
-Grid = Annotated[Union[SpanGrid, ExchangeGrid], Field(discriminator="family")]
+class HistoricalGrid(FrozenModel):
+    """Historical-scenario grid of the VaR/ES model (``family = "historical"``).
+
+    Scenario ``j`` moves every contract's forward by the scenario set's
+    relative price move of the commodity's underlying, ``F (1 + s_j)``, its
+    vol by the set's vol move (relative ``sigma (1 + v_j)`` or absolute
+    ``sigma + v_j``; a falling vol is floored at ``min_scenario_vol``) and
+    advances time by ``time_advance_days``; every scenario counts fully
+    (weight 1). The stress scenarios of ``var_model.stress``, if any, follow
+    the historical ones. The parameter set checks that ``scenario_set``,
+    ``scenario_count`` and ``time_advance_days`` agree with its ``var_model``.
+
+    Attributes
+    ----------
+    scenario_set : str
+        Name of ``var_model.scenarios``.
+    scenario_count : int
+        Number of historical scenarios (rows of the scenario set), >= 1.
+    time_advance_days : float
+        Calendar days that pass in every scenario: the MPOR.
+    min_scenario_vol : float
+        Lowest vol a falling-vol scenario may reach (annual decimal).
+    delta_points : tuple of DeltaPoint
+        Relative price moves (``price_fraction`` is a fraction of price here,
+        0.05 = +5 %) and weights for composite delta; default: no move.
+    """
+
+    family: Literal["historical"] = "historical"
+    scenario_set: Annotated[str, Field(min_length=1, max_length=64)]
+    scenario_count: Annotated[int, Field(ge=1)]
+    time_advance_days: Annotated[float, Field(ge=0.0, le=30.0)]
+    min_scenario_vol: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.01
+    delta_points: tuple[DeltaPoint, ...] = (DeltaPoint(price_fraction=0.0, weight=1.0),)
+
+    @model_validator(mode="after")
+    def _check(self) -> "HistoricalGrid":
+        if not self.delta_points:
+            raise ValueError("delta_points must list at least one point")
+        for point in self.delta_points:
+            if point.price_fraction <= -1.0:
+                raise ValueError(
+                    f"a historical grid's delta point is a relative price move and must be above -1; "
+                    f"got {point.price_fraction}"
+                )
+        return self
+
+
+Grid = Annotated[Union[SpanGrid, ExchangeGrid, HistoricalGrid], Field(discriminator="family")]

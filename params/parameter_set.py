@@ -4,6 +4,13 @@ A parameter set names its combined commodities (underlying + settlement
 currency), each with a scenario grid, valuation settings and either SPAN
 charges or exchange-style add-ons; then the cross-commodity inter spreads and
 correlation matrix, and how initial and maintenance margin relate.
+
+A set with a ``var_model`` section (:mod:`params.var_model`) uses the VaR/ES
+model instead: every combined commodity has a ``historical`` grid over the
+section's joint scenarios, and the account margin is the VaR/ES of the joint
+losses, so such a set has no inter spreads and no correlation matrix (the
+scenarios carry the dependence). Any combined commodity may add a
+``liquidity`` section (:mod:`params.liquidity`).
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ from pydantic import Field, model_validator
 from params.base import FrozenModel
 from params.charges import ExchangeAddOns, SpanCharges
 from params.cross import CorrelationMatrix, InterSpread
-from params.grids import ExchangeGrid, Grid, SpanGrid
+from params.grids import ExchangeGrid, Grid, HistoricalGrid, SpanGrid
 from params.isolated import IsolatedSection
+from params.liquidity import LiquidityCharge
+from params.var_model import VarModel
 
 __all__ = ["Metadata", "CombinedCommodity", "MarginRelation", "ParameterSet", "SCHEMA_VERSION"]
 
@@ -70,11 +79,14 @@ class CombinedCommodity(FrozenModel):
         Currency of the risk arrays and charges (``"BTC"``, ``"USDC"``).
     interest_rate : float
         Discount rate for option valuation, annual decimal.
-    grid : SpanGrid or ExchangeGrid
+    grid : SpanGrid, ExchangeGrid or HistoricalGrid
     span : SpanCharges or None
         Required with a ``span16`` grid; selects the SPAN aggregation path.
     exchange : ExchangeAddOns or None
         Required with an ``exchange`` grid; selects the exchange-style path.
+        A ``historical`` grid (VaR/ES model) takes neither.
+    liquidity : LiquidityCharge or None
+        Optional liquidity/concentration add-on, added to the requirement.
     """
 
     name: Name
@@ -85,6 +97,7 @@ class CombinedCommodity(FrozenModel):
     grid: Grid
     span: SpanCharges | None = None
     exchange: ExchangeAddOns | None = None
+    liquidity: LiquidityCharge | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "CombinedCommodity":
@@ -98,6 +111,12 @@ class CombinedCommodity(FrozenModel):
                 raise ValueError(
                     f"combined commodity {self.name} has an exchange grid: give an 'exchange' section and no 'span' section"
                 )
+        elif isinstance(self.grid, HistoricalGrid):
+            if self.span is not None or self.exchange is not None:
+                raise ValueError(
+                    f"combined commodity {self.name} has a historical grid (VaR/ES model): remove its "
+                    "'span' and 'exchange' sections; the margin is the VaR/ES of the scenario losses"
+                )
         if self.settlement == "coin" and self.settlement_currency != self.underlying:
             raise ValueError(
                 f"combined commodity {self.name} is coin-settled, so settlement_currency must be its "
@@ -106,8 +125,10 @@ class CombinedCommodity(FrozenModel):
         return self
 
     @property
-    def method(self) -> Literal["span", "exchange"]:
+    def method(self) -> Literal["span", "exchange", "var"]:
         """Aggregation path chosen by the grid family."""
+        if isinstance(self.grid, HistoricalGrid):
+            return "var"
         return "span" if isinstance(self.grid, SpanGrid) else "exchange"
 
 
@@ -143,6 +164,7 @@ class ParameterSet(FrozenModel):
     correlation: CorrelationMatrix | None = None
     margin_relation: MarginRelation = MarginRelation()
     isolated: IsolatedSection = None  # standard per-position rules (params.isolated), the efficiency baseline
+    var_model: VarModel | None = None  # joint historical scenarios: selects the VaR/ES model (params.var_model)
 
     @model_validator(mode="after")
     def _check(self) -> "ParameterSet":
@@ -156,6 +178,7 @@ class ParameterSet(FrozenModel):
         if len(set(keys)) != len(keys):
             raise ValueError("two combined commodities share one underlying and settlement currency")
         known = set(names)
+        self._check_var_model()
         priorities = [s.priority for s in self.inter_spreads]
         if len(set(priorities)) != len(priorities):
             raise ValueError(f"inter spread priorities must be unique; got {priorities}")
@@ -180,6 +203,57 @@ class ParameterSet(FrozenModel):
                         f"(defined: {sorted(known)})"
                     )
         return self
+
+    def _check_var_model(self) -> None:
+        """A VaR/ES set: every commodity historical over the set's scenarios, no SPAN cross terms."""
+        historical = [cc for cc in self.combined_commodities if isinstance(cc.grid, HistoricalGrid)]
+        vm = self.var_model
+        if vm is None:
+            if historical:
+                raise ValueError(
+                    f"combined commodity {historical[0].name} has a historical grid, which needs the set's "
+                    "'var_model' section (measure, confidence, mpor_days, scenarios); add it"
+                )
+            return
+        for cc in self.combined_commodities:
+            grid = cc.grid
+            if not isinstance(grid, HistoricalGrid):
+                raise ValueError(
+                    f"var_model margins the whole account by VaR/ES of joint scenarios, but combined commodity "
+                    f"{cc.name} has a {grid.family} grid; give every combined commodity a historical grid "
+                    "or remove var_model"
+                )
+            if grid.scenario_set != vm.scenarios.name:
+                raise ValueError(
+                    f"combined commodity {cc.name}: grid.scenario_set is '{grid.scenario_set}' but the "
+                    f"var_model's scenario set is called '{vm.scenarios.name}'"
+                )
+            if grid.scenario_count != vm.scenarios.n_scenarios:
+                raise ValueError(
+                    f"combined commodity {cc.name}: grid.scenario_count is {grid.scenario_count} but the "
+                    f"scenario set '{vm.scenarios.name}' has {vm.scenarios.n_scenarios} scenarios"
+                )
+            if grid.time_advance_days != vm.mpor_days:
+                raise ValueError(
+                    f"combined commodity {cc.name}: grid.time_advance_days is {grid.time_advance_days} but "
+                    f"var_model.mpor_days is {vm.mpor_days}; every scenario advances time by the MPOR"
+                )
+            if cc.underlying not in vm.scenarios.underlyings:
+                raise ValueError(
+                    f"combined commodity {cc.name} has underlying '{cc.underlying}', which the scenario set "
+                    f"'{vm.scenarios.name}' does not define (defined: {list(vm.scenarios.underlyings)}); "
+                    "add its column of moves"
+                )
+        if self.inter_spreads:
+            raise ValueError(
+                "a var_model set aggregates across combined commodities through its joint scenarios; "
+                "remove 'inter_spreads' (SPAN credits do not apply)"
+            )
+        if self.correlation is not None:
+            raise ValueError(
+                "a var_model set aggregates across combined commodities through its joint scenarios; "
+                "remove 'correlation' (the scenarios carry the dependence)"
+            )
 
     def commodity(self, name: str) -> CombinedCommodity:
         """The combined commodity called ``name`` (KeyError if absent)."""

@@ -17,6 +17,15 @@ at least ``min_scenario_vol``), in that order; then the extended moves with
 vol up, weighted ``price_range / |move|``, where futures move only to the edge
 ``sign(move) x price_range``. ``scale = (pivot / max(DTE, floor)) ** p`` with
 ``p = short_power`` below the pivot (30 days) and ``long_power`` from it.
+
+Historical (VaR/ES model, :mod:`params.var_model`): scenario ``j`` is row ``j``
+of the set's scenario set, read in the column of the commodity's underlying:
+price move ``s_j`` for options and futures alike, vol move ``v_j`` relative
+(``sigma (1 + v_j)``) or absolute (``sigma + v_j``) as the scenario set says,
+floored at ``min_scenario_vol`` where ``v_j < 0``, weight 1, time advanced by
+the grid's ``time_advance_days`` (the MPOR). The stress scenarios follow,
+each move multiplied by the stress ``scale`` and flagged ``is_extended``.
+Delta points are relative price moves.
 """
 
 from __future__ import annotations
@@ -27,7 +36,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from params.errors import InvalidInputError
-from params.grids import ExchangeGrid, SpanGrid
+from params.grids import ExchangeGrid, HistoricalGrid, SpanGrid
+from params.var_model import ScenarioSet, VarModel
 from risk_arrays.scenarios import ScenarioArrays
 
 __all__ = ["scenario_arrays", "vol_term_scale", "DAYS_PER_YEAR"]
@@ -151,13 +161,94 @@ def _exchange_arrays(grid: ExchangeGrid) -> ScenarioArrays:
     )
 
 
-def scenario_arrays(grid: SpanGrid | ExchangeGrid) -> ScenarioArrays:
+def _scenario_rows(
+    scenarios: ScenarioSet, underlying: str, scale: float, mpor_days: float, stress: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Price moves, relative and absolute vol moves and labels of one underlying's column."""
+    try:
+        col = scenarios.column(underlying)
+    except KeyError:
+        raise InvalidInputError(
+            f"The scenario set '{scenarios.name}' has no column for underlying {underlying!r} "
+            f"(it has {list(scenarios.underlyings)}); add its moves to the parameter set."
+        ) from None
+    price = scale * scenarios.price_array()[:, col]
+    vol = scale * scenarios.vol_array()[:, col]
+    relative = scenarios.vol_move_kind == "relative"
+    vol_rel = vol if relative else np.zeros_like(vol)
+    vol_abs = np.zeros_like(vol) if relative else vol
+    labels = []
+    for date, s, v in zip(scenarios.dates, price, vol):
+        vol_text = "vol unchanged" if v == 0.0 else (f"vol {v * 100:+.3g}%" if relative else f"vol {v * 100:+.3g} pts")
+        head = f"stress {scenarios.name} {date}" if stress else f"{date}"
+        text = f"{head}: {underlying} {s * 100:+.4g}% over {mpor_days:g} d, {vol_text}"
+        if stress and scale != 1.0:
+            text += f" (x{scale:g})"
+        labels.append(text)
+    return price, vol_rel, vol_abs, labels
+
+
+def _historical_arrays(grid: HistoricalGrid, var_model: VarModel | None, underlying: str | None) -> ScenarioArrays:
+    if var_model is None or underlying is None:
+        raise InvalidInputError(
+            "A historical grid takes its scenarios from the parameter set's var_model: pass "
+            "scenario_arrays(grid, var_model=parameter_set.var_model, underlying=commodity.underlying)."
+        )
+    if grid.scenario_set != var_model.scenarios.name or grid.scenario_count != var_model.scenarios.n_scenarios:
+        raise InvalidInputError(
+            f"The historical grid names scenario set '{grid.scenario_set}' with {grid.scenario_count} scenarios but "
+            f"the var_model holds '{var_model.scenarios.name}' with {var_model.scenarios.n_scenarios}; "
+            "use the grid and var_model of one parameter set."
+        )
+    parts = [_scenario_rows(var_model.scenarios, underlying, 1.0, grid.time_advance_days, False)]
+    if var_model.stress is not None:
+        st = var_model.stress
+        parts.append(_scenario_rows(st.scenarios, underlying, st.scale, grid.time_advance_days, True))
+    price = np.concatenate([p[0] for p in parts])
+    vol_rel = np.concatenate([p[1] for p in parts])
+    vol_abs = np.concatenate([p[2] for p in parts])
+    labels = tuple(label for p in parts for label in p[3])
+    m = price.shape[0]
+    extended = np.zeros(m, dtype=np.bool_)
+    extended[var_model.scenarios.n_scenarios :] = True
+    # Only a falling vol can approach zero; a rising one keeps sigma >= base (as in SPAN grids).
+    floor = np.where((vol_rel < 0.0) | (vol_abs < 0.0), grid.min_scenario_vol, 0.0)
+    dp_move = np.array([d.price_fraction for d in grid.delta_points], dtype=np.float64)
+    return ScenarioArrays(
+        price_move_option=price,
+        price_move_future=price.copy(),
+        price_shift_abs=np.zeros(m),
+        vol_shift_abs=vol_abs,
+        vol_shift_rel=vol_rel,
+        vol_floor=floor,
+        weight=np.ones(m),
+        time_advance_years=grid.time_advance_days / DAYS_PER_YEAR,
+        labels=labels,
+        paired=np.full(m, -1, dtype=np.int64),
+        is_extended=extended,
+        delta_price_move=dp_move,
+        delta_price_shift_abs=np.zeros(dp_move.shape[0]),
+        delta_weight=np.array([d.weight for d in grid.delta_points], dtype=np.float64),
+    )
+
+
+def scenario_arrays(
+    grid: SpanGrid | ExchangeGrid | HistoricalGrid,
+    *,
+    var_model: VarModel | None = None,
+    underlying: str | None = None,
+) -> ScenarioArrays:
     """The scenarios of ``grid`` as kernel-ready arrays.
 
     Parameters
     ----------
-    grid : SpanGrid or ExchangeGrid
+    grid : SpanGrid, ExchangeGrid or HistoricalGrid
         A validated grid section of a parameter set.
+    var_model : VarModel, optional
+        The set's ``var_model``; required for a historical grid.
+    underlying : str, optional
+        The combined commodity's underlying (the scenario-set column); required
+        for a historical grid.
 
     Returns
     -------
@@ -165,27 +256,38 @@ def scenario_arrays(grid: SpanGrid | ExchangeGrid) -> ScenarioArrays:
         SPAN: 16 scenarios (or the grid's explicit scan points) in CME order.
         Exchange: ``3 x (2n + 1)`` standard cells (price-major; vol up,
         unchanged, down) followed by the extended moves.
+        Historical: the scenario set's rows in date order, then the stress
+        scenarios (``is_extended`` True).
+
+    Raises
+    ------
+    InvalidInputError
+        A historical grid without ``var_model``/``underlying``, a grid that does
+        not match the var_model, or an underlying the scenario sets lack.
     """
     if isinstance(grid, SpanGrid):
         return _span_arrays(grid)
     if isinstance(grid, ExchangeGrid):
         return _exchange_arrays(grid)
+    if isinstance(grid, HistoricalGrid):
+        return _historical_arrays(grid, var_model, underlying)
     raise TypeError(f"unsupported grid type {type(grid).__name__}")
 
 
-def vol_term_scale(grid: SpanGrid | ExchangeGrid, days_to_expiry: ArrayLike) -> NDArray[np.float64]:
+def vol_term_scale(grid: SpanGrid | ExchangeGrid | HistoricalGrid, days_to_expiry: ArrayLike) -> NDArray[np.float64]:
     """Per-contract multiplier of the relative vol shocks.
 
     Parameters
     ----------
-    grid : SpanGrid or ExchangeGrid
+    grid : SpanGrid, ExchangeGrid or HistoricalGrid
     days_to_expiry : array_like, shape (n,)
         Calendar days to expiry, >= 0 (0 for perpetuals).
 
     Returns
     -------
     ndarray, shape (n,)
-        SPAN grids: ones. Exchange grids:
+        SPAN and historical grids: ones (historical vol moves are observed,
+        not scaled). Exchange grids:
         ``(term_pivot_days / max(DTE, dte_floor_days)) ** p`` with
         ``p = short_power`` where ``DTE < term_pivot_days``, else ``long_power``.
 
@@ -201,7 +303,7 @@ def vol_term_scale(grid: SpanGrid | ExchangeGrid, days_to_expiry: ArrayLike) -> 
         raise InvalidInputError(
             f"days_to_expiry[{i}] must be a non-negative number of days. Got {dte.ravel()[i]!r}."
         )
-    if isinstance(grid, SpanGrid):
+    if not isinstance(grid, ExchangeGrid):
         return np.ones_like(dte)
     power = np.where(dte < grid.term_pivot_days, grid.short_power, grid.long_power)
     return (grid.term_pivot_days / np.maximum(dte, grid.dte_floor_days)) ** power

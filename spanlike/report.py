@@ -19,7 +19,8 @@ def format_amount(value: float, currency: str) -> str:
 
 def _commodity_lines(c: "CommodityMargin", contributions: int) -> list[str]:
     ccy = c.settlement_currency
-    rows: list[tuple[str, float]] = [("scan risk", c.scan_risk)]
+    scan_label = "scan risk (standalone VaR/ES)" if c.method == "var" else "scan risk"
+    rows: list[tuple[str, float]] = [(scan_label, c.scan_risk)]
     if c.method == "span":
         rows += [
             ("  of which time risk", c.time_risk),
@@ -32,8 +33,11 @@ def _commodity_lines(c: "CommodityMargin", contributions: int) -> list[str]:
              c.short_option_minimum),
             ("net option value (subtracted)", c.net_option_value),
         ]
+    elif c.method == "var":
+        rows += [("stress charge", c.stress_charge)]
     else:
         rows += [("roll shock", c.roll_shock), ("delta shock", c.delta_shock)]
+    rows += [("liquidity charge", c.liquidity_charge)]
     rows += [("requirement", c.requirement), ("maintenance margin", c.maintenance_margin),
              ("initial margin", c.initial_margin)]
     width = max(len(label) for label, _ in rows)

@@ -223,7 +223,7 @@ class MarginResult:
     charge and the liquidity charges), so ``correlation_offset_usd`` is the
     diversification the joint scenarios give: >= 0 for ES (subadditive), and
     negative for VaR when the joint VaR exceeds the sum of standalone VaRs.
-    
+
     ``maintenance_margin_usd = mm_factor x requirement_usd`` and
     ``initial_margin_usd = im_factor x requirement_usd``.
     """

@@ -129,7 +129,8 @@ def revalue(table: InstrumentTable, parameter_set: ParameterSet, *, parallel: bo
         if rows.size == 0:
             continue
         contracts = table.contracts.subset(rows)
-        scenarios = scenario_arrays(cc.grid)
+        # Historical (VaR/ES) grids read their scenarios from the set's var_model, by underlying.
+        scenarios = scenario_arrays(cc.grid, var_model=parameter_set.var_model, underlying=cc.underlying)
         days = table.days_to_expiry[rows]
         risk = compute_risk_arrays(
             contracts=contracts, scenarios=scenarios, vol_scale=vol_term_scale(cc.grid, days), parallel=parallel
