@@ -206,8 +206,8 @@ class VerifyReport:
                 {
                     "exchange": f.exchange, "product_code": f.product_code, "product_type": f.product_type,
                     "model": f.model, "contracts": f.contracts, "within_tolerance": f.within_tolerance,
-                    "share_within": f.share_within, "max_abs_error": f.max_abs_error,
-                    "max_rel_to_scan": f.max_rel_to_scan, "max_delta_error": f.max_delta_error,
+                    "share_within": f.share_within, "max_abs_error": _json_number(f.max_abs_error),
+                    "max_rel_to_scan": _json_number(f.max_rel_to_scan), "max_delta_error": f.max_delta_error,
                     "worst": [
                         {"contract": w.contract, "point": w.point, "published": w.published,
                          "regenerated": w.regenerated, "abs_error": w.abs_error}
@@ -218,6 +218,11 @@ class VerifyReport:
             ],
             "notes": list(self.notes),
         }
+
+
+def _json_number(value: float) -> float | None:
+    """JSON has no NaN: a family without a price scan range reports null."""
+    return None if not np.isfinite(value) else float(value)
 
 
 def _scan_rate(rates: tuple[ScanRate, ...], rate_id: int) -> ScanRate | None:
