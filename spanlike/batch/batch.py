@@ -18,7 +18,7 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Callable, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -352,6 +352,7 @@ def margin_batch(
     cross_commodity: bool = True,
     parallel: bool = True,
     chunk: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BatchResult:
     """Initial and maintenance margin of every account of ``book``.
 
@@ -373,6 +374,9 @@ def margin_batch(
         Threads over chunks of accounts (numba ``prange``; ``NUMBA_NUM_THREADS``).
     chunk : int, optional
         Accounts per parallel work item (default 512).
+    progress : callable, optional
+        ``progress(accounts_done, accounts_total)``, called after each of
+        about 50 blocks (the batch then runs block by block).
 
     Returns
     -------
@@ -385,9 +389,21 @@ def margin_batch(
     NumericalError
         A non-finite margin from valid inputs.
     """
-    totals, comps = run_kernel(engine, book, components=components, cross_commodity=cross_commodity,
-                               parallel=parallel, chunk=chunk)
-    return result_from_totals(engine, book, totals, comps, equity_usd)
+    if progress is None or len(book) == 0:
+        totals, comps = run_kernel(engine, book, components=components, cross_commodity=cross_commodity,
+                                   parallel=parallel, chunk=chunk)
+        return result_from_totals(engine, book, totals, comps, equity_usd)
+    n = len(book)
+    bounds = np.unique(np.linspace(0, n, min(n, 50) + 1).round().astype(np.int64))
+    t_parts, c_parts = [], []
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+        t, c = run_kernel(engine, book.slice(lo, hi), components=components, cross_commodity=cross_commodity,
+                          parallel=parallel, chunk=chunk)
+        t_parts.append(t)
+        c_parts.append(c)
+        progress(hi, n)
+    comps_all = np.concatenate(c_parts) if components else None  # type: ignore[arg-type]
+    return result_from_totals(engine, book, np.concatenate(t_parts), comps_all, equity_usd)
 
 
 def scan_risk_batch(

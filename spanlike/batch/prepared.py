@@ -36,7 +36,7 @@ from spanlike.market import MarketSnapshot
 from spanlike.revalue import UniverseRisk, revalue
 from spanlike.universe import build_instrument_table
 
-__all__ = ["PackedEngine", "PreparedEngine", "pack_universe", "prepare_engine"]
+__all__ = ["PackedEngine", "PreparedEngine", "pack_universe", "packed_from_buffers", "prepare_engine"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +69,11 @@ class PackedEngine:
         Correlations between the universe's commodities (0 where undefined).
     glob_i, glob_f : ndarray
         ``[has inter spreads, has correlation, T]`` and ``[mm_factor, im_factor]``.
+    fbuf, ibuf : ndarray
+        Two flat buffers every array above is a view of (float ones, then a
+        header of dimensions and the int ones; ``kernels._unpack`` rebuilds the
+        views inside numba). Shipping two arrays is what keeps a what-if call
+        cheap and a Dask broadcast small.
     """
 
     R: NDArray[np.float64]
@@ -86,9 +91,16 @@ class PackedEngine:
     glob_i: NDArray[np.int64]
     glob_f: NDArray[np.float64]
 
+    fbuf: NDArray[np.float64]
+    ibuf: NDArray[np.int64]
+
+    def __post_init__(self) -> None:
+        # Built once: dataclasses.fields() costs microseconds, and what-if latency is a few of them.
+        object.__setattr__(self, "_args", tuple(getattr(self, f.name) for f in fields(self)[:14]))
+
     def kernel_args(self) -> tuple[np.ndarray, ...]:
         """The arrays in the order the kernels take them (``R`` .. ``glob_f``)."""
-        return tuple(getattr(self, f.name) for f in fields(self))
+        return self._args  # type: ignore[attr-defined,no-any-return]
 
     @property
     def n_rows(self) -> int:
@@ -272,11 +284,29 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
                     rho[a, b] = full[pa, pb]
     glob_i = np.array([1 if inter else 0, 1 if ps.correlation is not None else 0, t_max], dtype=np.int64)
     glob_f = np.array([ps.margin_relation.mm_factor, ps.margin_relation.im_factor])
+    return _from_parts(
+        dims=(n_rows, m_max, n_cc, s_max, l_max, e_max, len(inter), li_max),
+        floats=(R, row_f, cc_f, spr_f, exp_t, inter_f, rho, glob_f),
+        ints=(row_i, cc_i, scen_i, spr_i, inter_i, glob_i),
+    )
+
+
+def _from_parts(*, dims: tuple[int, ...], floats: tuple[np.ndarray, ...], ints: tuple[np.ndarray, ...]) -> PackedEngine:
+    """Concatenate the arrays into the two buffers and rebuild them as read-only views."""
+    fbuf = np.concatenate([a.ravel() for a in floats]) if floats else np.zeros(0)
+    ibuf = np.concatenate([np.asarray(dims, dtype=np.int64)] + [a.ravel() for a in ints]).astype(np.int64)
+    return packed_from_buffers(fbuf, ibuf)
+
+
+def packed_from_buffers(fbuf: NDArray[np.float64], ibuf: NDArray[np.int64]) -> PackedEngine:
+    """A :class:`PackedEngine` whose arrays are views of ``fbuf`` / ``ibuf`` (e.g. after a Dask transfer)."""
+    fbuf = _readonly(np.asarray(fbuf, dtype=np.float64))
+    ibuf = _readonly(np.asarray(ibuf, dtype=np.int64))
+    R, row_i, row_f, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f = K._unpack(
+        fbuf, ibuf)
     return PackedEngine(
-        R=_readonly(R), row_i=_readonly(row_i), row_f=_readonly(row_f), cc_i=_readonly(cc_i),
-        cc_f=_readonly(cc_f), scen_i=_readonly(scen_i), spr_i=_readonly(spr_i), spr_f=_readonly(spr_f),
-        exp_t=_readonly(exp_t), inter_i=_readonly(inter_i), inter_f=_readonly(inter_f), rho=_readonly(rho),
-        glob_i=_readonly(glob_i), glob_f=_readonly(glob_f),
+        R=R, row_i=row_i, row_f=row_f, cc_i=cc_i, cc_f=cc_f, scen_i=scen_i, spr_i=spr_i, spr_f=spr_f,
+        exp_t=exp_t, inter_i=inter_i, inter_f=inter_f, rho=rho, glob_i=glob_i, glob_f=glob_f, fbuf=fbuf, ibuf=ibuf,
     )
 
 

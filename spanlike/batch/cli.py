@@ -1,0 +1,189 @@
+"""``spanlike batch`` and ``spanlike what-if``: broker margin checks from the command line.
+
+Registered by :func:`spanlike.cli.build_parser` through :func:`register`;
+heavy modules (numba, the engine) are imported inside the handlers so that
+``spanlike --help`` stays fast. Bad input raises :mod:`spanlike.errors`
+types, which the main CLI turns into exit code 2 with the message on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any, Callable
+
+__all__ = ["register"]
+
+
+class _ProgressBar:
+    """A one-line progress bar on stderr (only when stderr is a terminal or forced)."""
+
+    def __init__(self, label: str, *, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled
+        self.start = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * done / total) if total else width
+        elapsed = time.perf_counter() - self.start
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} accounts "
+                         f"{elapsed:.1f}s")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _load_market(paths: list[str]) -> Any:
+    from spanlike.market import MarketSnapshot
+
+    if len(paths) == 1:
+        return MarketSnapshot.from_file(paths[0])
+    return MarketSnapshot.from_deribit_book_summary(*paths)
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    import params
+    from spanlike.batch.accounts import build_account_book, equity_usd, read_equity_csv, read_positions_csv
+    from spanlike.batch.prepared import prepare_engine
+
+    records = read_positions_csv(args.accounts)
+    equity = read_equity_csv(args.equity) if args.equity else {}
+    market = _load_market(args.market)
+    ps = params.load(args.params)
+    names = list(dict.fromkeys(r.instrument for r in records))
+    engine = prepare_engine(instruments=names, market=market, parameter_set=ps, parallel=len(names) > 10_000)
+    book = build_account_book(records, engine=engine)
+    eq = equity_usd(equity, book=book, index_prices=market.index_prices, where=str(args.equity))
+    bar = _ProgressBar("margining", enabled=not args.no_progress)
+    if args.scheduler:
+        from spanlike.batch.dask_backend import margin_batch_dask
+
+        result = margin_batch_dask(engine, book, scheduler=args.scheduler, equity_usd=eq,
+                                   components=args.components, progress=bar)
+    else:
+        from spanlike.batch.batch import margin_batch
+
+        result = margin_batch(engine, book, equity_usd=eq, components=args.components, progress=bar)
+    summary = result.summary()
+    if args.out:
+        result.write(args.out)
+    else:
+        import csv
+
+        cols = result.columns()
+        writer = csv.writer(sys.stdout)
+        writer.writerow(list(cols))
+        data = list(cols.values())
+        for i in range(len(result)):
+            writer.writerow([repr(float(c[i])) if not isinstance(c[i], str) else c[i] for c in data])
+    print(f"{result.parameter_set} at {result.valuation_time.isoformat()}: {summary.format()}",
+          file=sys.stderr if not args.out else sys.stdout)
+    return 0
+
+
+def _cmd_what_if(args: argparse.Namespace) -> int:
+    import params
+    from spanlike.batch.prepared import prepare_engine
+    from spanlike.batch.whatif import Order, prepare_account
+    from spanlike.errors import InvalidInputError
+    from spanlike.portfolio import Portfolio
+    from spanlike.universe import resolve_positions
+
+    if not args.order and not args.max_quantity:
+        raise InvalidInputError("Give at least one --order INSTRUMENT:QTY[:UNIT] or --max-quantity INSTRUMENT.")
+    if args.max_quantity and args.equity is None:
+        raise InvalidInputError("--max-quantity needs the account's equity: --equity AMOUNT_USD.")
+    portfolio = Portfolio.from_file(args.portfolio)
+    market = _load_market(args.market)
+    ps = params.load(args.params)
+    orders = [Order.parse(text) for text in args.order or []]
+    names = [ins.name for ins in portfolio.instruments] + [o.instrument for o in orders]
+    if args.max_quantity:
+        names.append(args.max_quantity)
+    engine = prepare_engine(instruments=list(dict.fromkeys(names)), market=market, parameter_set=ps)
+    rows, qty, _ = resolve_positions(portfolio, table=engine.universe.table)
+    account = prepare_account(engine, rows=rows, quantity=qty, account=portfolio.account)
+    out: dict[str, Any] = {
+        "account": portfolio.account,
+        "parameter_set": ps.label,
+        "initial_margin_before_usd": account.initial_margin_usd,
+        "maintenance_margin_before_usd": account.maintenance_margin_usd,
+    }
+    if orders:
+        res = account.what_if(orders)
+        out.update({
+            "orders": [{"instrument": o.instrument, "quantity": o.quantity, "unit": o.unit} for o in orders],
+            "initial_margin_after_usd": res.initial_margin_after_usd,
+            "maintenance_margin_after_usd": res.maintenance_margin_after_usd,
+            "incremental_initial_margin_usd": res.incremental_initial_margin_usd,
+            "incremental_maintenance_margin_usd": res.incremental_maintenance_margin_usd,
+        })
+    if args.max_quantity:
+        mq = account.max_order_quantity(args.max_quantity, equity_usd=args.equity,
+                                        side=1 if args.side == "buy" else -1, unit=args.unit)
+        out["max_quantity"] = {
+            "instrument": mq.instrument, "side": args.side, "quantity": mq.quantity, "unit": mq.unit,
+            "initial_margin_at_quantity_usd": mq.margin_at_quantity_usd, "equity_usd": mq.equity_usd,
+            "tolerance": mq.tolerance, "bounded": mq.bounded, "within_equity_now": mq.within_equity_now,
+        }
+    if args.format == "json":
+        json.dump(out, sys.stdout, indent=2, allow_nan=True)
+        sys.stdout.write("\n")
+        return 0
+    lines = [f"What-if for account {out['account']} under {ps.label}"]
+    lines.append(f"  initial margin before        {out['initial_margin_before_usd']:>18,.2f} USD")
+    lines.append(f"  maintenance margin before    {out['maintenance_margin_before_usd']:>18,.2f} USD")
+    if orders:
+        lines.append("  orders: " + ", ".join(f"{o.instrument} {o.quantity:+g}{' ' + o.unit if o.unit else ''}"
+                                             for o in orders))
+        lines.append(f"  initial margin after         {out['initial_margin_after_usd']:>18,.2f} USD")
+        lines.append(f"  maintenance margin after     {out['maintenance_margin_after_usd']:>18,.2f} USD")
+        lines.append(f"  incremental initial margin   {out['incremental_initial_margin_usd']:>+18,.2f} USD")
+        lines.append(f"  incremental maintenance      {out['incremental_maintenance_margin_usd']:>+18,.2f} USD")
+    if args.max_quantity:
+        mq_out = out["max_quantity"]
+        if not mq_out["within_equity_now"]:
+            text = "0 (initial margin already exceeds equity)"
+        elif not mq_out["bounded"]:
+            text = f"unbounded (margin stays within equity up to {mq_out['quantity']:g} {mq_out['unit']})"
+        else:
+            text = f"{mq_out['quantity']:,.6f} {mq_out['unit']} (tolerance {mq_out['tolerance']:.2g})"
+        lines.append(f"  largest {args.side} of {args.max_quantity} within equity {args.equity:,.2f} USD: {text}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``batch`` and ``what-if`` subcommands to the ``spanlike`` parser."""
+    handler: Callable[[argparse.Namespace], int]
+    p = subparsers.add_parser("batch", help="margin many accounts: IM, MM, equity, excess, status")
+    p.add_argument("--accounts", required=True, help="CSV account,instrument,quantity[,unit]")
+    p.add_argument("--equity", help="CSV account,currency,amount (default: equity 0)")
+    p.add_argument("--market", required=True, nargs="+", metavar="FILE",
+                   help="JSON/CSV snapshot, or Deribit get_book_summary_by_currency JSON files")
+    p.add_argument("--params", default="crypto-span", help="bundled parameter set name or file")
+    p.add_argument("--out", help="write results to FILE.csv or FILE.parquet (default: CSV on stdout)")
+    p.add_argument("--scheduler", help="Dask scheduler address (needs spanlike[dask])")
+    p.add_argument("--components", action="store_true", help="add every component per commodity")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    handler = _cmd_batch
+    p.set_defaults(func=handler)
+
+    p = subparsers.add_parser("what-if", help="margin before/after orders; largest order within equity")
+    p.add_argument("--portfolio", required=True, help="CSV/JSON positions or Deribit get_positions JSON")
+    p.add_argument("--market", required=True, nargs="+", metavar="FILE")
+    p.add_argument("--params", default="crypto-span")
+    p.add_argument("--order", action="append", metavar="INSTRUMENT:QTY[:UNIT]",
+                   help="an order, e.g. BTC-25DEC26-100000-C:-2 or BTC-PERPETUAL:50000:usd (repeatable)")
+    p.add_argument("--max-quantity", metavar="INSTRUMENT", help="largest order of INSTRUMENT within --equity")
+    p.add_argument("--side", choices=("buy", "sell"), default="buy", help="side of --max-quantity (default buy)")
+    p.add_argument("--unit", help="unit of --max-quantity (usd or coin for coin-settled futures)")
+    p.add_argument("--equity", type=float, metavar="AMOUNT_USD", help="account equity in USD")
+    p.add_argument("--format", choices=("table", "json"), default="table")
+    handler = _cmd_what_if
+    p.set_defaults(func=handler)
