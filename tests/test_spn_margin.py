@@ -408,3 +408,62 @@ def test_credits_never_exceed_price_risk(book_result):
     for c in book_result.commodities:
         assert 0.0 <= c.inter_spread_credit <= max(c.price_risk, 0.0) + 1e-12
     assert np.isfinite(book_result.initial_margin_usd)
+
+
+# --- charge methods the fixtures do not exercise, on hand-built ccDefs -----------------------------
+
+def _cc(**kw):
+    from spanlike.spn.model import CombinedCommodityDef
+
+    return CombinedCommodityDef(code="X", name=None, currency="USD", **kw)
+
+
+def test_per_month_charge_and_period_tiers():
+    from spanlike.spn.charges import intra_spread_charges, months_between, period_deltas, period_in_tier
+    from spanlike.spn.model import DeltaSpread, PerMonthRate, SpreadLeg, Tier
+
+    assert period_in_tier("202405S0", Tier(1, "202401", "202406")) and not period_in_tier("202407", Tier(1, "202401", "202406"))
+    assert period_in_tier("00000S", Tier(0))
+    assert months_between("202403", "202412") == 9
+    # P: count x (per-spread 20 + per-month 5 x 3 months between 202403 and 202406).
+    spread = DeltaSpread(priority=1, charge_method="P", legs=(SpreadLeg("X", "A", 1.0, period="202403"),
+                                                              SpreadLeg("X", "B", 2.0, period="202406")),
+                         per_month_rates=(PerMonthRate(1, 10.0, 5.0, 20.0),))
+    deltas = period_deltas(["202403", "202406"], np.array([3.0, -4.0]))
+    out = intra_spread_charges(_cc(intra_spreads=(spread,)), deltas, rate_id=1, wfpr=0.0)
+    # Spreads = min(3/1, 4/2) = 2; consumes 2 of 202403 and 4 of 202406.
+    assert out.spreads[0].count == approx(2.0)
+    assert out.charge == approx(2 * (20 + 5 * 3))
+    np.testing.assert_allclose(out.remaining, [1.0, 0.0])
+    np.testing.assert_allclose(out.consumed, [2.0, 4.0])
+
+
+def test_weighted_intra_charge_and_spot_charge():
+    from spanlike.spn.charges import intra_spread_charges, period_deltas, spot_charge
+    from spanlike.spn.model import DeltaSpread, RateValue, SpotRate, SpreadLeg, Tier
+
+    spread = DeltaSpread(priority=1, charge_method="W", legs=(SpreadLeg("X", "A", 1.0, tier=0),
+                                                              SpreadLeg("X", "B", 1.0, tier=0)),
+                         rates=(RateValue(1, 0.25),))
+    cc = _cc(intra_tiers=(Tier(0),), intra_spreads=(spread,), spot_rates=(SpotRate(1, "202403", 2.0, 4.0),))
+    # 202403 +5, 202406 -2, 202409 -1: tier 0 long 5 vs short 3 -> 3 spreads; W charge = (3 + 3) x WFPR 10 x 0.25.
+    deltas = period_deltas(["202403", "202406", "202409"], np.array([5.0, -2.0, -1.0]))
+    out = intra_spread_charges(cc, deltas, rate_id=1, wfpr=10.0)
+    assert out.charge == approx(6 * 10.0 * 0.25)
+    np.testing.assert_allclose(out.remaining, [2.0, 0.0, 0.0])
+    # Spot 202403: 3 consumed x 2 + 2 remaining x 4.
+    assert spot_charge(cc, deltas, out, rate_id=1) == approx(3 * 2 + 2 * 4)
+
+
+def test_som_max_method_by_tier():
+    from spanlike.spn.charges import short_option_minimum_file
+    from spanlike.spn.model import RateValue, Tier
+
+    cc = _cc(som_method="MAX", som_tiers=(Tier(1, "202401", "202406", (RateValue(1, 3.0),)),
+                                          Tier(2, "202407", "202412", (RateValue(1, 1.0),))))
+    q = np.array([-4.0, -1.0, -2.0, 5.0])
+    som = short_option_minimum_file(cc, periods=["202403", "202403", "202409", "202409"], quantity=q,
+                                    is_option=np.array([True, True, True, True]),
+                                    is_call=np.array([True, False, False, True]), rate_id=1)
+    # Tier 1: max(4 calls, 1 put) x 3 = 12; tier 2: max(0 calls, 2 puts) x 1 = 2 (the long call is not short).
+    assert som == approx(14.0)
