@@ -69,7 +69,7 @@ def _matrix(rows: tuple[tuple[float, ...], ...], *, what: str, n: int, k: int, s
     m = np.asarray(rows, dtype=np.float64).reshape(n, k)
     if not np.isfinite(m).all():
         j, u = (int(x) for x in np.argwhere(~np.isfinite(m))[0])
-        raise ValueError(f"scenario set '{set_name}': {what}[{j}][{u}] must be a finite number; got {m[j, u]!r}")
+        raise ValueError(f"scenario set '{set_name}': {what}[{j}][{u}] must be a finite number; got {float(m[j, u])!r}")
     return m
 
 
@@ -130,7 +130,7 @@ class ScenarioSet(FrozenModel):
             j, u = (int(x) for x in np.argwhere(price <= -1.0)[0])
             raise ValueError(
                 f"scenario set '{self.name}': price_moves[{j}][{u}] ({self.underlyings[u]} on {self.dates[j]}) "
-                f"is {price[j, u]!r}; a relative price move must be above -1 (-100 %) so prices stay positive"
+                f"is {float(price[j, u])!r}; a relative price move must be above -1 (-100 %) so prices stay positive"
             )
         if self.vol_moves is not None:
             vol = _matrix(self.vol_moves, what="vol_moves", n=n, k=k, set_name=self.name)
@@ -138,7 +138,7 @@ class ScenarioSet(FrozenModel):
                 j, u = (int(x) for x in np.argwhere(vol <= -1.0)[0])
                 raise ValueError(
                     f"scenario set '{self.name}': vol_moves[{j}][{u}] ({self.underlyings[u]} on {self.dates[j]}) "
-                    f"is {vol[j, u]!r}; a relative vol move must be above -1 so vols stay positive"
+                    f"is {float(vol[j, u])!r}; a relative vol move must be above -1 so vols stay positive"
                 )
         return self
 
@@ -192,8 +192,8 @@ class StressComponent(FrozenModel):
         if (scaled <= -1.0).any():
             j, u = (int(x) for x in np.argwhere(scaled <= -1.0)[0])
             raise ValueError(
-                f"stress scenario set '{s.name}': scale {self.scale} x price move {s.price_array()[j, u]!r} "
-                f"({s.underlyings[u]} on {s.dates[j]}) = {scaled[j, u]!r} is not above -1; lower the scale"
+                f"stress scenario set '{s.name}': scale {self.scale} x price move {float(s.price_array()[j, u])!r} "
+                f"({s.underlyings[u]} on {s.dates[j]}) = {float(scaled[j, u])!r} is not above -1; lower the scale"
             )
         if s.vol_moves is not None and s.vol_move_kind == "relative":
             vol = self.scale * s.vol_array()
@@ -201,7 +201,7 @@ class StressComponent(FrozenModel):
                 j, u = (int(x) for x in np.argwhere(vol <= -1.0)[0])
                 raise ValueError(
                     f"stress scenario set '{s.name}': scale {self.scale} x relative vol move "
-                    f"({s.underlyings[u]} on {s.dates[j]}) = {vol[j, u]!r} is not above -1; lower the scale"
+                    f"({s.underlyings[u]} on {s.dates[j]}) = {float(vol[j, u])!r} is not above -1; lower the scale"
                 )
         return self
 

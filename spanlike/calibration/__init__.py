@@ -6,10 +6,17 @@ Pipeline: :func:`load_history` (closes) -> :mod:`returns` (log / MPOR returns)
 (shrinkage, nearest-correlation repair) -> :func:`calibrate_parameter_set`
 (a new, validated :class:`params.ParameterSet`). :mod:`kupiec` backtests a VaR.
 
+:func:`build_var_parameter_set` builds a VaR/ES-model set (joint historical
+scenarios, :mod:`params.var_model`) instead of scan ranges;
+:func:`backtest_margin` replays history and margins a book every day against
+the next MPOR's loss (:mod:`backtest`), :func:`plot_backtest` charts it.
+
 Units: returns are decimals, volatilities annual decimals unless stated per
 bar, scan ranges fractions of price (vol ranges: vol points as decimals).
 """
 
+from spanlike.calibration.backtest import BacktestResult, backtest_margin, realised_loss_usd
+from spanlike.calibration.backtest_plot import plot_backtest
 from spanlike.calibration.calibrate import (
     QUANTILE_CONVENTION,
     APCSettings,
@@ -56,6 +63,7 @@ from spanlike.calibration.risk_measures import (
     tail_risk,
     value_at_risk,
 )
+from spanlike.calibration.var_model import build_var_parameter_set, joint_moves
 from spanlike.calibration.volatility import (
     DAYS_PER_YEAR,
     EwmaVolatility,
@@ -78,4 +86,6 @@ __all__ = [
     "KupiecResult", "TrafficLight", "kupiec_pof", "traffic_light", "count_exceptions",
     "APCSettings", "Calibration", "CommodityCalibration", "calibrate", "calibrate_parameter_set",
     "recalibrate_intraday", "QUANTILE_CONVENTION",
+    "build_var_parameter_set", "joint_moves",
+    "BacktestResult", "backtest_margin", "realised_loss_usd", "plot_backtest",
 ]
