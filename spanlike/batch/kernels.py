@@ -220,6 +220,40 @@ def _bucket_sums(values, keys, k, n_buckets, buf, offsets, out):  # type: ignore
 
 
 @njit_kernel
+def _run_sums(values, keys, k, n_buckets, buf, offsets, out):  # type: ignore[no-untyped-def]
+    """:func:`_bucket_sums` when each key's elements are one contiguous run (tiers and expiries
+    follow the table's expiry order, so they are); falls back to the counting sort otherwise."""
+    for b in range(n_buckets):
+        out[b] = 0.0
+    i = 0
+    last = -2
+    while i < k:
+        b = keys[i]
+        j = i + 1
+        while j < k and keys[j] == b:
+            j += 1
+        if b >= 0:
+            if b <= last:
+                # A key came back after another: not contiguous, use the general path.
+                _bucket_sums(values, keys, k, n_buckets, buf, offsets, out)
+                return
+            out[b] = _pairwise_sum(values, i, j - i)
+            last = b
+        i = j
+
+
+@njit_kernel
+def _masked_sum(values, keys, k, key, buf):  # type: ignore[no-untyped-def]
+    """``values[keys == key].sum()`` in numpy's order (gather, then pairwise)."""
+    n = 0
+    for i in range(k):
+        if keys[i] == key:
+            buf[n] = values[i]
+            n += 1
+    return _pairwise_sum(buf, 0, n)
+
+
+@njit_kernel
 def _sign(x):  # type: ignore[no-untyped-def]
     """``np.sign`` for finite floats: -1.0, 0.0 or 1.0."""
     if x > 0.0:
@@ -272,41 +306,48 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
             r = rows[p + i]
             vals[i] = qty[p + i] * row_f[r, RF_DELTA]
         state[c, o_s + S_NET] = _pairwise_sum(vals, 0, k)
-        for i in range(k):
-            keys[i] = row_i[rows[p + i], RI_TIER]
-        _bucket_sums(vals, keys, k, t_max, buf, offsets, sums)
-        for t in range(t_max):
-            state[c, o_tier + t] = sums[t]
+        any_delivery = False
         for i in range(k):
             r = rows[p + i]
-            keys[i] = row_i[r, RI_TIER] if row_i[r, RI_DELIV] != 0 else -1
-        _bucket_sums(vals, keys, k, t_max, buf, offsets, sums)
+            keys[i] = row_i[r, RI_TIER]
+            if row_i[r, RI_DELIV] != 0:
+                any_delivery = True
+        _run_sums(vals, keys, k, t_max, buf, offsets, sums)
         for t in range(t_max):
-            state[c, o_deliv + t] = sums[t]
-        for i in range(k):
-            keys[i] = row_i[rows[p + i], RI_EXP]
-        _bucket_sums(vals, keys, k, e_max, buf, offsets, sums)
-        for e in range(e_max):
-            state[c, o_exp + e] = sums[e]
-        # Short option units |q| x multiplier: bucket 0 calls, 1 puts.
+            state[c, o_tier + t] = sums[t]
+        if any_delivery:
+            for i in range(k):
+                r = rows[p + i]
+                keys[i] = row_i[r, RI_TIER] if row_i[r, RI_DELIV] != 0 else -1
+            _run_sums(vals, keys, k, t_max, buf, offsets, sums)
+            for t in range(t_max):
+                state[c, o_deliv + t] = sums[t]
+        # Per-expiry deltas feed only the exchange-style roll shock.
+        if cc_i[c, CI_HAS_ROLL] != 0:
+            for i in range(k):
+                keys[i] = row_i[rows[p + i], RI_EXP]
+            _run_sums(vals, keys, k, e_max, buf, offsets, sums)
+            for e in range(e_max):
+                state[c, o_exp + e] = sums[e]
+        # Short option units |q| x multiplier: key 0 calls, 1 puts; NOV over options (key 2 marks them).
+        any_option = False
         for i in range(k):
             r = rows[p + i]
             q = qty[p + i]
             vals[i] = abs(q) * row_f[r, RF_MULT]
-            if row_i[r, RI_OPT] != 0 and q < 0.0:
-                keys[i] = 0 if row_i[r, RI_CALL] != 0 else 1
+            if row_i[r, RI_OPT] != 0:
+                any_option = True
+                keys[i] = (0 if row_i[r, RI_CALL] != 0 else 1) if q < 0.0 else -1
             else:
                 keys[i] = -1
-        _bucket_sums(vals, keys, k, 2, buf, offsets, sums)
-        state[c, o_s + S_SHORT_CALL] = sums[0]
-        state[c, o_s + S_SHORT_PUT] = sums[1]
-        # Net option value: q x mark value over options.
-        for i in range(k):
-            r = rows[p + i]
-            vals[i] = qty[p + i] * row_f[r, RF_MARK]
-            keys[i] = 0 if row_i[r, RI_OPT] != 0 else -1
-        _bucket_sums(vals, keys, k, 1, buf, offsets, sums)
-        state[c, o_s + S_NOV] = sums[0]
+        if any_option:
+            state[c, o_s + S_SHORT_CALL] = _masked_sum(vals, keys, k, 0, buf)
+            state[c, o_s + S_SHORT_PUT] = _masked_sum(vals, keys, k, 1, buf)
+            for i in range(k):
+                r = rows[p + i]
+                vals[i] = qty[p + i] * row_f[r, RF_MARK]
+                keys[i] = 0 if row_i[r, RI_OPT] != 0 else -1
+            state[c, o_s + S_NOV] = _masked_sum(vals, keys, k, 0, buf)
         state[c, o_s + S_COUNT] = float(k)
         p = seg_end
 
