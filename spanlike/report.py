@@ -10,14 +10,18 @@ if TYPE_CHECKING:
 __all__ = ["format_margin_result", "format_amount"]
 
 
+# Coins whose amounts need more than cents; every other currency (USD, USDC, TRY, ...) gets 2 decimals.
+_COIN_CURRENCIES = frozenset({"BTC", "ETH", "SOL", "XRP", "BNB", "ADA", "AVAX", "DOGE", "DOT", "LTC", "MATIC", "TRX"})
+
+
 def format_amount(value: float, currency: str) -> str:
-    """``12,345.67 USD`` for fiat/stablecoins, ``0.123456 BTC`` for coins."""
-    if currency in ("USD", "USDC", "USDT"):
-        return f"{value:,.2f} {currency}"
-    return f"{value:,.6f} {currency}"
+    """``0.123456 BTC`` for coins, ``12,345.67 USD`` for fiat currencies and stablecoins."""
+    if currency in _COIN_CURRENCIES:
+        return f"{value:,.6f} {currency}"
+    return f"{value:,.2f} {currency}"
 
 
-def _commodity_lines(c: "CommodityMargin", contributions: int) -> list[str]:
+def _commodity_lines(c: "CommodityMargin", contributions: int, reporting: str) -> list[str]:
     ccy = c.settlement_currency
     scan_label = "scan risk (standalone VaR/ES)" if c.method == "var" else "scan risk"
     rows: list[tuple[str, float]] = [(scan_label, c.scan_risk)]
@@ -42,12 +46,14 @@ def _commodity_lines(c: "CommodityMargin", contributions: int) -> list[str]:
              ("initial margin", c.initial_margin)]
     width = max(len(label) for label, _ in rows)
     out = [
-        f"{c.name} ({c.method}, settled in {ccy}, 1 {ccy} = {c.usd_per_unit:,.2f} USD)",
+        f"{c.name} ({c.method}, settled in {ccy}"
+        + (")" if ccy == reporting else f", 1 {ccy} = {c.usd_per_unit:,.2f} {reporting})"),
         f"  worst scenario #{c.worst_scenario.index + 1}: {c.worst_scenario.label}; net delta {c.net_delta:+,.4f}",
     ]
     for label, value in rows:
         out.append(f"  {label:<{width}}  {format_amount(value, ccy):>22}")
-    out.append(f"  {'initial margin in USD':<{width}}  {format_amount(c.initial_margin_usd, 'USD'):>22}")
+    if ccy != reporting:
+        out.append(f"  {'initial margin in ' + reporting:<{width}}  {format_amount(c.initial_margin_usd, reporting):>22}")
     for s in c.spreads:
         verb = "charge" if s.kind == "intra" else "credit"
         out.append(f"  {s.kind} spread {s.name} (priority {s.priority}): {s.count:,.4f} x, {verb} "
@@ -62,17 +68,20 @@ def _commodity_lines(c: "CommodityMargin", contributions: int) -> list[str]:
 
 def format_margin_result(result: "MarginResult", *, contributions: int = 5) -> str:
     """Readable multi-line report of a :class:`MarginResult`."""
+    # Totals are in the result's reporting currency: USD for the crypto parameter sets,
+    # the SPAN file's currency (e.g. TRY) when margining on an exchange file.
+    cur = result.reporting_currency
     lines = [
         f"Account {result.account} under {result.parameter_set} at {result.valuation_time.isoformat()}",
-        f"  initial margin      {format_amount(result.initial_margin_usd, 'USD'):>22}",
-        f"  maintenance margin  {format_amount(result.maintenance_margin_usd, 'USD'):>22}",
-        f"  sum over combined commodities {format_amount(result.sum_of_requirements_usd, 'USD')}, "
-        f"inter-commodity credits {format_amount(result.inter_spread_credit_usd, 'USD')} (included), "
-        f"correlation offset {format_amount(result.correlation_offset_usd, 'USD')}",
+        f"  initial margin      {format_amount(result.initial_margin_usd, cur):>22}",
+        f"  maintenance margin  {format_amount(result.maintenance_margin_usd, cur):>22}",
+        f"  sum over combined commodities {format_amount(result.sum_of_requirements_usd, cur)}, "
+        f"inter-commodity credits {format_amount(result.inter_spread_credit_usd, cur)} (included), "
+        f"correlation offset {format_amount(result.correlation_offset_usd, cur)}",
         "",
     ]
     for c in result.commodities:
-        lines += _commodity_lines(c, contributions)
+        lines += _commodity_lines(c, contributions, cur)
         lines.append("")
     for note in result.notes:
         lines.append(f"note: {note}")

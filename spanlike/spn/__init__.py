@@ -2,16 +2,26 @@
 
 :func:`read_spn` reads a file (plain, ``.gz`` or ``.zip``) into a frozen
 :class:`SpanFile`; :func:`write_spn` writes one back; :func:`summarise` and
-:func:`format_info` describe it (``spanlike spn info FILE``).
+:func:`format_info` describe it (``spanlike spn info FILE``); :func:`margin_file`
+margins a portfolio on the file's own arrays and :func:`verify` regenerates the
+arrays with spanlike's pricer.
 """
 
 from spanlike.spn.info import ProductSummary, SpanSummary, format_info, summarise
+from spanlike.spn.margin import margin_file
+from spanlike.spn.portfolio import load_spn_portfolio
+from spanlike.spn.verify import VerifyReport, format_verify, verify
 from spanlike.spn.model import *  # noqa: F401,F403
 from spanlike.spn.model import __all__ as _model_all
 from spanlike.spn.reader import ProgressCallback, read_spn
 from spanlike.spn.writer import write_spn
 
 __all__ = [
+    "margin_file",
+    "load_spn_portfolio",
+    "verify",
+    "format_verify",
+    "VerifyReport",
     "read_spn",
     "write_spn",
     "summarise",
