@@ -56,7 +56,7 @@ def _commodity_lines(c: "CommodityMargin", contributions: int, reporting: str) -
         out.append(f"  {'initial margin in ' + reporting:<{width}}  {format_amount(c.initial_margin_usd, reporting):>22}")
     for s in c.spreads:
         verb = "charge" if s.kind == "intra" else "credit"
-        out.append(f"  {s.kind} spread {s.name} (priority {s.priority}): {s.count:,.4f} x, {verb} "
+        out.append(f"  {s.kind}-commodity spread '{s.name}' (priority {s.priority}): {s.count:,.4f} x, {verb} "
                    f"{format_amount(s.amount, ccy)}")
     if contributions > 0 and c.contributions:
         top = sorted(c.contributions, key=lambda p: -abs(p.worst_scenario_loss))[:contributions]
