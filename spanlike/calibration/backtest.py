@@ -47,7 +47,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -58,6 +58,12 @@ from spanlike.calibration.kupiec import KupiecResult, TrafficLight, count_except
 from spanlike.errors import InvalidInputError
 
 __all__ = ["BacktestResult", "backtest_margin", "realised_loss_usd"]
+
+if TYPE_CHECKING:  # the engine imports lazily: spanlike.aggregation uses this package's risk measures
+    from spanlike.market import MarketSnapshot
+    from spanlike.portfolio import Portfolio
+    from spanlike.revalue import UniverseRisk
+    from spanlike.universe import InstrumentTable
 
 _DAY = 86_400
 
@@ -183,7 +189,7 @@ def _as_day(value: Any, *, name: str) -> np.datetime64:
 
 def realised_loss_usd(
     *,
-    universe: Any,
+    universe: "UniverseRisk",
     rows: np.ndarray,
     quantity: np.ndarray,
     price_ratio: dict[str, float],
@@ -242,7 +248,9 @@ def realised_loss_usd(
     return total
 
 
-def _snapshot_book(portfolio: Any, market: Any, ps: ParameterSet) -> tuple[Any, dict[str, tuple[float, float]]]:
+def _snapshot_book(
+    portfolio: "Portfolio", market: "MarketSnapshot", ps: ParameterSet
+) -> tuple["InstrumentTable", dict[str, tuple[float, float]]]:
     """The snapshot's table and per-instrument (forward USD, vol) to scale from."""
     from spanlike.universe import table_for_portfolio
 
@@ -253,9 +261,9 @@ def _snapshot_book(portfolio: Any, market: Any, ps: ParameterSet) -> tuple[Any, 
 
 
 def _day_market(
-    *, table: Any, base: dict[str, tuple[float, float]], snapshot_index: dict[str, float],
+    *, table: "InstrumentTable", base: dict[str, tuple[float, float]], snapshot_index: dict[str, float],
     closes: dict[str, float], vol_scale: dict[str, float], valuation_time: dt.datetime,
-) -> Any:
+) -> "MarketSnapshot":
     from spanlike.market import InstrumentQuote, MarketSnapshot
 
     quotes = {}
@@ -276,8 +284,8 @@ def _day_market(
 def backtest_margin(
     *,
     history: PriceHistory,
-    portfolio: Any,
-    market: Any,
+    portfolio: "Portfolio",
+    market: "MarketSnapshot",
     parameter_set: ParameterSet,
     mpor_days: int | None = None,
     confidence: float | None = None,
