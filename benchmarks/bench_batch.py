@@ -226,7 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         local = margin_batch(engine, book)
         for workers in (1, 2):
-            with LocalCluster(processes=True, n_workers=workers, threads_per_worker=1, dashboard_address=None,
+            with LocalCluster(processes=True, n_workers=workers, threads_per_worker=1, dashboard_address=":0",
                               silence_logs=50) as cluster, Client(cluster) as client:
                 margin_batch_dask(engine, book.slice(0, min(1_000, n_acc)), client=client)  # JIT on workers
                 t_dask = _median_time(lambda: margin_batch_dask(engine, book, client=client), max(1, repeats // 2))

@@ -28,7 +28,7 @@ MARKET = Path(__file__).parent / "data" / "batch_market.json"
 
 @pytest.fixture(scope="module")
 def client() -> Client:
-    cluster = LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None)
+    cluster = LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=":0")
     c = Client(cluster, timeout="60s")
     yield c
     c.close()

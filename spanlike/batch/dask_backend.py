@@ -29,16 +29,17 @@ __all__ = ["margin_batch_dask", "margin_partition"]
 def margin_partition(
     fbuf: NDArray[np.float64],
     ibuf: NDArray[np.int64],
-    offsets: NDArray[np.int64],
-    rows: NDArray[np.int64],
-    quantity: NDArray[np.float64],
-    k_max: int,
+    part: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], int],
     cross_commodity: bool,
     components: bool,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64] | None]:
-    """Margin one partition on a worker: kernel totals (n, N_TOT) and optional components."""
+    """Margin one partition ``(offsets, rows, quantity, max positions)`` on a worker.
+
+    Returns the kernel totals (n, N_TOT) and, if asked, the components.
+    """
     from spanlike.batch.prepared import packed_from_buffers
 
+    offsets, rows, quantity, k_max = part
     pk = packed_from_buffers(fbuf, ibuf)
     n = offsets.shape[0] - 1
     totals = np.empty((n, K.N_TOT))
@@ -123,17 +124,19 @@ def margin_batch_dask(
         parts = max(1, min(partitions, n))
         bounds = np.linspace(0, n, parts + 1).round().astype(np.int64)
         pk = engine.packed
-        fbuf_f, ibuf_f = dask_client.scatter([pk.fbuf, pk.ibuf], broadcast=True)
+        # hash=False: unique keys per call, so a later call never shares (and loses) an earlier one's data.
+        fbuf_f, ibuf_f = dask_client.scatter([pk.fbuf, pk.ibuf], broadcast=True, hash=False)
+        spans = [(lo, hi) for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()) if hi > lo]
+        payloads = []
+        for lo, hi in spans:
+            part = book.slice(lo, hi)
+            payloads.append((part.offsets, part.rows, part.quantity, part.max_positions))
+        # Partitions travel as scattered data, not inside the task graph.
+        part_f = dask_client.scatter(payloads, hash=False)
         futures = []
         sizes = {}
-        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
-            if hi <= lo:
-                continue
-            part = book.slice(lo, hi)
-            fut = dask_client.submit(
-                margin_partition, fbuf_f, ibuf_f, part.offsets, part.rows, part.quantity, part.max_positions,
-                cross_commodity, components, pure=False,
-            )
+        for (lo, hi), pf in zip(spans, part_f):
+            fut = dask_client.submit(margin_partition, fbuf_f, ibuf_f, pf, cross_commodity, components, pure=False)
             futures.append((lo, hi, fut))
             sizes[fut.key] = hi - lo
         done = 0

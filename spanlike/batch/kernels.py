@@ -269,13 +269,16 @@ def _sign(x):  # type: ignore[no-untyped-def]
 
 @njit_kernel
 def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, state,
-                 vals, buf, keys, offsets, sums):  # type: ignore[no-untyped-def]
+                 fs, ks, buf, offsets, sums, acc):  # type: ignore[no-untyped-def]
     """Fill ``state`` (zeroed here) from positions ``rows[start:end]``, ``qty[start:end]``.
 
     Rows must be strictly increasing, so each commodity's positions are one
-    contiguous run in table order (the reference's per-commodity order).
-    ``vals``, ``buf`` (float, >= positions), ``keys`` (int, >= positions),
-    ``offsets`` (int, >= max(T, E, 2) + 1), ``sums`` (float, >= max(T, E, 2)) are scratch.
+    contiguous run in table order (the reference's per-commodity order). One
+    pass per commodity reads each row's data once and lays out the values and
+    keys of every later sum; the sums then run in numpy's order.
+    Scratch: ``fs`` float (3, >= positions), ``ks`` int (4, >= positions),
+    ``buf`` float (>= positions), ``offsets`` int (>= max(T, E, 2) + 1),
+    ``sums`` float (>= max(T, E, 2)), ``acc`` float (>= M).
     """
     n_cc = state.shape[0]
     m_max = R.shape[1]
@@ -295,59 +298,57 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
         while seg_end < end and row_i[rows[seg_end], RI_CC] == c:
             seg_end += 1
         k = seg_end - p
-        # Loss vector: products first, then summed row after row (numpy's axis-0 reduction order).
-        for i in range(p, seg_end):
-            r = rows[i]
-            q = qty[i]
-            for j in range(m_max):
-                state[c, j] += q * R[r, j]
-        # delta_by_row = q x composite delta: net, per tier, delivery per tier, per expiry
-        for i in range(k):
-            r = rows[p + i]
-            vals[i] = qty[p + i] * row_f[r, RF_DELTA]
-        state[c, o_s + S_NET] = _pairwise_sum(vals, 0, k)
+        for j in range(m_max):
+            acc[j] = 0.0
         any_delivery = False
-        for i in range(k):
-            r = rows[p + i]
-            keys[i] = row_i[r, RI_TIER]
-            if row_i[r, RI_DELIV] != 0:
-                any_delivery = True
-        _run_sums(vals, keys, k, t_max, buf, offsets, sums)
-        for t in range(t_max):
-            state[c, o_tier + t] = sums[t]
-        if any_delivery:
-            for i in range(k):
-                r = rows[p + i]
-                keys[i] = row_i[r, RI_TIER] if row_i[r, RI_DELIV] != 0 else -1
-            _run_sums(vals, keys, k, t_max, buf, offsets, sums)
-            for t in range(t_max):
-                state[c, o_deliv + t] = sums[t]
-        # Per-expiry deltas feed only the exchange-style roll shock.
-        if cc_i[c, CI_HAS_ROLL] != 0:
-            for i in range(k):
-                keys[i] = row_i[rows[p + i], RI_EXP]
-            _run_sums(vals, keys, k, e_max, buf, offsets, sums)
-            for e in range(e_max):
-                state[c, o_exp + e] = sums[e]
-        # Short option units |q| x multiplier: key 0 calls, 1 puts; NOV over options (key 2 marks them).
         any_option = False
         for i in range(k):
             r = rows[p + i]
             q = qty[p + i]
-            vals[i] = abs(q) * row_f[r, RF_MULT]
+            # Loss vector: products first, then summed row after row (numpy's axis-0 reduction order).
+            for j in range(m_max):
+                acc[j] += q * R[r, j]
+            fs[0, i] = q * row_f[r, RF_DELTA]  # delta_by_row
+            ks[0, i] = row_i[r, RI_TIER]
+            if row_i[r, RI_DELIV] != 0:
+                any_delivery = True
+                ks[1, i] = row_i[r, RI_TIER]
+            else:
+                ks[1, i] = -1
+            ks[2, i] = row_i[r, RI_EXP]
             if row_i[r, RI_OPT] != 0:
                 any_option = True
-                keys[i] = (0 if row_i[r, RI_CALL] != 0 else 1) if q < 0.0 else -1
+                fs[1, i] = abs(q) * row_f[r, RF_MULT]  # option units, SOM
+                fs[2, i] = q * row_f[r, RF_MARK]  # option value, NOV
+                ks[3, i] = (0 if row_i[r, RI_CALL] != 0 else 1) if q < 0.0 else 2
             else:
-                keys[i] = -1
+                ks[3, i] = -1
+        for j in range(m_max):
+            state[c, j] = acc[j]
+        vals = fs[0]
+        state[c, o_s + S_NET] = _pairwise_sum(vals, 0, k)
+        _run_sums(vals, ks[0], k, t_max, buf, offsets, sums)
+        for t in range(t_max):
+            state[c, o_tier + t] = sums[t]
+        if any_delivery:
+            _run_sums(vals, ks[1], k, t_max, buf, offsets, sums)
+            for t in range(t_max):
+                state[c, o_deliv + t] = sums[t]
+        # Per-expiry deltas feed only the exchange-style roll shock.
+        if cc_i[c, CI_HAS_ROLL] != 0:
+            _run_sums(vals, ks[2], k, e_max, buf, offsets, sums)
+            for e in range(e_max):
+                state[c, o_exp + e] = sums[e]
         if any_option:
-            state[c, o_s + S_SHORT_CALL] = _masked_sum(vals, keys, k, 0, buf)
-            state[c, o_s + S_SHORT_PUT] = _masked_sum(vals, keys, k, 1, buf)
+            # SOM: |q| x multiplier of short calls (key 0) and short puts (key 1); NOV over all options.
+            state[c, o_s + S_SHORT_CALL] = _masked_sum(fs[1], ks[3], k, 0, buf)
+            state[c, o_s + S_SHORT_PUT] = _masked_sum(fs[1], ks[3], k, 1, buf)
+            n = 0
             for i in range(k):
-                r = rows[p + i]
-                vals[i] = qty[p + i] * row_f[r, RF_MARK]
-                keys[i] = 0 if row_i[r, RI_OPT] != 0 else -1
-            state[c, o_s + S_NOV] = _masked_sum(vals, keys, k, 0, buf)
+                if ks[3, i] >= 0:
+                    buf[n] = fs[2, i]
+                    n += 1
+            state[c, o_s + S_NOV] = _pairwise_sum(buf, 0, n)
         state[c, o_s + S_COUNT] = float(k)
         p = seg_end
 
@@ -765,18 +766,19 @@ def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, s
     comp = np.empty((n_cc, N_COMP))
     tot = np.empty(N_TOT)
     k = max(k_max, 1)
-    vals = np.empty(k)
+    fs = np.empty((3, k))
+    ks = np.empty((4, k), dtype=np.int64)
     buf = np.empty(k)
-    keys = np.empty(k, dtype=np.int64)
     nb = max(t_max, e_max, 2)
     offs = np.empty(nb + 1, dtype=np.int64)
     sums = np.empty(nb)
+    acc = np.empty(m_max)
     n_legs_inter = max(1, (inter_i.shape[1] - 2) // 2)
     work = np.empty(work_size(m_max, t_max, n_cc, n_legs_inter))
     iwork = np.empty(max(2 * n_cc, 1), dtype=np.int64)
     for a in range(a_lo, a_hi):
         _build_state(rows, qty, offsets[a], offsets[a + 1], R, row_i, row_f, cc_i, t_max, state,
-                     vals, buf, keys, offs, sums)
+                     fs, ks, buf, offs, sums, acc)
         _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
                         glob_i, glob_f, cross, comp, tot, work, iwork)
         for j in range(N_TOT):
@@ -971,12 +973,13 @@ def _account_state_kernel(rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i,
     t_max = glob_i[GI_T]
     e_max = exp_t.shape[1]
     k = max(rows.shape[0], 1)
-    vals = np.empty(k)
+    fs = np.empty((3, k))
+    ks = np.empty((4, k), dtype=np.int64)
     buf = np.empty(k)
-    keys = np.empty(k, dtype=np.int64)
     nb = max(t_max, e_max, 2)
     offs = np.empty(nb + 1, dtype=np.int64)
     sums = np.empty(nb)
-    _build_state(rows, qty, 0, rows.shape[0], R, row_i, row_f, cc_i, t_max, state, vals, buf, keys, offs, sums)
+    acc = np.empty(R.shape[1])
+    _build_state(rows, qty, 0, rows.shape[0], R, row_i, row_f, cc_i, t_max, state, fs, ks, buf, offs, sums, acc)
     _finish_totals(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f,
                    cross, comp, tot)
