@@ -41,7 +41,8 @@ def _commodity_lines(c: "CommodityMargin", contributions: int, reporting: str) -
         rows += [("stress charge", c.stress_charge)]
     else:
         rows += [("roll shock", c.roll_shock), ("delta shock", c.delta_shock)]
-    rows += [("liquidity charge", c.liquidity_charge)]
+    if c.liquidity_charge != 0.0:  # only sets with a liquidity section charge it
+        rows += [("liquidity charge", c.liquidity_charge)]
     rows += [("requirement", c.requirement), ("maintenance margin", c.maintenance_margin),
              ("initial margin", c.initial_margin)]
     width = max(len(label) for label, _ in rows)

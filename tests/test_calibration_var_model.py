@@ -367,3 +367,19 @@ def test_historical_grid_needs_its_var_model() -> None:
     arrays = scenario_arrays(ps.combined_commodities[0].grid, var_model=ps.var_model, underlying="BTC")
     assert arrays.n_scenarios == 20 and arrays.time_advance_years == pytest.approx(2 / 365, rel=1e-15)
     assert arrays.price_move_option.tolist() == BTC_MOVES
+
+
+def test_efficiency_attribution_refuses_a_var_model_clearly() -> None:
+    """A VaR/ES requirement is one quantile: there is no component chain to attribute savings to."""
+    from spanlike.efficiency.attribution import attribute_savings
+    from spanlike.efficiency.levels import margin_levels
+    from spanlike.engine import prepare
+
+    isolated = params.load("crypto-span").model_dump(mode="json")["isolated"]
+    isolated["underlyings"] = [u for u in isolated["underlyings"] if u["underlying"] == "BTC"]
+    ps = params.from_mapping(_var_set(moves={"BTC": BTC_MOVES}, extra={"isolated": isolated}))
+    book = Portfolio.from_positions([("BTC_USDC-PERPETUAL", 2.0)])
+    universe, rows, qty, _ = prepare(portfolio=book, market=_perp_market({"BTC": 50_000.0}), parameter_set=ps)
+    with pytest.raises(InvalidInputError, match="is a VaR/ES model, whose requirement is one quantile"):
+        attribute_savings(margin_levels(universe, rows=rows, quantity=qty), universe=universe, rows=rows,
+                          quantity=qty)

@@ -151,3 +151,22 @@ def test_var_path_adds_liquidity() -> None:
 def test_invalid_liquidity_sections(spec: dict[str, Any], message: str) -> None:
     with pytest.raises(ParameterSetError, match=message):
         _with_liquidity("crypto-span", {"BTC": spec})
+
+
+def test_efficiency_attribution_has_a_liquidity_line() -> None:
+    """The savings chain switches the liquidity add-on on as its own line and still sums exactly."""
+    from spanlike.efficiency import efficiency
+
+    spec = {"futures": 100.0, "charge": LADDER}
+    book = Portfolio.from_positions([("BTC_USDC-PERPETUAL", 50.0)])
+    report = efficiency(book, _market(), _with_liquidity("crypto-span", {"BTC_USDC": spec}), marginal=False)
+    line = report.attribution.line("liquidity")
+    hand = (0.01 * (50 - 10) + 0.02 * (50 - 30)) * P
+    assert line.savings_im_usd == pytest.approx(-1.1 * hand, rel=1e-9)  # a charge: negative savings, x im_factor
+    total = sum(ln.savings_im_usd for ln in report.attribution.lines)
+    assert total == pytest.approx(report.attribution.total_im_usd, rel=1e-12, abs=1e-9)
+
+
+def test_report_hides_an_absent_liquidity_charge() -> None:
+    book = Portfolio.from_positions([("BTC_USDC-PERPETUAL", 1.0)])
+    assert "liquidity charge" not in margin(book, _market(), params.load("crypto-span")).format_table()

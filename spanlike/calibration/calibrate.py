@@ -419,8 +419,13 @@ def _calibrate(
             if u in vol:
                 vol_est = vol[u][grid.vol_scan_kind]
                 g["vol_scan_range"] = vol_est.range
+        elif not isinstance(grid, ExchangeGrid):
+            raise InvalidInputError(
+                f"calibrate_parameter_set recalibrates scenario-grid sets, but {cc.name} of {base.label} uses a "
+                f"'{grid.family}' grid (a VaR/ES model set). Rebuild such a set with build_var_parameter_set "
+                "(spanlike calibrate --model var)."
+            )
         else:
-            assert isinstance(grid, ExchangeGrid)
             smallest_ext = min((abs(m) for m in grid.extended_moves), default=1.0)
             if value >= min(1.0, smallest_ext):
                 raise InvalidInputError(

@@ -24,6 +24,7 @@ parameter set's ``im_factor`` (IM) or ``mm_factor`` (MM). The lines are::
     delivery charge                       = level(S3) - level(S4)
     short option minimum                  = level(S4) - level(S5 without roll/delta)
     roll shock, delta shock               = (exchange-style commodities)
+    liquidity and concentration charge    = the set's liquidity add-on (0 without one)
     -> the portfolio level (per underlying, engine's cross_commodity=False)
     inter-commodity credits               = portfolio - level(S6)
     correlation offsets                   = level(S6) - cross
@@ -48,7 +49,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from params.errors import NumericalError
+from params.errors import InvalidInputError, NumericalError
 from spanlike.efficiency.levels import MarginLevels
 from spanlike.results import CommodityMargin, MarginResult
 from spanlike.revalue import UniverseRisk
@@ -64,6 +65,7 @@ COMPONENTS: tuple[tuple[str, str, str], ...] = (
     ("short_option_minimum", "short option minimum", "within underlying"),
     ("roll_shock", "roll shock", "within underlying"),
     ("delta_shock", "delta shock", "within underlying"),
+    ("liquidity", "liquidity and concentration charge", "within underlying"),
     ("inter_commodity_credits", "inter-commodity spread credits", "across underlyings"),
     ("correlation_offsets", "correlation offsets", "across underlyings"),
 )
@@ -136,13 +138,14 @@ def _short_option_value(universe: UniverseRisk, rows: ArrayLike, quantity: Array
 
 def _requirement(c: CommodityMargin, short_value: float, on: frozenset[str]) -> float:
     """A commodity's requirement with only the components in ``on`` switched on (module docstring)."""
+    liquidity = c.liquidity_charge if "liquidity" in on else 0.0
     if c.method == "exchange":
         total = c.scan_risk
         if "roll_shock" in on:
             total += c.roll_shock
         if "delta_shock" in on:
             total += c.delta_shock
-        return total
+        return total + liquidity
     risk = c.scan_risk
     if "calendar_spreads" in on:
         risk += c.intra_spread_charge
@@ -153,7 +156,8 @@ def _requirement(c: CommodityMargin, short_value: float, on: frozenset[str]) -> 
     if "short_option_minimum" in on:
         risk = max(risk, c.short_option_minimum)
     nov = c.net_option_value if "long_option_value" in on else short_value
-    return max(risk - nov, 0.0)
+    # The engine adds the liquidity charge after net option value (spanlike.engine).
+    return max(risk - nov, 0.0) + liquidity
 
 
 def _check(chain: float, engine: float, what: str) -> None:
@@ -184,11 +188,19 @@ def attribute_savings(levels: MarginLevels, *, universe: UniverseRisk, rows: Arr
 
     Raises
     ------
+    InvalidInputError
+        The parameter set is a VaR/ES model (no component chain).
     NumericalError
         The chain's portfolio or pre-correlation level disagrees with the
         engine's by more than :data:`CHAIN_TOLERANCE` (relative).
     """
     cross: MarginResult = levels.cross
+    if universe.parameter_set.var_model is not None:
+        raise InvalidInputError(
+            f"Savings attribution needs a scenario-grid methodology (SPAN or exchange style); "
+            f"{universe.parameter_set.label} is a VaR/ES model, whose requirement is one quantile with no "
+            "component chain. Use spanlike compare-params to compare its margin with a grid set's."
+        )
     relation = universe.parameter_set.margin_relation
     short = _short_option_value(universe, rows, quantity)
 
