@@ -384,3 +384,37 @@ def test_cli_batch_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
                  "--out", str(tmp_path / "x.txt")])
     assert code == 2
     assert ".csv or .parquet" in capsys.readouterr().err
+
+
+def test_batch_refuses_sets_it_cannot_compute() -> None:
+    """A liquidity add-on (or a VaR model) is not in the packed kernels: a named error, never a wrong number."""
+    import params
+    from spanlike.batch import prepare_engine
+    from spanlike.errors import ParameterSetError
+    from spanlike.market import MarketSnapshot
+
+    data = params.load("crypto-span").model_dump(mode="json")
+    data["combined_commodities"][0]["liquidity"] = {
+        "futures": 100.0, "charge": {"model": "ladder", "steps": [{"above": 0.1, "rate": 0.01}]}}
+    ps = params.from_mapping(data)
+    market = MarketSnapshot.from_mapping({"valuation_time": "2026-11-24T08:00:00Z", "index_prices": {"BTC": 95_000.0},
+                                          "instruments": [{"instrument": "BTC-PERPETUAL", "mark_price": 95_000.0}]})
+    with pytest.raises(ParameterSetError, match=r"uses liquidity add-ons \(BTC\).*one by one"):
+        prepare_engine(instruments=["BTC-PERPETUAL"], market=market, parameter_set=ps)
+
+
+def test_cli_batch_parquet_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--out x.parquet writes the same columns as the CSV (pyarrow is in the dev extra)."""
+    pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow (the parquet extra) is not installed")
+    csv_out, pq_out = tmp_path / "m.csv", tmp_path / "m.parquet"
+    for out in (csv_out, pq_out):
+        code = main(["batch", "--accounts", str(ACCOUNTS), "--equity", str(EQUITY), "--market", str(MARKET),
+                     "--params", "crypto-span", "--no-progress", "--out", str(out)])
+        assert code == 0, capsys.readouterr().err
+    table = pq.read_table(pq_out).to_pydict()
+    lines = csv_out.read_text().splitlines()
+    header = lines[0].split(",")
+    assert list(table) == header
+    first = dict(zip(header, lines[1].split(",")))
+    assert table["account"][0] == first["account"]
+    assert table["initial_margin_usd"][0] == pytest.approx(float(first["initial_margin_usd"]), rel=1e-15)

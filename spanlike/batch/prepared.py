@@ -30,7 +30,7 @@ from risk_arrays.contracts import KIND_CALL, KIND_FUTURE
 from spanlike.aggregation.span import DAYS_PER_MONTH
 from spanlike.batch import kernels as K
 from spanlike.batch.accounts import checked_unit
-from spanlike.errors import InvalidPositionError, UnknownInstrumentError
+from spanlike.errors import InvalidPositionError, ParameterSetError, UnknownInstrumentError
 from spanlike.instruments import Instrument
 from spanlike.market import MarketSnapshot
 from spanlike.revalue import UniverseRisk, revalue
@@ -124,6 +124,21 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _check_batch_supports(ps: ParameterSet) -> None:
+    """Refuse parameter-set features the packed kernels do not implement."""
+    unsupported: list[str] = []
+    if ps.var_model is not None:
+        unsupported.append("a VaR/ES model (var_model)")
+    with_liquidity = [cc.name for cc in ps.combined_commodities if cc.liquidity is not None]
+    if with_liquidity:
+        unsupported.append(f"liquidity add-ons ({', '.join(with_liquidity)})")
+    if unsupported:
+        raise ParameterSetError(
+            f"Batch margining covers SPAN and exchange-style sets; {ps.label} uses {' and '.join(unsupported)}. "
+            "Margin these accounts one by one with spanlike.margin / spanlike margin, which supports them."
+        )
+
+
 def pack_universe(universe: UniverseRisk) -> PackedEngine:
     """Pack a revalued universe and its parameter set into :class:`PackedEngine` arrays.
 
@@ -135,9 +150,17 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
     Returns
     -------
     PackedEngine
+
+    Raises
+    ------
+    ParameterSetError
+        The set uses a feature the batch kernels do not compute (a VaR/ES
+        model, a liquidity add-on); margin those accounts with
+        :func:`spanlike.engine.margin_positions` instead of getting a wrong number.
     """
     table = universe.table
     ps = universe.parameter_set
+    _check_batch_supports(ps)
     n_rows = len(table)
     ccs = universe.commodities
     n_cc = len(ccs)
