@@ -32,7 +32,7 @@ def _commodity_lines(c: "CommodityMargin", contributions: int, reporting: str) -
             ("  of which price risk", c.price_risk),
             ("intra-commodity spread charge", c.intra_spread_charge),
             ("delivery charge", c.delivery_charge),
-            ("inter-commodity spread credit", -c.inter_spread_credit),
+            ("inter-commodity spread credit", 0.0 - c.inter_spread_credit + 0.0),
             ("short option minimum" + (" (binding)" if c.short_option_minimum_binding else ""),
              c.short_option_minimum),
             ("net option value (subtracted)", c.net_option_value),
