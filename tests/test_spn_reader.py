@@ -17,10 +17,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import spanlike.spn.reader as reader_module
 from spanlike.errors import InputFileError
 from spanlike.spn import OptionFamily, ProductFamily, read_spn, summarise
+from spanlike.spn._fastparse import decimals
 
 DATA = Path(__file__).resolve().parent / "data" / "spn"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -200,6 +203,56 @@ def test_fast_path_equals_slow_twin(name: str) -> None:
     slow = read_slow(DATA / name)
     assert fast == slow
     assert fast.skipped == slow.skipped
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_bulk_number_parse_equals_slow_twin(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fixtures are too small for the vectorised number parse; force it and compare with the twin."""
+    monkeypatch.setattr(reader_module._NumberBatch, "MIN_BULK", 1)
+    fast = read_spn(DATA / name)
+    assert fast == read_slow(DATA / name)
+    assert fast.skipped == read_slow(DATA / name).skipped
+
+
+def test_bulk_number_parse_reports_bad_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reader_module._NumberBatch, "MIN_BULK", 1)
+    with pytest.raises(InputFileError, match=r"line 45, element .*/opt/ra/a: risk array value '1O.25' is not a number"):
+        read_spn(DATA / "bad_number.spn")
+
+
+_decimal_text = st.builds(
+    lambda sign, whole, frac: f"{sign}{whole}.{frac}".encode(),
+    st.sampled_from(["", "-"]),
+    st.from_regex(r"\A[0-9]{1,9}\Z"),
+    st.from_regex(r"\A[0-9]{1,9}\Z"),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_decimal_text, min_size=1, max_size=40))
+def test_decimals_equal_float(texts: list[bytes]) -> None:
+    """Reference: Python's float() of each text (correctly rounded), compared bit for bit."""
+    got = decimals(b"<>".join(texts), len(texts))
+    expected = np.array([float(t) for t in texts])
+    if got is None:  # only when a mantissa is beyond 2**53, where m / 10**f is not exact
+        assert max(int(t.replace(b".", b"").replace(b"-", b"")) for t in texts) > 2**53
+    else:
+        assert got.view(np.int64).tolist() == expected.view(np.int64).tolist()
+
+
+@pytest.mark.parametrize("texts", [
+    [b"1.5 7"], [b"1.5.5", b"7"], [b" 1.5"], [b"1.5 "], [b"1e5"], [b"1.5e3"], [b"1."], [b".5"], [b"--1.5"],
+    [b"+1.5"], [b"1.5-"], [b"1234567890.5"], [b"1.1234567890"], [b"x1.5"], [b"1.5", b""], [b"-", b"1.5"],
+    [b"nan"], [b"1_0.5"], [b"1.5", b"2"],
+])
+def test_decimals_refuse_what_is_not_a_strict_decimal(texts: list[bytes]) -> None:
+    """Anything but -?digits.digits makes the caller fall back to float() (and its errors)."""
+    assert decimals(b"<>".join(texts), len(texts)) is None
+
+
+def test_decimals_keep_negative_zero_and_read_risk_array_text() -> None:
+    got = decimals(b"<a>-0.000000</a>\n  <a>0.239129</a><a>-29.760841</a>", 3)
+    assert got is not None and got.tolist() == [-0.0, 0.239129, -29.760841] and math.copysign(1, got[0]) == -1
 
 
 def test_compressed_inputs(tmp_path: Path) -> None:

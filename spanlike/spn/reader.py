@@ -119,6 +119,7 @@ from xml.parsers import expat
 import numpy as np
 
 from params.errors import InputFileError
+from spanlike.spn._fastparse import decimals
 from spanlike.spn.model import (
     NON_OPTION_FAMILY_TAGS,
     OPTION_FAMILY_TAGS,
@@ -161,6 +162,7 @@ __all__ = ["read_spn", "ProgressCallback"]
 ProgressCallback = Callable[[int, Union[int, None]], None]
 
 _CHUNK = 1 << 20
+_BATCH_BYTES = 2 << 20
 _PROGRESS_MIN_BYTES = 4 << 20
 _CONTAINERS: dict[tuple[str, ...], frozenset[str]] = {
     (): frozenset({"spanFile"}),
@@ -382,6 +384,9 @@ class _Reader:
         self.stack: list[str] = []
         self.skipped: Counter[str] = Counter()
         self.state = _State()
+        #: family records waiting to be read together (tag, record, buffer, its first line, offset)
+        self.pending: list[tuple[str, bytes, bytes, int, int]] = []
+        self.pending_bytes = 0
 
     @property
     def n_points(self) -> int:
@@ -577,6 +582,14 @@ class _Reader:
 
     # -- records -----------------------------------------------------------------
     def _handle(self, key: tuple[str, ...], tag: str, record: bytes, start: int) -> None:
+        if key == _EX and (tag in OPTION_FAMILY_TAGS or tag in NON_OPTION_FAMILY_TAGS) and self.state.has_exchange_code():
+            # product families are read in batches (their numbers parsed together); memory stays
+            # bounded by _BATCH_BYTES of records
+            self.pending.append((tag, record, self.buf, self.base_line, start))
+            self.pending_bytes += len(record)
+            if self.pending_bytes >= _BATCH_BYTES:
+                self.flush_families()
+            return
         path = "/".join(key + (tag,))
         try:
             handled = self.state.record(key, tag, record, self)
@@ -587,6 +600,29 @@ class _Reader:
             raise self.fail(line, full, exc.message) from None
         if not handled:
             self.skipped[path] += 1
+
+    def flush_families(self) -> None:
+        """Read the pending family records into the current exchange."""
+        pending, self.pending, self.pending_bytes = self.pending, [], 0
+        if not pending:
+            return
+        noted = self.skipped.copy()
+        try:
+            families = _families_fast([(tag, record) for tag, record, *_ in pending], self)
+        except _Unsupported:  # one of them needs the slow path: read each on its own
+            self.skipped = noted
+            families = [self._family_record(*item) for item in pending]
+        assert self.state.exchange is not None and self.state.exchange.families is not None
+        self.state.exchange.families.extend(families)
+
+    def _family_record(self, tag: str, record: bytes, buf: bytes, base_line: int, start: int) -> Family:
+        try:
+            return read_family(tag, record, self)
+        except _FieldError as exc:
+            rel = exc.rel_path
+            line = base_line + buf.count(b"\n", 0, start) + _line_in_record(record, rel)
+            full = "/".join(_EX + (tag,) + tuple(t for t, _ in rel))
+            raise self.fail(line, full, exc.message) from None
 
     def element(self, record: bytes) -> ET.Element:
         """Parse a small, already validated record with the document's encoding."""
@@ -837,8 +873,12 @@ class _State:
         elif tag == "exchange":
             self.exchange = _ExchangeState(families=[])
 
+    def has_exchange_code(self) -> bool:
+        return self.exchange is not None and self.exchange.code is not None
+
     def close(self, key: tuple[str, ...], reader: _Reader) -> None:
         if key == _EX and self.exchange is not None:
+            reader.flush_families()
             ex = self.exchange
             if ex.code is None:
                 raise reader.fail(None, "/".join(key), "required element <exch> is missing.")
@@ -1054,7 +1094,7 @@ def read_family(tag: str, record: bytes, reader: _Reader) -> Family:
     """Read one product family record (fast path, falling back to the slow path)."""
     noted = reader.skipped.copy()
     try:
-        return _family_fast(tag, record, reader)
+        return _families_fast([(tag, record)], reader)[0]
     except _Unsupported:
         reader.skipped = noted
         return _family_slow(tag, record, reader)
@@ -1113,31 +1153,39 @@ def _make_family(tag: str, node: _El, series: tuple[OptionSeries, ...], contract
 # --- fast path -------------------------------------------------------------------
 
 
+# Quantifiers are possessive (``*+``, ``?+``): the content model is deterministic (each optional
+# child has its own tag), so backtracking could never find another match, only cost time.
+
+
 def _s(tag: str, optional: bool = False) -> bytes:
-    group = rb"<" + tag.encode() + rb">([^<&]*)</" + tag.encode() + rb">"
-    return rb"(?:\s*" + group + rb")?" if optional else rb"\s*" + group
+    group = rb"<" + tag.encode() + rb">([^<&]*+)</" + tag.encode() + rb">"
+    return rb"(?:\s*+" + group + rb")?+" if optional else rb"\s*+" + group
 
 
-_UNDC = rb"(?:\s*<undC>" + _s("exch") + _s("pfId") + _s("cId") + _s("s") + _s("i") + rb"\s*</undC>)?"
-_SCANRATES = rb"((?:\s*<scanRate>\s*<r>[^<]*</r>(?:\s*<(?:priceScan|priceScanPct|volScan|volScanPct)>[^<&]*</[a-zA-Z]+>)*\s*</scanRate>)*)"
+_UNDC = rb"(?:\s*+<undC>" + _s("exch") + _s("pfId") + _s("cId") + _s("s") + _s("i") + rb"\s*+</undC>)?+"
+_SCANRATES = (
+    rb"((?:\s*+<scanRate>\s*+<r>[^<]*+</r>(?:\s*+<(?:priceScan|priceScanPct|volScan|volScanPct)>[^<&]*+</[a-zA-Z]+>)*+"
+    rb"\s*+</scanRate>)*+)"
+)
 
 
 @functools.lru_cache(maxsize=8)
 def _patterns(n_points: int) -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
     """(fut, phy, opt) patterns for risk arrays of ``n_points`` values (XSD child order)."""
-    ra = rb"(?:\s*<ra>" + _s("r") + _s("a") * n_points + _s("d") + rb"\s*</ra>)?"
+    # the n_points values are one group (parsed in bulk per family by _fastparse.decimals)
+    ra = rb"(?:\s*+<ra>" + _s("r") + rb"((?:\s*+<a>[^<&]*+</a>){%d})" % n_points + _s("d") + rb"\s*+</ra>)?+"
     fut = re.compile(
-        rb"\s*<fut>" + _s("cId") + _s("pe") + _s("p", True) + _s("d", True) + _s("v", True) + _s("cvf", True)
+        rb"\s*+<fut>" + _s("cId") + _s("pe") + _s("p", True) + _s("d", True) + _s("v", True) + _s("cvf", True)
         + _s("val", True) + _s("sc", True) + _s("setlDate", True) + _s("t", True) + _UNDC + _SCANRATES + ra
-        + rb"\s*</fut>"
+        + rb"\s*+</fut>"
     )
     phy = re.compile(
-        rb"\s*<phy>" + _s("cId") + _s("pe", True) + _s("p", True) + _s("d", True) + _s("v", True) + _s("cvf", True)
-        + _s("val", True) + _s("sc", True) + _SCANRATES + ra + rb"\s*</phy>"
+        rb"\s*+<phy>" + _s("cId") + _s("pe", True) + _s("p", True) + _s("d", True) + _s("v", True) + _s("cvf", True)
+        + _s("val", True) + _s("sc", True) + _SCANRATES + ra + rb"\s*+</phy>"
     )
     opt = re.compile(
-        rb"\s*<opt>" + _s("cId") + _s("o") + _s("k") + _s("p") + _s("pq", True) + _s("d", True) + _s("v", True)
-        + _s("cvf", True) + _s("svf", True) + _s("val", True) + _s("sc", True) + ra + rb"\s*</opt>"
+        rb"\s*+<opt>" + _s("cId") + _s("o") + _s("k") + _s("p") + _s("pq", True) + _s("d", True) + _s("v", True)
+        + _s("cvf", True) + _s("svf", True) + _s("val", True) + _s("sc", True) + ra + rb"\s*+</opt>"
     )
     return fut, phy, opt
 
@@ -1199,25 +1247,110 @@ def _scan_rates_fast(raw: bytes | None) -> tuple[ScanRate, ...]:
     return result
 
 
-def _risk_arrays(rows: list[tuple[Any, ...]], at: int, n_points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Rate ids, risk arrays (n, n_points) and composite deltas from the ``ra`` groups at ``at``."""
+class _NumberBatch:
+    """Numeric texts of several families, parsed by one :func:`decimals` call when they are many.
+
+    ``column(texts)`` and ``arrays(blocks, n_points)`` register texts and return a
+    handle; after :meth:`parse`, ``get(handle)`` gives the float64 array. Each
+    entry keeps the ``float()`` reading as its fallback (used when the batch is
+    small or not all strict decimals), which raises :class:`_Unsupported` on a
+    bad number as before.
+    """
+
+    #: below this many numbers the fixed cost of the vectorised parse is not worth it
+    MIN_BULK = 2048
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._counts: list[int] = []
+        self._fallbacks: list[Callable[[], np.ndarray]] = []
+        self._values: list[np.ndarray] = []
+
+    def _add(self, part: bytes, count: int, fallback: Callable[[], np.ndarray]) -> int:
+        self._parts.append(part)
+        self._counts.append(count)
+        self._fallbacks.append(fallback)
+        return len(self._counts) - 1
+
+    def column(self, column: Sequence[Any]) -> int:
+        if not column or None in column or b"" in column:  # missing values become NaN: float path
+            return self._add(b"", 0, lambda: _f64(column))
+        part = b"<>".join(column)
+        if part.count(b".") != len(column):  # e.g. integers: keep them out of the bulk parse
+            return self._add(b"", 0, lambda: _f64(column))
+        return self._add(part, len(column), lambda: _f64(column))
+
+    def arrays(self, blocks: list[bytes], n_points: int) -> int:
+        """``blocks``: the ``<a>`` elements of each risk array (n_points each), as in the file."""
+
+        def fallback() -> np.ndarray:
+            try:
+                return np.array([float(x) for b in blocks for x in _A_TEXT.findall(b)], dtype=np.float64)
+            except ValueError:
+                raise _Unsupported() from None
+
+        part = b"".join(blocks)
+        count = len(blocks) * n_points
+        if part.count(b".") != count:
+            return self._add(b"", 0, fallback)
+        return self._add(part, count, fallback)
+
+    def parse(self) -> None:
+        total = sum(self._counts)
+        values = None
+        if total >= self.MIN_BULK:
+            # parts are joined by an empty node '<>': every number stays a whole text node
+            values = decimals(b"<>".join(p for p, c in zip(self._parts, self._counts) if c), total)
+        if values is None:
+            self._values = [f() for f in self._fallbacks]
+            return
+        out = []
+        at = 0
+        for count, fallback in zip(self._counts, self._fallbacks):
+            if count:
+                out.append(values[at:at + count])
+                at += count
+            else:
+                out.append(fallback())
+        self._values = out
+
+    def get(self, handle: int) -> np.ndarray:
+        return self._values[handle]
+
+
+_A_TEXT = re.compile(rb"<a>([^<&]*)</a>")
+
+
+def _risk_arrays(
+    rows: list[tuple[Any, ...]], at: int, n_points: int, nums: _NumberBatch
+) -> Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Rate ids, risk arrays (n, n_points) and composite deltas from the ``ra`` groups (r, values, d) at ``at``.
+
+    Registers the numbers with ``nums``; the returned function builds the arrays after ``nums.parse()``.
+    """
     n = len(rows)
     r_col = [row[at] for row in rows]
-    rate_ids = np.full(n, -1, dtype=np.int64)
-    arrays = np.full((n, n_points), np.nan)
-    deltas = np.full(n, np.nan)
     present = list(range(n)) if None not in r_col else [i for i in range(n) if r_col[i] is not None]
     if present:
-        stop = at + 1 + n_points
-        try:
-            values = np.array([rows[i][at + 1:stop] for i in present], dtype=np.float64)
-        except ValueError:
-            raise _Unsupported() from None
-        idx = np.array(present, dtype=np.intp)
-        arrays[idx] = values
-        rate_ids[idx] = _i64([r_col[i] for i in present])
-        deltas[idx] = _f64([rows[i][stop] for i in present])
-    return rate_ids, arrays, deltas
+        h_values = nums.arrays([rows[i][at + 1] for i in present], n_points)
+        h_delta = nums.column([rows[i][at + 2] for i in present])
+        ids = _i64([r_col[i] for i in present])
+
+    def build() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        rate_ids = np.full(n, -1, dtype=np.int64)
+        arrays = np.full((n, n_points), np.nan)
+        deltas = np.full(n, np.nan)
+        if present:
+            values = nums.get(h_values)
+            if len(present) == n:
+                return ids, values.reshape(n, n_points), nums.get(h_delta)
+            idx = np.array(present, dtype=np.intp)
+            arrays[idx] = values.reshape(len(present), n_points)
+            rate_ids[idx] = ids
+            deltas[idx] = nums.get(h_delta)
+        return rate_ids, arrays, deltas
+
+    return build
 
 
 def _strings(column: Sequence[Any], reader: _Reader) -> tuple[str | None, ...]:
@@ -1225,22 +1358,35 @@ def _strings(column: Sequence[Any], reader: _Reader) -> tuple[str | None, ...]:
     return tuple(None if x is None else x.decode(enc).strip() for x in column)
 
 
-def _family_fast(tag: str, record: bytes, reader: _Reader) -> Family:
+def _families_fast(items: Sequence[tuple[str, bytes]], reader: _Reader) -> list[Family]:
+    """Fast path for several family records: one scan each, numbers parsed together.
+
+    Raises _Unsupported if any family needs the slow path (the caller then reads them one by one).
+    """
+    nums = _NumberBatch()
+    builders = [_family_fast(tag, record, reader, nums) for tag, record in items]
+    nums.parse()
+    return [build() for build in builders]
+
+
+def _family_fast(tag: str, record: bytes, reader: _Reader, nums: _NumberBatch) -> Callable[[], Family]:
+    """Scan one family record; returns the function that builds it once ``nums`` is parsed."""
     if tag in NON_OPTION_FAMILY_TAGS:
         first = record.find(_FIRST_CHILD[tag])
         node = _family_header(tag, record, first, reader)
         if first < 0:
-            return _make_family(tag, node, (), _empty_non_option())
+            return lambda: _make_family(tag, node, (), _empty_non_option())
         end = record.rfind(b"</" + tag.encode() + b">")
         fut_re, phy_re, _ = _patterns(reader.n_points)
         rows = _contiguous(fut_re if tag == "futPf" else phy_re, record, first, end)
         if tag == "phyPf":  # physicals have no setlDate, t or undC: align with the fut columns
             rows = [r[:8] + (None,) * 7 + r[8:] for r in rows]
-        return _make_family(tag, node, (), _non_option_from_rows(rows, reader, reader.n_points))
+        contracts = _non_option_from_rows(rows, reader, reader.n_points, nums)
+        return lambda: _make_family(tag, node, (), contracts())
     first = record.find(b"<series>")
     node = _family_header(tag, record, first, reader)
     if first < 0:
-        return _make_family(tag, node, (), _empty_options())
+        return lambda: _make_family(tag, node, (), _empty_options())
     end = record.rfind(b"</" + tag.encode() + b">")
     series: list[OptionSeries] = []
     rows: list[tuple[Any, ...]] = []
@@ -1269,12 +1415,15 @@ def _family_fast(tag: str, record: bytes, reader: _Reader) -> Family:
             series_index.extend([i] * len(got))
     if prev != end and record[prev:end].strip():
         raise _Unsupported()
-    return _make_family(tag, node, tuple(series), _options_from_rows(rows, series_index, reader, reader.n_points))
+    contracts_o = _options_from_rows(rows, series_index, reader, reader.n_points, nums)
+    return lambda: _make_family(tag, node, tuple(series), contracts_o())
 
 
-def _non_option_from_rows(rows: list[tuple[Any, ...]], reader: _Reader, n_points: int) -> NonOptionContracts:
+def _non_option_from_rows(
+    rows: list[tuple[Any, ...]], reader: _Reader, n_points: int, nums: _NumberBatch
+) -> Callable[[], NonOptionContracts]:
     if not rows:
-        return _empty_non_option()
+        return _empty_non_option
     cols = list(zip(*rows))
     (cid, pe, p, d, v, cvf, val, sc, setl, t, u_ex, u_pf, u_c, u_s, u_i, scan) = cols[:16]
     underlying: list[UnderlyingContract | None] = []
@@ -1290,53 +1439,71 @@ def _non_option_from_rows(rows: list[tuple[Any, ...]], reader: _Reader, n_points
         scans = tuple(_scan_rates_fast(x) for x in scan)
     except ValueError:
         raise _Unsupported() from None
-    rate_ids, arrays, deltas = _risk_arrays(rows, 16, n_points)
-    return NonOptionContracts(
-        contract_id=_i64(cid),
-        period=_strings(pe, reader),
-        price=_f64(p),
-        delta=_f64(d),
-        vol=_f64(v),
-        cvf=_f64(cvf),
-        value=_f64(val),
-        scale=_f64(sc),
-        settlement_date=_strings(setl, reader),
-        time_to_expiry=_f64(t),
-        underlying=tuple(underlying),
-        scan_rates=scans,
-        risk_array_rate_id=rate_ids,
-        risk_array=arrays,
-        composite_delta=deltas,
-    )
+    ra = _risk_arrays(rows, 16, n_points, nums)
+    ids = _i64(cid)
+    period, settlement = _strings(pe, reader), _strings(setl, reader)
+    h = [nums.column(c) for c in (p, d, v, cvf, val, sc, t)]
+
+    def build() -> NonOptionContracts:
+        rate_ids, arrays, deltas = ra()
+        price, delta, vol, cvf_, value, scale, t_ = (nums.get(x) for x in h)
+        return NonOptionContracts(
+            contract_id=ids,
+            period=period,
+            price=price,
+            delta=delta,
+            vol=vol,
+            cvf=cvf_,
+            value=value,
+            scale=scale,
+            settlement_date=settlement,
+            time_to_expiry=t_,
+            underlying=tuple(underlying),
+            scan_rates=scans,
+            risk_array_rate_id=rate_ids,
+            risk_array=arrays,
+            composite_delta=deltas,
+        )
+
+    return build
 
 
 def _options_from_rows(
-    rows: list[tuple[Any, ...]], series_index: list[int], reader: _Reader, n_points: int
-) -> OptionContracts:
+    rows: list[tuple[Any, ...]], series_index: list[int], reader: _Reader, n_points: int, nums: _NumberBatch
+) -> Callable[[], OptionContracts]:
     if not rows:
-        return _empty_options()
+        return _empty_options
     (cid, o, k, p, pq, d, v, cvf, svf, val, sc) = list(zip(*rows))[:11]
     put_call = _strings(o, reader)
     if any(x not in ("C", "P") for x in put_call):
         raise _Unsupported()
-    rate_ids, arrays, deltas = _risk_arrays(rows, 11, n_points)
-    return OptionContracts(
-        series_index=np.array(series_index, dtype=np.int64),
-        contract_id=_i64(cid),
-        put_call=put_call,  # type: ignore[arg-type]
-        strike=_f64(k),
-        price=_f64(p),
-        price_quality=_strings(pq, reader),
-        delta=_f64(d),
-        vol=_f64(v),
-        cvf=_f64(cvf),
-        svf=_f64(svf),
-        value=_f64(val),
-        scale=_f64(sc),
-        risk_array_rate_id=rate_ids,
-        risk_array=arrays,
-        composite_delta=deltas,
-    )
+    ra = _risk_arrays(rows, 11, n_points, nums)
+    ids = _i64(cid)
+    quality = _strings(pq, reader)
+    h = [nums.column(c) for c in (k, p, d, v, cvf, svf, val, sc)]
+
+    def build() -> OptionContracts:
+        rate_ids, arrays, deltas = ra()
+        strike, price, delta, vol, cvf_, svf_, value, scale = (nums.get(x) for x in h)
+        return OptionContracts(
+            series_index=np.array(series_index, dtype=np.int64),
+            contract_id=ids,
+            put_call=put_call,  # type: ignore[arg-type]
+            strike=strike,
+            price=price,
+            price_quality=quality,
+            delta=delta,
+            vol=vol,
+            cvf=cvf_,
+            svf=svf_,
+            value=value,
+            scale=scale,
+            risk_array_rate_id=rate_ids,
+            risk_array=arrays,
+            composite_delta=deltas,
+        )
+
+    return build
 
 
 def _empty_non_option() -> NonOptionContracts:
