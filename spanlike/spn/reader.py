@@ -1407,8 +1407,11 @@ def _family_fast(tag: str, record: bytes, reader: _Reader, nums: _NumberBatch) -
         prev = body_end + len(b"</series>")
         opt_at = record.find(b"<opt>", body_start, body_end)
         head_end = body_end if opt_at < 0 else opt_at
-        head = _El(reader.element(b"<series>" + record[body_start:head_end] + b"</series>"), (("series", i + 1),))
-        series.append(_series(head, reader, tag))
+        one = _series_fast(record, body_start, head_end, reader)
+        if one is None:  # not in the modelled form (order, unknown child, bad number): ElementTree
+            head = _El(reader.element(b"<series>" + record[body_start:head_end] + b"</series>"), (("series", i + 1),))
+            one = _series(head, reader, tag)
+        series.append(one)
         if opt_at >= 0:
             got = _contiguous(_patterns(reader.n_points)[2], record, opt_at, body_end)
             rows.extend(got)
@@ -1547,6 +1550,64 @@ def _series(node: _El, reader: _Reader, family_tag: str) -> OptionSeries:
         dividend_yield=div.fnum("val") if div is not None else None,
         scan_rates=tuple(_scan_rate(s) for s in node.children("scanRate")),
     )
+
+
+_SERIES_HEAD = re.compile(
+    _s("pe") + _s("v", True) + _s("volSrc", True) + _s("setlDate", True) + _s("t", True) + _s("cvf", True)
+    + _s("svf", True) + _s("sc")
+    + rb"\s*+<undC>" + _s("exch") + _s("pfId") + _s("cId") + _s("s") + _s("i") + rb"\s*+</undC>"
+    + rb"((?:\s*+<intrRate>(?:\s*+<[a-zA-Z]++>[^<&]*+</[a-zA-Z]++>)*+\s*+</intrRate>)*+)"  # items: _INTR_ITEM
+    + rb"(?:\s*+<divRate>" + _s("val") + rb"\s*+</divRate>)?+"
+    + _SCANRATES + rb"\s*+"
+)
+_INTR_ITEM = re.compile(
+    rb"<intrRate>" + _s("val") + _s("rl") + _s("cpm") + _s("exm") + _s("tm", True) + rb"\s*+</intrRate>"
+)
+_intr_cache: dict[bytes, tuple[InterestRate, ...]] = {}
+
+
+def _series_fast(record: bytes, start: int, end: int, reader: _Reader) -> OptionSeries | None:
+    """The series head ``record[start:end]`` (children before the first ``opt``) read by one regex.
+
+    Same fields and conversions as :func:`_series` on the ElementTree; None when the head is not
+    in the modelled form (children in XSD order, no unknown child, no entity, no CR in the kept
+    ``volSrc`` text, numbers that parse), so :func:`_series` reads it and reports what it finds.
+    """
+    m = _SERIES_HEAD.fullmatch(record, start, end)
+    if m is None:
+        return None
+    (pe, v, vol_src, setl, t, cvf, svf, sc, u_ex, u_pf, u_c, u_s, u_i, intr, div, scan) = m.groups()
+    if vol_src is not None and b"\r" in vol_src:  # ElementTree would normalise line ends
+        return None
+    enc = reader.encoding
+    try:
+        rates = _intr_cache.get(intr)
+        if rates is None:
+            items = [x.groups() for x in _INTR_ITEM.finditer(intr)]  # (findall gives b"" for an absent tm)
+            if len(items) != intr.count(b"<intrRate>"):  # an item not in the modelled form
+                return None
+            rates = tuple(
+                InterestRate(float(r[0]), float(r[1]), float(r[2]), float(r[3]), None if r[4] is None else float(r[4]))
+                for r in items
+            )
+            if len(_intr_cache) < 4096:
+                _intr_cache[intr] = rates
+        return OptionSeries(
+            period=pe.decode(enc).strip(),
+            vol=None if v is None else float(v),
+            vol_source=None if vol_src is None else vol_src.decode(enc),
+            settlement_date=None if setl is None else setl.decode(enc).strip(),
+            time_to_expiry=None if t is None else float(t),
+            cvf=None if cvf is None else float(cvf),
+            svf=None if svf is None else float(svf),
+            scale=float(sc),
+            underlying=UnderlyingContract(u_ex.decode(enc).strip(), int(u_pf), int(u_c), u_s.decode(enc).strip(), float(u_i)),
+            interest_rates=rates,
+            dividend_yield=None if div is None else float(div),
+            scan_rates=_scan_rates_fast(scan),
+        )
+    except ValueError:
+        return None
 
 
 # --- slow path ---------------------------------------------------------------------
