@@ -214,6 +214,27 @@ def test_bulk_number_parse_equals_slow_twin(name: str, monkeypatch: pytest.Monke
     assert fast.skipped == read_slow(DATA / name).skipped
 
 
+@pytest.mark.parametrize(("name", "old", "new"), [
+    # header children out of XSD order, an unknown header child, an entity in a header text
+    ("futures.spn", b"<name>Index futures</name><currency>USD</currency>", b"<currency>USD</currency><name>Index futures</name>"),
+    ("futures.spn", b"<name>Index futures</name>", b"<name>Index futures</name><alias>X</alias>"),
+    ("options.spn", b"<name>Index options</name>", b"<name>Index &amp; options</name>"),
+    # a series head with a child out of order, and one with an unknown child
+    ("options.spn", b"<pe>", b"<volSrc>x</volSrc><pe>"),
+    ("options.spn", b"<pe>", b"<note>n</note><pe>"),
+])
+def test_regex_heads_fall_back_to_elementtree(tmp_path: Path, name: str, old: bytes, new: bytes) -> None:
+    """Headers and series heads outside the modelled form are read by ElementTree, equal to the twin."""
+    text = (DATA / name).read_bytes()
+    assert old in text
+    path = tmp_path / name
+    path.write_bytes(text.replace(old, new, 1))
+    fast = read_spn(path)
+    slow = read_slow(path)
+    assert fast == slow
+    assert fast.skipped == slow.skipped
+
+
 def test_bulk_number_parse_reports_bad_number(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reader_module._NumberBatch, "MIN_BULK", 1)
     with pytest.raises(InputFileError, match=r"line 45, element .*/opt/ra/a: risk array value '1O.25' is not a number"):

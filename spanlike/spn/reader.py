@@ -1130,7 +1130,79 @@ def _raw_text(node: _El, tag: str) -> str | None:
     return None if c is None else (c.text or "")
 
 
-def _make_family(tag: str, node: _El, series: tuple[OptionSeries, ...], contracts: Any) -> Family:
+@dataclass(frozen=True)
+class _Header:
+    """A family header read by :data:`_HEADER` (the fields :func:`_make_family` needs)."""
+
+    fields: dict[str, Any]
+    option_fields: dict[str, Any]
+    underlying: UnderlyingFamily | None
+
+
+def _header_fast(tag: str, record: bytes, first: int, reader: _Reader) -> _Header | None:
+    """The family header (children before the first contract or series) by one regex, or None.
+
+    Same fields and conversions as :func:`_header_fields`/:func:`_make_family` on the ElementTree;
+    None (so ElementTree reads it and reports problems) unless the children are the modelled ones in
+    XSD order, with the required ones present, no CR in kept format texts and numbers that parse.
+    """
+    end = len(record) - len(tag) - 3 if first < 0 else first  # without '</tag>' when there are no contracts
+    m = _HEADER.fullmatch(record, 0, end)
+    if m is None or not record.startswith(b"<" + tag.encode() + b">"):
+        return None
+    (pf_id, code, name, exercise, currency, cvf, price_dl, price_fmt, strike_dl, strike_fmt, cab, value_meth,
+     price_meth, setl_meth, price_model, u_ex, u_pf, u_code, u_type, u_s, u_i) = m.groups()
+    if (price_fmt and b"\r" in price_fmt) or (strike_fmt and b"\r" in strike_fmt):
+        return None
+    enc = reader.encoding
+
+    def text(x: bytes | None) -> str | None:
+        return None if x is None else x.decode(enc).strip()
+
+    def raw(x: bytes | None) -> str | None:
+        return None if x is None else x.decode(enc)
+
+    option = tag in OPTION_FAMILY_TAGS
+    if u_ex is None and tag != "phyPf":
+        return None
+    if option and (cab is None or price_model is None):
+        return None
+    try:
+        fields = dict(
+            product_id=int(pf_id),
+            product_code=text(code),
+            name=text(name),
+            currency=text(currency),
+            cvf=None if cvf is None else float(cvf),
+            price_decimals=None if price_dl is None else int(price_dl),
+            price_format=raw(price_fmt),
+            value_method=text(value_meth),
+            price_method=text(price_meth),
+            settlement_method=text(setl_meth),
+        )
+        option_fields = dict(
+            exercise=text(exercise),
+            strike_decimals=None if strike_dl is None else int(strike_dl),
+            strike_format=raw(strike_fmt),
+            cabinet_value=float(cab) if option else None,
+            price_model=text(price_model),
+        ) if option else {}
+        und = None if u_ex is None else UnderlyingFamily(
+            text(u_ex), int(u_pf), text(u_code), text(u_type), text(u_s), float(u_i)  # type: ignore[arg-type]
+        )
+    except ValueError:
+        return None
+    if not option and any(x is not None for x in (exercise, strike_dl, strike_fmt, cab, price_model)):
+        return None  # option-only children in a non-option family: ElementTree notes them as unknown
+    return _Header(fields, option_fields, und)
+
+
+def _make_family(tag: str, node: _El | _Header, series: tuple[OptionSeries, ...], contracts: Any) -> Family:
+    if isinstance(node, _Header):
+        if tag in NON_OPTION_FAMILY_TAGS:
+            return ProductFamily(family_type=tag, underlying=node.underlying, contracts=contracts, **node.fields)
+        return OptionFamily(family_type=tag, underlying=node.underlying, series=series, contracts=contracts,
+                            **node.option_fields, **node.fields)
     fields = _header_fields(node)
     und = node.child("undPf", required=tag != "phyPf")
     if tag in NON_OPTION_FAMILY_TAGS:
@@ -1166,6 +1238,16 @@ _UNDC = rb"(?:\s*+<undC>" + _s("exch") + _s("pfId") + _s("cId") + _s("s") + _s("
 _SCANRATES = (
     rb"((?:\s*+<scanRate>\s*+<r>[^<]*+</r>(?:\s*+<(?:priceScan|priceScanPct|volScan|volScanPct)>[^<&]*+</[a-zA-Z]+>)*+"
     rb"\s*+</scanRate>)*+)"
+)
+
+
+_HEADER = re.compile(
+    rb"<(?:phyPf|futPf|oopPf|oofPf|ooePf|oocPf)>" + _s("pfId") + _s("pfCode") + _s("name", True) + _s("exercise", True)
+    + _s("currency") + _s("cvf", True) + _s("priceDl", True) + _s("priceFmt", True) + _s("strikeDl", True)
+    + _s("strikeFmt", True) + _s("cab", True) + _s("valueMeth") + _s("priceMeth", True) + _s("setlMeth", True)
+    + _s("priceModel", True)
+    + rb"(?:\s*+<undPf>" + _s("exch") + _s("pfId") + _s("pfCode", True) + _s("pfType", True) + _s("s") + _s("i")
+    + rb"\s*+</undPf>)?+\s*+"
 )
 
 
@@ -1373,7 +1455,7 @@ def _family_fast(tag: str, record: bytes, reader: _Reader, nums: _NumberBatch) -
     """Scan one family record; returns the function that builds it once ``nums`` is parsed."""
     if tag in NON_OPTION_FAMILY_TAGS:
         first = record.find(_FIRST_CHILD[tag])
-        node = _family_header(tag, record, first, reader)
+        node = _header_fast(tag, record, first, reader) or _family_header(tag, record, first, reader)
         if first < 0:
             return lambda: _make_family(tag, node, (), _empty_non_option())
         end = record.rfind(b"</" + tag.encode() + b">")
@@ -1384,7 +1466,7 @@ def _family_fast(tag: str, record: bytes, reader: _Reader, nums: _NumberBatch) -
         contracts = _non_option_from_rows(rows, reader, reader.n_points, nums)
         return lambda: _make_family(tag, node, (), contracts())
     first = record.find(b"<series>")
-    node = _family_header(tag, record, first, reader)
+    node = _header_fast(tag, record, first, reader) or _family_header(tag, record, first, reader)
     if first < 0:
         return lambda: _make_family(tag, node, (), _empty_options())
     end = record.rfind(b"</" + tag.encode() + b">")
