@@ -9,6 +9,9 @@ Workloads
    with every option family's series replicated, written to a temporary
    directory. Each reader parses it in a fresh subprocess that reports its
    time and peak RSS (``resource.getrusage(RUSAGE_SELF).ru_maxrss``).
+3. The number conversion inside the reader: the Takasbank file's risk-array
+   values (45k texts) by the vectorised ``_fastparse.decimals`` against the
+   ``float()`` loop it replaces (its fallback and reference), same run.
 
 Targets from the issue: >= 3x faster than marginism on the real file; 50 MB
 in <= 3 s and <= 500 MB peak RSS.
@@ -118,6 +121,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratio = f"{min(theirs) / min(ours):.2f}x (median {statistics.median(theirs) / statistics.median(ours):.2f}x)"
         rows.append(("takasbank", "marginism", size, min(theirs), statistics.median(theirs), "-", ""))
         rows[0] = rows[0][:6] + (ratio,)
+
+    from spanlike.spn._fastparse import decimals
+
+    text = TAKASBANK.read_bytes()
+    blocks = re.findall(rb"<ra>\s*<r>[^<]*</r>((?:\s*<a>[^<]*</a>)+)", text)
+    blob = b"".join(blocks)
+    count = blob.count(b"<a>")
+    values = decimals(blob, count)
+    reference = [float(x) for x in re.findall(rb"<a>([^<]*)</a>", blob)]
+    assert values is not None and values.tolist() == reference
+    bulk = _timings(lambda: decimals(blob, count), args.repeats)
+    loop = _timings(lambda: [float(x) for x in re.findall(rb"<a>([^<]*)</a>", blob)], args.repeats)
+    mb = len(blob) / 1e6
+    rows.append((f"risk-array numbers ({count})", "decimals", mb, min(bulk), statistics.median(bulk), "-",
+                 f"{min(loop) / min(bulk):.2f}x vs float() loop"))
+    rows.append((f"risk-array numbers ({count})", "float()", mb, min(loop), statistics.median(loop), "-", ""))
 
     with tempfile.TemporaryDirectory() as tmp:
         big = generate_large_file(TAKASBANK, Path(tmp) / "large.spn", args.size_mb)
