@@ -37,6 +37,8 @@ _MAX_FRAC_DIGITS = 9
 _PAD = 12  # > _MAX_*_DIGITS + 2, so no index leaves the padded buffer
 _POW10 = 10.0 ** np.arange(_MAX_FRAC_DIGITS + 1)
 _TWO53 = 2**53
+_TEN = np.int32(10)
+_ZERO = np.uint8(48)
 
 
 def decimals(blob: bytes, count: int) -> np.ndarray | None:
@@ -48,53 +50,53 @@ def decimals(blob: bytes, count: int) -> np.ndarray | None:
     dots = np.flatnonzero(u == 46)  # '.'
     if dots.size != count:
         return None
-    # fraction digits: run right from the point
-    frac = np.zeros(count, dtype=np.int64)
-    n_frac = np.zeros(count, dtype=np.int64)
+    # Digit runs are read one position at a time, all numbers at once. Bytes minus '0' wrap
+    # around in uint8, so "is a digit" is one comparison. 9 digits fit int32 (< 2**31).
+    frac = np.zeros(count, dtype=np.int32)
+    n_frac = np.zeros(count, dtype=np.int8)
     alive = np.ones(count, dtype=bool)
     for k in range(1, _MAX_FRAC_DIGITS + 2):
-        d = u[dots + k].astype(np.int64) - 48
-        digit = alive & (d >= 0) & (d <= 9)
+        alive &= (u[dots + k] - _ZERO) < 10
         if k == _MAX_FRAC_DIGITS + 1:
-            if digit.any():
+            if alive.any():  # a longer fraction than modelled
                 return None
             break
-        frac = np.where(digit, frac * 10 + d, frac)
-        n_frac += digit
-        alive = digit
         if not alive.any():
             break
-    end = u[dots + n_frac + 1]
-    if n_frac.min() == 0 or not (end == 60).all():  # '<' right after the last digit
+        n_frac += alive
+        np.copyto(frac, frac * _TEN + (u[dots + k] - _ZERO), where=alive)
+    if n_frac.min() == 0:
         return None
-    # integer digits: run left from the point
-    whole = np.zeros(count, dtype=np.int64)
-    n_int = np.zeros(count, dtype=np.int64)
-    scale = np.ones(count, dtype=np.int64)
+    nf = n_frac.astype(np.intp)
+    if not (u[dots + nf + 1] == 60).all():  # '<' right after the last digit
+        return None
+    whole = np.zeros(count, dtype=np.int32)
+    scale = np.ones(count, dtype=np.int32)
+    n_int = np.zeros(count, dtype=np.int8)
     alive = np.ones(count, dtype=bool)
     for k in range(1, _MAX_INT_DIGITS + 2):
-        d = u[dots - k].astype(np.int64) - 48
-        digit = alive & (d >= 0) & (d <= 9)
+        d = u[dots - k] - _ZERO
+        alive &= d < 10
         if k == _MAX_INT_DIGITS + 1:
-            if digit.any():
+            if alive.any():
                 return None
             break
-        whole = np.where(digit, whole + d * scale, whole)
-        scale = np.where(digit, scale * 10, scale)
-        n_int += digit
-        alive = digit
         if not alive.any():
             break
+        n_int += alive
+        np.copyto(whole, whole + d * scale, where=alive)
+        np.copyto(scale, scale * _TEN, where=alive)
     if n_int.min() == 0:
         return None
-    before = u[dots - n_int - 1]
+    ni = n_int.astype(np.intp)
+    before = u[dots - ni - 1]
     negative = before == 45  # '-'
-    start = np.where(negative, u[dots - n_int - 2], before)
+    start = np.where(negative, u[dots - ni - 2], before)
     if not (start == 62).all():  # '>' before the number (and its sign)
         return None
-    mantissa = whole * (10 ** n_frac) + frac  # < 10**18, fits int64
+    mantissa = whole.astype(np.int64) * (10 ** nf) + frac  # < 10**18, fits int64
     if mantissa.max() > _TWO53:  # compared as integers: above 2**53 a double is not exact
         return None
-    values = mantissa.astype(np.float64) / _POW10[n_frac]
+    values = mantissa.astype(np.float64) / _POW10[nf]
     np.negative(values, out=values, where=negative)
     return values
