@@ -353,6 +353,17 @@ def test_missing_required_element() -> None:
         read_spn(DATA / "missing_period.spn")
 
 
+def test_missing_element_in_family_header_names_line(tmp_path: Path) -> None:
+    """Errors met while a batch of families is read keep the file's line and the element path."""
+    text = (DATA / "futures.spn").read_bytes()
+    start = text.index(b"<undPf>", text.index(b"<futPf>"))
+    cut = tmp_path / "no_undpf.spn"
+    cut.write_bytes(text[:start] + text[text.index(b"</undPf>", start) + len(b"</undPf>"):])
+    line = text[:text.index(b"<futPf>")].count(b"\n") + 1
+    with pytest.raises(InputFileError, match=rf"line {line}, element .*/exchange/futPf: required element <undPf> is missing"):
+        read_spn(cut)
+
+
 def test_missing_file() -> None:
     with pytest.raises(InputFileError, match="Cannot open SPAN file"):
         read_spn(DATA / "does-not-exist.spn")

@@ -615,7 +615,7 @@ class _Reader:
         noted = self.skipped.copy()
         try:
             families = _families_fast([(tag, record) for tag, record, *_ in pending], self)
-        except _Unsupported:  # one of them needs the slow path: read each on its own
+        except (_Unsupported, _FieldError):  # one needs the slow path or is in error: read each on its own
             self.skipped = noted
             families = [self._family_record(*item) for item in pending]
         assert self.state.exchange is not None and self.state.exchange.families is not None
