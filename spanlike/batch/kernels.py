@@ -192,6 +192,10 @@ def _pairwise_sum(a, start, n):  # type: ignore[no-untyped-def]
     return ret
 
 
+#: Entries the float scratch of _build_state needs past its longest sum (inline short sums read 7 past).
+PAD = 8
+
+
 @njit_kernel
 def _bucket_sums(values, keys, k, n_buckets, buf, offsets, out):  # type: ignore[no-untyped-def]
     """``out[b] = pairwise sum of values[i] for i < k with keys[i] == b``, in index order.
@@ -243,17 +247,6 @@ def _run_sums(values, keys, k, n_buckets, buf, offsets, out):  # type: ignore[no
 
 
 @njit_kernel
-def _masked_sum(values, keys, k, key, buf):  # type: ignore[no-untyped-def]
-    """``values[keys == key].sum()`` in numpy's order (gather, then pairwise)."""
-    n = 0
-    for i in range(k):
-        if keys[i] == key:
-            buf[n] = values[i]
-            n += 1
-    return _pairwise_sum(buf, 0, n)
-
-
-@njit_kernel
 def _sign(x):  # type: ignore[no-untyped-def]
     """``np.sign`` for finite floats: -1.0, 0.0 or 1.0."""
     if x > 0.0:
@@ -268,16 +261,87 @@ def _sign(x):  # type: ignore[no-untyped-def]
 
 
 @njit_kernel
+def _add_losses(rows, qty, lo, hi, R, acc):  # type: ignore[no-untyped-def]
+    """``acc[j] += qty[p] * R[rows[p], j]`` for ``p = lo .. hi-1``, row after row (numpy's order).
+
+    Each scenario's sum is a chain of dependent additions in row order (the
+    reference's order, so it cannot be reassociated). Eight rows share one
+    pass over a block of 16 scenarios: the block's constant trip count lets
+    LLVM vectorise it without a remainder loop (scenario counts of 16 would
+    otherwise fall below its vector loop's minimum and run scalar), and the
+    accumulator makes one round trip through memory per eight rows instead
+    of one per row. Blocks of 16 columns, then any remaining columns row by row.
+    """
+    m = R.shape[1]
+    m16 = m - m % 16
+    last = hi - 1
+    for jb in range(0, m16, 16):
+        for p in range(lo, hi, 8):
+            # Past the end: the last row again with weight 0. Adding 0 x R (+-0.0) leaves every
+            # partial sum unchanged bit for bit: a sum that starts at +0.0 is never -0.0.
+            r0 = rows[p]
+            r1 = rows[min(p + 1, last)]
+            r2 = rows[min(p + 2, last)]
+            r3 = rows[min(p + 3, last)]
+            r4 = rows[min(p + 4, last)]
+            r5 = rows[min(p + 5, last)]
+            r6 = rows[min(p + 6, last)]
+            r7 = rows[min(p + 7, last)]
+            x0 = qty[p]
+            x1 = qty[p + 1] if p + 1 < hi else 0.0
+            x2 = qty[p + 2] if p + 2 < hi else 0.0
+            x3 = qty[p + 3] if p + 3 < hi else 0.0
+            x4 = qty[p + 4] if p + 4 < hi else 0.0
+            x5 = qty[p + 5] if p + 5 < hi else 0.0
+            x6 = qty[p + 6] if p + 6 < hi else 0.0
+            x7 = qty[p + 7] if p + 7 < hi else 0.0
+            for j in range(16):
+                col = jb + j
+                acc[col] = (((((((acc[col] + x0 * R[r0, col]) + x1 * R[r1, col]) + x2 * R[r2, col])
+                                + x3 * R[r3, col]) + x4 * R[r4, col]) + x5 * R[r5, col]) + x6 * R[r6, col]) \
+                    + x7 * R[r7, col]
+    if m16 < m:
+        for p in range(lo, hi):
+            r = rows[p]
+            x = qty[p]
+            for j in range(m16, m):
+                acc[j] += x * R[r, j]
+
+
+# Rows of the float scratch ``fs`` of _build_state (values of each sum) and of its int scratch ``ks``.
+FS_DELTA, FS_DELIV, FS_CALL, FS_PUT, FS_NOV = range(5)
+N_FS = 5
+KS_TIER, KS_DELIV_TIER, KS_EXP = range(3)
+N_KS = 3
+
+
+@njit_kernel
+def jobs_size(t, e):  # type: ignore[no-untyped-def]
+    """Columns of the ``jobs`` scratch of :func:`_build_state` for ``t`` tiers and ``e`` expiries."""
+    return 4 + t + e
+
+
+@njit_kernel
 def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, state,
-                 fs, ks, buf, offsets, sums, acc):  # type: ignore[no-untyped-def]
+                 fs, ks, jobs, t_end, e_end, buf, offsets, sums, acc):  # type: ignore[no-untyped-def]
     """Fill ``state`` (zeroed here) from positions ``rows[start:end]``, ``qty[start:end]``.
 
     Rows must be strictly increasing, so each commodity's positions are one
-    contiguous run in table order (the reference's per-commodity order). One
-    pass per commodity reads each row's data once and lays out the values and
-    keys of every later sum; the sums then run in numpy's order.
-    Scratch: ``fs`` float (3, >= positions), ``ks`` int (4, >= positions),
-    ``buf`` float (>= positions), ``offsets`` int (>= max(T, E, 2) + 1),
+    contiguous run in table order (the reference's per-commodity order). Per
+    commodity: the loss vector (:func:`_add_losses`), then one branch-free
+    pass that reads each row's data once and lays out the values of every
+    later sum - a masked sum's values are gathered by advancing its write
+    cursor by the 0/1 mask (quantity signs are random: a branch on them
+    mispredicts half the time), a tier's or expiry's run is located by
+    storing its end (runs follow the table's expiry order; checked, with a
+    general fallback). Then every sum runs in numpy's pairwise order in one
+    loop over "jobs" (values row, start, count, state column) with the
+    summation written inline: a call between numba functions costs about
+    three times a short sum.
+
+    Scratch: ``fs`` float (N_FS, >= positions + PAD), ``ks`` int (N_KS, >=
+    positions), ``jobs`` int (4, jobs_size(T, E)), ``t_end`` / ``e_end`` int
+    (>= T / E), ``buf`` float (>= positions), ``offsets`` int (>= max(T, E, 2) + 1),
     ``sums`` float (>= max(T, E, 2)), ``acc`` float (>= M).
     """
     n_cc = state.shape[0]
@@ -294,61 +358,147 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
     p = start
     while p < end:
         c = row_i[rows[p], RI_CC]
-        seg_end = p
+        seg_end = p + 1
         while seg_end < end and row_i[rows[seg_end], RI_CC] == c:
             seg_end += 1
         k = seg_end - p
         for j in range(m_max):
             acc[j] = 0.0
-        any_delivery = False
-        any_option = False
+        _add_losses(rows, qty, p, seg_end, R, acc)
+        for j in range(m_max):
+            state[c, j] = acc[j]
+        for t in range(t_max):
+            t_end[t] = 0
+        for x in range(e_max):
+            e_end[x] = 0
+        n_deliv = 0
+        n_call = 0
+        n_put = 0
+        n_opt = 0
+        tiers_sorted = True
+        exps_sorted = True
+        last_tier = 0
+        last_exp = 0
         for i in range(k):
             r = rows[p + i]
             q = qty[p + i]
-            # Loss vector: products first, then summed row after row (numpy's axis-0 reduction order).
-            for j in range(m_max):
-                acc[j] += q * R[r, j]
-            fs[0, i] = q * row_f[r, RF_DELTA]  # delta_by_row
-            ks[0, i] = row_i[r, RI_TIER]
-            if row_i[r, RI_DELIV] != 0:
-                any_delivery = True
-                ks[1, i] = row_i[r, RI_TIER]
-            else:
-                ks[1, i] = -1
-            ks[2, i] = row_i[r, RI_EXP]
-            if row_i[r, RI_OPT] != 0:
-                any_option = True
-                fs[1, i] = abs(q) * row_f[r, RF_MULT]  # option units, SOM
-                fs[2, i] = q * row_f[r, RF_MARK]  # option value, NOV
-                ks[3, i] = (0 if row_i[r, RI_CALL] != 0 else 1) if q < 0.0 else 2
-            else:
-                ks[3, i] = -1
-        for j in range(m_max):
-            state[c, j] = acc[j]
-        vals = fs[0]
-        state[c, o_s + S_NET] = _pairwise_sum(vals, 0, k)
-        _run_sums(vals, ks[0], k, t_max, buf, offsets, sums)
-        for t in range(t_max):
-            state[c, o_tier + t] = sums[t]
-        if any_delivery:
-            _run_sums(vals, ks[1], k, t_max, buf, offsets, sums)
+            d = q * row_f[r, RF_DELTA]  # delta_by_row
+            tier = row_i[r, RI_TIER]
+            expiry = row_i[r, RI_EXP]
+            fs[FS_DELTA, i] = d
+            ks[KS_TIER, i] = tier
+            ks[KS_EXP, i] = expiry
+            t_end[tier] = i + 1
+            e_end[expiry] = i + 1
+            tiers_sorted &= tier >= last_tier
+            exps_sorted &= expiry >= last_exp
+            last_tier = tier
+            last_exp = expiry
+            fs[FS_DELIV, n_deliv] = d
+            ks[KS_DELIV_TIER, n_deliv] = tier
+            n_deliv += row_i[r, RI_DELIV] != 0
+            opt = row_i[r, RI_OPT] != 0
+            short_opt = opt & (q < 0.0)
+            call = row_i[r, RI_CALL] != 0
+            units = abs(q) * row_f[r, RF_MULT]  # option units, SOM
+            fs[FS_CALL, n_call] = units
+            n_call += short_opt & call
+            fs[FS_PUT, n_put] = units
+            n_put += short_opt & (not call)
+            fs[FS_NOV, n_opt] = q * row_f[r, RF_MARK]  # option value, NOV
+            n_opt += opt
+        # The sums as jobs: values row, start, count, state column. An empty masked sum gives 0.0,
+        # which is what the zeroed state holds for a commodity without options.
+        jobs[0, 0] = FS_DELTA
+        jobs[1, 0] = 0
+        jobs[2, 0] = k
+        jobs[3, 0] = o_s + S_NET
+        jobs[0, 1] = FS_CALL
+        jobs[1, 1] = 0
+        jobs[2, 1] = n_call
+        jobs[3, 1] = o_s + S_SHORT_CALL
+        jobs[0, 2] = FS_PUT
+        jobs[1, 2] = 0
+        jobs[2, 2] = n_put
+        jobs[3, 2] = o_s + S_SHORT_PUT
+        jobs[0, 3] = FS_NOV
+        jobs[1, 3] = 0
+        jobs[2, 3] = n_opt
+        jobs[3, 3] = o_s + S_NOV
+        n_jobs = 4
+        if tiers_sorted:
+            pos = 0
             for t in range(t_max):
-                state[c, o_deliv + t] = sums[t]
+                e = max(t_end[t], pos)
+                jobs[0, n_jobs] = FS_DELTA
+                jobs[1, n_jobs] = pos
+                jobs[2, n_jobs] = e - pos
+                jobs[3, n_jobs] = o_tier + t
+                n_jobs += 1
+                pos = e
+        else:
+            _bucket_sums(fs[FS_DELTA], ks[KS_TIER], k, t_max, buf, offsets, sums)
+            for t in range(t_max):
+                state[c, o_tier + t] = sums[t]
         # Per-expiry deltas feed only the exchange-style roll shock.
         if cc_i[c, CI_HAS_ROLL] != 0:
-            _run_sums(vals, ks[2], k, e_max, buf, offsets, sums)
-            for e in range(e_max):
-                state[c, o_exp + e] = sums[e]
-        if any_option:
-            # SOM: |q| x multiplier of short calls (key 0) and short puts (key 1); NOV over all options.
-            state[c, o_s + S_SHORT_CALL] = _masked_sum(fs[1], ks[3], k, 0, buf)
-            state[c, o_s + S_SHORT_PUT] = _masked_sum(fs[1], ks[3], k, 1, buf)
-            n = 0
-            for i in range(k):
-                if ks[3, i] >= 0:
-                    buf[n] = fs[2, i]
-                    n += 1
-            state[c, o_s + S_NOV] = _pairwise_sum(buf, 0, n)
+            if exps_sorted:
+                pos = 0
+                for x in range(e_max):
+                    e = max(e_end[x], pos)
+                    jobs[0, n_jobs] = FS_DELTA
+                    jobs[1, n_jobs] = pos
+                    jobs[2, n_jobs] = e - pos
+                    jobs[3, n_jobs] = o_exp + x
+                    n_jobs += 1
+                    pos = e
+            else:
+                _bucket_sums(fs[FS_DELTA], ks[KS_EXP], k, e_max, buf, offsets, sums)
+                for x in range(e_max):
+                    state[c, o_exp + x] = sums[x]
+        for job in range(n_jobs):
+            row = jobs[0, job]
+            s0 = jobs[1, job]
+            n = jobs[2, job]
+            # numpy's pairwise sum (as _pairwise_sum), inline. Short sums and the tail run a fixed
+            # 7 steps adding -0.0 past the end (x + -0.0 is x bit for bit, signed zeros included):
+            # no loop exit to mispredict. fs has PAD readable entries after every sum.
+            if n > 128:
+                res = _pairwise_sum(fs[row], s0, n)
+            elif n < 8:
+                res = 0.0
+                for i in range(7):
+                    v = fs[row, s0 + i]
+                    res += v if i < n else -0.0
+            else:
+                r0 = fs[row, s0]
+                r1 = fs[row, s0 + 1]
+                r2 = fs[row, s0 + 2]
+                r3 = fs[row, s0 + 3]
+                r4 = fs[row, s0 + 4]
+                r5 = fs[row, s0 + 5]
+                r6 = fs[row, s0 + 6]
+                r7 = fs[row, s0 + 7]
+                limit = n - (n % 8)
+                for i in range(s0 + 8, s0 + limit, 8):
+                    r0 += fs[row, i]
+                    r1 += fs[row, i + 1]
+                    r2 += fs[row, i + 2]
+                    r3 += fs[row, i + 3]
+                    r4 += fs[row, i + 4]
+                    r5 += fs[row, i + 5]
+                    r6 += fs[row, i + 6]
+                    r7 += fs[row, i + 7]
+                res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+                tail = n - limit
+                for i in range(7):
+                    v = fs[row, s0 + limit + i]
+                    res += v if i < tail else -0.0
+            state[c, jobs[3, job]] = res
+        if n_deliv > 0:
+            _run_sums(fs[FS_DELIV], ks[KS_DELIV_TIER], n_deliv, t_max, buf, offsets, sums)
+            for t in range(t_max):
+                state[c, o_deliv + t] = sums[t]
         state[c, o_s + S_COUNT] = float(k)
         p = seg_end
 
@@ -766,8 +916,10 @@ def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, s
     comp = np.empty((n_cc, N_COMP))
     tot = np.empty(N_TOT)
     k = max(k_max, 1)
-    fs = np.empty((3, k))
-    ks = np.empty((4, k), dtype=np.int64)
+    fs = np.zeros((N_FS, k + PAD))
+    ks = np.empty((N_KS, k), dtype=np.int64)
+    jobs = np.empty((4, jobs_size(t_max, e_max)), dtype=np.int64)
+    ends = np.empty((2, max(t_max, e_max)), dtype=np.int64)
     buf = np.empty(k)
     nb = max(t_max, e_max, 2)
     offs = np.empty(nb + 1, dtype=np.int64)
@@ -778,7 +930,7 @@ def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, s
     iwork = np.empty(max(2 * n_cc, 1), dtype=np.int64)
     for a in range(a_lo, a_hi):
         _build_state(rows, qty, offsets[a], offsets[a + 1], R, row_i, row_f, cc_i, t_max, state,
-                     fs, ks, buf, offs, sums, acc)
+                     fs, ks, jobs, ends[0], ends[1], buf, offs, sums, acc)
         _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
                         glob_i, glob_f, cross, comp, tot, work, iwork)
         for j in range(N_TOT):
@@ -973,13 +1125,16 @@ def _account_state_kernel(rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i,
     t_max = glob_i[GI_T]
     e_max = exp_t.shape[1]
     k = max(rows.shape[0], 1)
-    fs = np.empty((3, k))
-    ks = np.empty((4, k), dtype=np.int64)
+    fs = np.zeros((N_FS, k + PAD))
+    ks = np.empty((N_KS, k), dtype=np.int64)
+    jobs = np.empty((4, jobs_size(t_max, e_max)), dtype=np.int64)
+    ends = np.empty((2, max(t_max, e_max)), dtype=np.int64)
     buf = np.empty(k)
     nb = max(t_max, e_max, 2)
     offs = np.empty(nb + 1, dtype=np.int64)
     sums = np.empty(nb)
     acc = np.empty(R.shape[1])
-    _build_state(rows, qty, 0, rows.shape[0], R, row_i, row_f, cc_i, t_max, state, fs, ks, buf, offs, sums, acc)
+    _build_state(rows, qty, 0, rows.shape[0], R, row_i, row_f, cc_i, t_max, state,
+                 fs, ks, jobs, ends[0], ends[1], buf, offs, sums, acc)
     _finish_totals(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f,
                    cross, comp, tot)
