@@ -98,10 +98,20 @@ def state_width(m: int, t: int, e: int) -> int:
     return m + 2 * t + e + N_S
 
 
+# --- rows of the float scratch ``work`` of _finish_account (one 2-D array: indexing a row costs
+# nothing, while every slice or extra array argument costs numba an atomic reference count pair)
+(W_ADJ, W_REM, W_CONSUMED, W_AVAIL, W_CREDIT, W_K_USD, W_S_DIR, W_S_CLAMPED, W_K_IN, W_K_SQ, W_K_OUT,
+ W_CROSS, W_LOCAL, W_SCALE, W_TOOK) = range(15)
+N_WORK = 15
+# --- rows of the int scratch ``iwork``: present commodities, correlation members
+IW_PRESENT, IW_MEMBERS = 0, 1
+N_IWORK = 2
+
+
 @njit_kernel
-def work_size(m_max, t_max, n_cc, n_legs_inter):  # type: ignore[no-untyped-def]
-    """Float scratch entries :func:`_finish_account` carves up."""
-    return max(m_max, t_max) + 2 * t_max + 9 * n_cc + n_cc * n_cc + 3 * n_legs_inter
+def work_width(m_max, t_max, n_cc, n_legs_inter):  # type: ignore[no-untyped-def]
+    """Columns of the float scratch :func:`_finish_account` uses (``N_WORK`` rows)."""
+    return max(m_max, t_max, n_cc * n_cc, n_legs_inter, 1)
 
 
 # ---------------------------------------------------------------------------
@@ -260,75 +270,69 @@ def _sign(x):  # type: ignore[no-untyped-def]
 # Stage 1: state of an account
 
 
-@njit_kernel
-def _add_losses(rows, qty, lo, hi, R, acc):  # type: ignore[no-untyped-def]
-    """``acc[j] += qty[p] * R[rows[p], j]`` for ``p = lo .. hi-1``, row after row (numpy's order).
+# Rows of the float scratch ``fs`` of _build_state: the values of each sum, then other scratch.
+FS_DELTA, FS_DELIV, FS_CALL, FS_PUT, FS_NOV, FS_BUF, FS_SUMS, FS_ACC = range(8)
+N_FS = 8
+# Rows of its int scratch ``ks``: keys, the sum jobs (values row, start, count, state column),
+# run ends of tiers and expiries, counting-sort offsets.
+(KS_TIER, KS_DELIV_TIER, KS_EXP, KS_JOB_ROW, KS_JOB_START, KS_JOB_N, KS_JOB_COL, KS_T_END, KS_E_END,
+ KS_OFFSETS) = range(10)
+N_KS = 10
 
-    Each scenario's sum is a chain of dependent additions in row order (the
-    reference's order, so it cannot be reassociated). Eight rows share one
-    pass over a block of 16 scenarios: the block's constant trip count lets
-    LLVM vectorise it without a remainder loop (scenario counts of 16 would
-    otherwise fall below its vector loop's minimum and run scalar), and the
-    accumulator makes one round trip through memory per eight rows instead
-    of one per row. Blocks of 16 columns, then any remaining columns row by row.
-    """
-    m = R.shape[1]
-    m16 = m - m % 16
-    last = hi - 1
+
+@njit_kernel
+def state_scratch_width(k_max, m_max, t_max, e_max):  # type: ignore[no-untyped-def]
+    """Columns of the ``fs`` / ``ks`` scratch of :func:`_build_state` for accounts of up to ``k_max`` positions."""
+    return max(k_max + PAD, m_max, 4 + t_max + e_max, max(t_max, e_max, 2) + 1)
+
+
+@njit_kernel
+def _add_losses(rows, qty, lo, hi, R, fs):  # type: ignore[no-untyped-def]
+    """``fs[FS_ACC, j] += qty[p] * R[rows[p], j]`` for ``p = lo .. hi-1``, row after row (see _build_state)."""
+    m_max = R.shape[1]
+    m16 = m_max - m_max % 16
+    p = lo
+    seg_end = hi
+    # Past the last row the group repeats it with weight 0 (exact: see _build_state).
+    last = seg_end - 1
     for jb in range(0, m16, 16):
-        for p in range(lo, hi, 8):
-            # Past the end: the last row again with weight 0. Adding 0 x R (+-0.0) leaves every
-            # partial sum unchanged bit for bit: a sum that starts at +0.0 is never -0.0.
-            r0 = rows[p]
-            r1 = rows[min(p + 1, last)]
-            r2 = rows[min(p + 2, last)]
-            r3 = rows[min(p + 3, last)]
-            r4 = rows[min(p + 4, last)]
-            r5 = rows[min(p + 5, last)]
-            r6 = rows[min(p + 6, last)]
-            r7 = rows[min(p + 7, last)]
-            x0 = qty[p]
-            x1 = qty[p + 1] if p + 1 < hi else 0.0
-            x2 = qty[p + 2] if p + 2 < hi else 0.0
-            x3 = qty[p + 3] if p + 3 < hi else 0.0
-            x4 = qty[p + 4] if p + 4 < hi else 0.0
-            x5 = qty[p + 5] if p + 5 < hi else 0.0
-            x6 = qty[p + 6] if p + 6 < hi else 0.0
-            x7 = qty[p + 7] if p + 7 < hi else 0.0
+        for g in range(p, seg_end, 8):
+            r0 = rows[g]
+            r1 = rows[min(g + 1, last)]
+            r2 = rows[min(g + 2, last)]
+            r3 = rows[min(g + 3, last)]
+            r4 = rows[min(g + 4, last)]
+            r5 = rows[min(g + 5, last)]
+            r6 = rows[min(g + 6, last)]
+            r7 = rows[min(g + 7, last)]
+            x0 = qty[g]
+            x1 = qty[g + 1] if g + 1 < seg_end else 0.0
+            x2 = qty[g + 2] if g + 2 < seg_end else 0.0
+            x3 = qty[g + 3] if g + 3 < seg_end else 0.0
+            x4 = qty[g + 4] if g + 4 < seg_end else 0.0
+            x5 = qty[g + 5] if g + 5 < seg_end else 0.0
+            x6 = qty[g + 6] if g + 6 < seg_end else 0.0
+            x7 = qty[g + 7] if g + 7 < seg_end else 0.0
             for j in range(16):
                 col = jb + j
-                acc[col] = (((((((acc[col] + x0 * R[r0, col]) + x1 * R[r1, col]) + x2 * R[r2, col])
-                                + x3 * R[r3, col]) + x4 * R[r4, col]) + x5 * R[r5, col]) + x6 * R[r6, col]) \
-                    + x7 * R[r7, col]
-    if m16 < m:
-        for p in range(lo, hi):
-            r = rows[p]
-            x = qty[p]
-            for j in range(m16, m):
-                acc[j] += x * R[r, j]
-
-
-# Rows of the float scratch ``fs`` of _build_state (values of each sum) and of its int scratch ``ks``.
-FS_DELTA, FS_DELIV, FS_CALL, FS_PUT, FS_NOV = range(5)
-N_FS = 5
-KS_TIER, KS_DELIV_TIER, KS_EXP = range(3)
-N_KS = 3
+                fs[FS_ACC, col] = (((((((fs[FS_ACC, col] + x0 * R[r0, col]) + x1 * R[r1, col])
+                                       + x2 * R[r2, col]) + x3 * R[r3, col]) + x4 * R[r4, col])
+                                     + x5 * R[r5, col]) + x6 * R[r6, col]) + x7 * R[r7, col]
+    if m16 < m_max:
+        for g in range(p, seg_end):
+            r = rows[g]
+            x = qty[g]
+            for j in range(m16, m_max):
+                fs[FS_ACC, j] += x * R[r, j]
 
 
 @njit_kernel
-def jobs_size(t, e):  # type: ignore[no-untyped-def]
-    """Columns of the ``jobs`` scratch of :func:`_build_state` for ``t`` tiers and ``e`` expiries."""
-    return 4 + t + e
-
-
-@njit_kernel
-def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, state,
-                 fs, ks, jobs, t_end, e_end, buf, offsets, sums, acc):  # type: ignore[no-untyped-def]
+def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, state, fs, ks):  # type: ignore[no-untyped-def]
     """Fill ``state`` (zeroed here) from positions ``rows[start:end]``, ``qty[start:end]``.
 
     Rows must be strictly increasing, so each commodity's positions are one
     contiguous run in table order (the reference's per-commodity order). Per
-    commodity: the loss vector (:func:`_add_losses`), then one branch-free
+    commodity: the loss vector (:func:`_add_losses`, below), then one branch-free
     pass that reads each row's data once and lays out the values of every
     later sum - a masked sum's values are gathered by advancing its write
     cursor by the 0/1 mask (quantity signs are random: a branch on them
@@ -336,13 +340,24 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
     storing its end (runs follow the table's expiry order; checked, with a
     general fallback). Then every sum runs in numpy's pairwise order in one
     loop over "jobs" (values row, start, count, state column) with the
-    summation written inline: a call between numba functions costs about
-    three times a short sum.
+    summation written inline.
 
-    Scratch: ``fs`` float (N_FS, >= positions + PAD), ``ks`` int (N_KS, >=
-    positions), ``jobs`` int (4, jobs_size(T, E)), ``t_end`` / ``e_end`` int
-    (>= T / E), ``buf`` float (>= positions), ``offsets`` int (>= max(T, E, 2) + 1),
-    ``sums`` float (>= max(T, E, 2)), ``acc`` float (>= M).
+    Loss vector: each scenario's sum is a chain of dependent additions in
+    row order (the reference's order, so it cannot be reassociated). Eight
+    rows share one pass over a block of 16 scenarios: the block's constant
+    trip count lets LLVM vectorise it without a remainder loop (16 scenarios
+    would otherwise fall below its vector loop's minimum and run scalar), and
+    the accumulator makes one round trip through memory per eight rows. Past
+    the last row the group repeats it with weight 0: adding ``0 x R`` (+-0.0)
+    leaves every partial sum unchanged bit for bit, since a sum that starts
+    at +0.0 is never -0.0. Columns beyond the last block of 16 go row by row.
+    (Kept a separate function: inlined here, LLVM stops vectorising it.)
+
+    Why so few helpers and arguments: numba calls between kernels are not
+    inlined, and each array argument of a call costs an atomic reference
+    count increment and decrement (shared between threads for the packed
+    engine arrays); per account they cost more than the arithmetic. Scratch:
+    ``fs`` float, ``ks`` int, both (N_FS / N_KS, :func:`state_scratch_width`).
     """
     n_cc = state.shape[0]
     m_max = R.shape[1]
@@ -352,6 +367,7 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
     o_deliv = m_max + t_max
     o_exp = m_max + 2 * t_max
     o_s = m_max + 2 * t_max + e_max
+    m16 = m_max - m_max % 16
     for c in range(n_cc):
         for j in range(state.shape[1]):
             state[c, j] = 0.0
@@ -363,14 +379,14 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
             seg_end += 1
         k = seg_end - p
         for j in range(m_max):
-            acc[j] = 0.0
-        _add_losses(rows, qty, p, seg_end, R, acc)
+            fs[FS_ACC, j] = 0.0
+        _add_losses(rows, qty, p, seg_end, R, fs)
         for j in range(m_max):
-            state[c, j] = acc[j]
+            state[c, j] = fs[FS_ACC, j]
         for t in range(t_max):
-            t_end[t] = 0
+            ks[KS_T_END, t] = 0
         for x in range(e_max):
-            e_end[x] = 0
+            ks[KS_E_END, x] = 0
         n_deliv = 0
         n_call = 0
         n_put = 0
@@ -388,8 +404,8 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
             fs[FS_DELTA, i] = d
             ks[KS_TIER, i] = tier
             ks[KS_EXP, i] = expiry
-            t_end[tier] = i + 1
-            e_end[expiry] = i + 1
+            ks[KS_T_END, tier] = i + 1
+            ks[KS_E_END, expiry] = i + 1
             tiers_sorted &= tier >= last_tier
             exps_sorted &= expiry >= last_exp
             last_tier = tier
@@ -409,57 +425,57 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
             n_opt += opt
         # The sums as jobs: values row, start, count, state column. An empty masked sum gives 0.0,
         # which is what the zeroed state holds for a commodity without options.
-        jobs[0, 0] = FS_DELTA
-        jobs[1, 0] = 0
-        jobs[2, 0] = k
-        jobs[3, 0] = o_s + S_NET
-        jobs[0, 1] = FS_CALL
-        jobs[1, 1] = 0
-        jobs[2, 1] = n_call
-        jobs[3, 1] = o_s + S_SHORT_CALL
-        jobs[0, 2] = FS_PUT
-        jobs[1, 2] = 0
-        jobs[2, 2] = n_put
-        jobs[3, 2] = o_s + S_SHORT_PUT
-        jobs[0, 3] = FS_NOV
-        jobs[1, 3] = 0
-        jobs[2, 3] = n_opt
-        jobs[3, 3] = o_s + S_NOV
+        ks[KS_JOB_ROW, 0] = FS_DELTA
+        ks[KS_JOB_START, 0] = 0
+        ks[KS_JOB_N, 0] = k
+        ks[KS_JOB_COL, 0] = o_s + S_NET
+        ks[KS_JOB_ROW, 1] = FS_CALL
+        ks[KS_JOB_START, 1] = 0
+        ks[KS_JOB_N, 1] = n_call
+        ks[KS_JOB_COL, 1] = o_s + S_SHORT_CALL
+        ks[KS_JOB_ROW, 2] = FS_PUT
+        ks[KS_JOB_START, 2] = 0
+        ks[KS_JOB_N, 2] = n_put
+        ks[KS_JOB_COL, 2] = o_s + S_SHORT_PUT
+        ks[KS_JOB_ROW, 3] = FS_NOV
+        ks[KS_JOB_START, 3] = 0
+        ks[KS_JOB_N, 3] = n_opt
+        ks[KS_JOB_COL, 3] = o_s + S_NOV
         n_jobs = 4
         if tiers_sorted:
             pos = 0
             for t in range(t_max):
-                e = max(t_end[t], pos)
-                jobs[0, n_jobs] = FS_DELTA
-                jobs[1, n_jobs] = pos
-                jobs[2, n_jobs] = e - pos
-                jobs[3, n_jobs] = o_tier + t
+                e = max(ks[KS_T_END, t], pos)
+                ks[KS_JOB_ROW, n_jobs] = FS_DELTA
+                ks[KS_JOB_START, n_jobs] = pos
+                ks[KS_JOB_N, n_jobs] = e - pos
+                ks[KS_JOB_COL, n_jobs] = o_tier + t
                 n_jobs += 1
                 pos = e
         else:
-            _bucket_sums(fs[FS_DELTA], ks[KS_TIER], k, t_max, buf, offsets, sums)
+            _bucket_sums(fs[FS_DELTA], ks[KS_TIER], k, t_max, fs[FS_BUF], ks[KS_OFFSETS], fs[FS_SUMS])
             for t in range(t_max):
-                state[c, o_tier + t] = sums[t]
+                state[c, o_tier + t] = fs[FS_SUMS, t]
         # Per-expiry deltas feed only the exchange-style roll shock.
         if cc_i[c, CI_HAS_ROLL] != 0:
             if exps_sorted:
                 pos = 0
                 for x in range(e_max):
-                    e = max(e_end[x], pos)
-                    jobs[0, n_jobs] = FS_DELTA
-                    jobs[1, n_jobs] = pos
-                    jobs[2, n_jobs] = e - pos
-                    jobs[3, n_jobs] = o_exp + x
+                    e = max(ks[KS_E_END, x], pos)
+                    ks[KS_JOB_ROW, n_jobs] = FS_DELTA
+                    ks[KS_JOB_START, n_jobs] = pos
+                    ks[KS_JOB_N, n_jobs] = e - pos
+                    ks[KS_JOB_COL, n_jobs] = o_exp + x
                     n_jobs += 1
                     pos = e
             else:
-                _bucket_sums(fs[FS_DELTA], ks[KS_EXP], k, e_max, buf, offsets, sums)
+                _bucket_sums(fs[FS_DELTA], ks[KS_EXP], k, e_max, fs[FS_BUF], ks[KS_OFFSETS], fs[FS_SUMS])
                 for x in range(e_max):
-                    state[c, o_exp + x] = sums[x]
+                    state[c, o_exp + x] = fs[FS_SUMS, x]
         for job in range(n_jobs):
-            row = jobs[0, job]
-            s0 = jobs[1, job]
-            n = jobs[2, job]
+            row = ks[KS_JOB_ROW, job]
+            s0 = ks[KS_JOB_START, job]
+            n = ks[KS_JOB_N, job]
             # numpy's pairwise sum (as _pairwise_sum), inline. Short sums and the tail run a fixed
             # 7 steps adding -0.0 past the end (x + -0.0 is x bit for bit, signed zeros included):
             # no loop exit to mispredict. fs has PAD readable entries after every sum.
@@ -494,11 +510,11 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
                 for i in range(7):
                     v = fs[row, s0 + limit + i]
                     res += v if i < tail else -0.0
-            state[c, jobs[3, job]] = res
+            state[c, ks[KS_JOB_COL, job]] = res
         if n_deliv > 0:
-            _run_sums(fs[FS_DELIV], ks[KS_DELIV_TIER], n_deliv, t_max, buf, offsets, sums)
+            _run_sums(fs[FS_DELIV], ks[KS_DELIV_TIER], n_deliv, t_max, fs[FS_BUF], ks[KS_OFFSETS], fs[FS_SUMS])
             for t in range(t_max):
-                state[c, o_deliv + t] = sums[t]
+                state[c, o_deliv + t] = fs[FS_SUMS, t]
         state[c, o_s + S_COUNT] = float(k)
         p = seg_end
 
@@ -547,7 +563,7 @@ def _apply_order(state, r, q_old, q_new, R, row_i, row_f, n_tiers_max):  # type:
 
 
 @njit_kernel
-def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, comp, rem, consumed):  # type: ignore[no-untyped-def]
+def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, comp, work):  # type: ignore[no-untyped-def]
     """SPAN components of commodity ``c`` into ``comp[c]``; returns the delta available to inter spreads."""
     m = cc_i[c, CI_M]
     m_max = scen_i.shape[1]
@@ -571,8 +587,8 @@ def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, com
     n_t = cc_i[c, CI_NTIERS]
     for t in range(n_t):
         d = state[c, m_max + t]
-        rem[t] = 0.0 if abs(d) < _DELTA_EPS else d
-        consumed[t] = 0.0
+        work[W_REM, t] = 0.0 if abs(d) < _DELTA_EPS else d
+        work[W_CONSUMED, t] = 0.0
     intra = 0.0
     n_legs_max = (spr_i.shape[2] - 1) // 2
     for s in range(cc_i[c, CI_NSPREADS]):
@@ -582,9 +598,10 @@ def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, com
             ok = True
             count = math.inf
             for leg in range(n_legs):
-                d = rem[spr_i[c, s, 1 + leg]]
+                d = work[W_REM, spr_i[c, s, 1 + leg]]
                 side = float(spr_i[c, s, 1 + n_legs_max + leg])
-                if d == 0.0 or _sign(d) != a_sign * side:
+                # d != 0 here, so its sign is +-1 (signs are written inline: a call costs more than the test).
+                if d == 0.0 or (1.0 if d > 0.0 else -1.0) != a_sign * side:
                     ok = False
                     break
                 count = min(count, abs(d) / spr_f[c, s, 2 + leg])
@@ -593,13 +610,13 @@ def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, com
             for leg in range(n_legs):
                 b = spr_i[c, s, 1 + leg]
                 take = count * spr_f[c, s, 2 + leg]
-                d = rem[b]
-                new = d - _sign(d) * take
+                d = work[W_REM, b]
+                new = d - (1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)) * take
                 # The binding leg lands on zero up to rounding; snap it so it cannot form again.
                 if abs(new) < _DELTA_EPS * max(1.0, abs(d)):
                     new = 0.0
-                rem[b] = new
-                consumed[b] += take
+                work[W_REM, b] = new
+                work[W_CONSUMED, b] += take
             intra += count * spr_f[c, s, 0] * spr_f[c, s, 1]
             break
     # Delivery: consumed share min(|d|, delta its tier gave to spreads) when signs agree.
@@ -610,8 +627,10 @@ def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, com
             if d == 0.0:
                 continue
             took = 0.0
-            if t < n_t and _sign(state[c, m_max + t]) == _sign(d):
-                took = min(abs(d), consumed[t])
+            net = state[c, m_max + t]
+            if t < n_t and (1.0 if net > 0.0 else (-1.0 if net < 0.0 else 0.0)) == (
+                    1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)):
+                took = min(abs(d), work[W_CONSUMED, t])
             outright = abs(d) - took
             delivery += took * cc_f[c, CF_DELIV_SPREAD]
             delivery += outright * cc_f[c, CF_DELIV_OUTRIGHT]
@@ -634,12 +653,17 @@ def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, com
     comp[c, C_DELTA_SHOCK] = 0.0
     comp[c, C_WORST] = float(worst)
     if n_t > 0:
-        return _pairwise_sum(rem, 0, n_t)
+        if n_t < 8:  # numpy's pairwise sum of fewer than 8 is a plain loop; no call for it
+            left = 0.0
+            for t in range(n_t):
+                left += work[W_REM, t]
+            return left
+        return _pairwise_sum(work[W_REM], 0, n_t)
     return state[c, o_s + S_NET]
 
 
 @njit_kernel
-def _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, adj):  # type: ignore[no-untyped-def]
+def _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, work):  # type: ignore[no-untyped-def]
     """Exchange-style components of commodity ``c`` into ``comp[c]`` (aggregation.exchange)."""
     m = cc_i[c, CI_M]
     m_max = scen_i.shape[1]
@@ -652,23 +676,23 @@ def _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, 
         x = x * offset if x < 0.0 else x
         if cc_i[c, CI_HAS_MAXOFF] != 0:
             x = max(x, -cc_f[c, CF_MAXOFF])
-        adj[j] = x
+        work[W_ADJ, j] = x
     damp = cc_f[c, CF_DAMPENER]
     if damp > 0.0:
         for j in range(m):
-            if scen_i[c, j, SC_EXTENDED] != 0 and adj[j] * cc_f[c, CF_USD_PER_UNIT] <= damp and adj[j] > 0.0:
-                adj[j] = 0.0
+            if scen_i[c, j, SC_EXTENDED] != 0 and work[W_ADJ, j] * cc_f[c, CF_USD_PER_UNIT] <= damp and work[W_ADJ, j] > 0.0:
+                work[W_ADJ, j] = 0.0
     worst = 0
     for j in range(1, m):
-        if adj[j] > adj[worst]:
+        if work[W_ADJ, j] > work[W_ADJ, worst]:
             worst = j
-    worst_case = max(0.0, adj[worst])
+    worst_case = max(0.0, work[W_ADJ, worst])
     any_pure = False
     best = -math.inf
     for j in range(m):
         if scen_i[c, j, SC_PURE_PRICE] != 0:
-            if not any_pure or adj[j] > best:
-                best = adj[j]
+            if not any_pure or work[W_ADJ, j] > best:
+                best = work[W_ADJ, j]
             any_pure = True
     price_risk = max(0.0, best) if any_pure else worst_case
     price_risk = min(price_risk, worst_case)
@@ -698,22 +722,22 @@ def _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, 
 
 
 @njit_kernel
-def _inter_credits(comp, avail, cc_f, inter_i, inter_f, local, scale, took, credit):  # type: ignore[no-untyped-def]
+def _inter_credits(comp, cc_f, inter_i, inter_f, work):  # type: ignore[no-untyped-def]
     """Inter-commodity credits (aggregation.inter_spreads) over present SPAN commodities.
 
-    ``avail[c]`` is NaN for commodities that take no part (absent or exchange
+    ``work[W_AVAIL, c]`` is NaN for commodities that take no part (absent or exchange
     style); it is updated in place as spreads consume delta.
     """
     n_cc = comp.shape[0]
     for c in range(n_cc):
-        credit[c] = 0.0
+        work[W_CREDIT, c] = 0.0
     n_legs_max = (inter_i.shape[1] - 2) // 2
     for p in range(inter_i.shape[0]):
         n_legs = inter_i[p, 0]
         usable = True
         for leg in range(n_legs):
             c = inter_i[p, 2 + leg]
-            if c < 0 or not (avail[c] == avail[c]):
+            if c < 0 or not (work[W_AVAIL, c] == work[W_AVAIL, c]):
                 usable = False
                 break
         if not usable:
@@ -721,18 +745,18 @@ def _inter_credits(comp, avail, cc_f, inter_i, inter_f, local, scale, took, cred
         notional = inter_i[p, 1] != 0
         for leg in range(n_legs):
             c = inter_i[p, 2 + leg]
-            scale[leg] = cc_f[c, CF_INDEX] if notional else 1.0
-            x = avail[c] * scale[leg]
-            local[leg] = 0.0 if abs(x) < _DELTA_EPS else x
+            work[W_SCALE, leg] = cc_f[c, CF_INDEX] if notional else 1.0
+            x = work[W_AVAIL, c] * work[W_SCALE, leg]
+            work[W_LOCAL, leg] = 0.0 if abs(x) < _DELTA_EPS else x
         formed = False
         for orientation in range(2):
             a_sign = 1.0 if orientation == 0 else -1.0
             ok = True
             count = math.inf
             for leg in range(n_legs):
-                d = local[leg]
+                d = work[W_LOCAL, leg]
                 side = float(inter_i[p, 2 + n_legs_max + leg])
-                if d == 0.0 or _sign(d) != a_sign * side:
+                if d == 0.0 or (1.0 if d > 0.0 else -1.0) != a_sign * side:
                     ok = False
                     break
                 count = min(count, abs(d) / inter_f[p, 1 + leg])
@@ -740,32 +764,32 @@ def _inter_credits(comp, avail, cc_f, inter_i, inter_f, local, scale, took, cred
                 continue
             for leg in range(n_legs):
                 take = count * inter_f[p, 1 + leg]
-                d = local[leg]
-                new = d - _sign(d) * take
+                d = work[W_LOCAL, leg]
+                new = d - (1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)) * take
                 if abs(new) < _DELTA_EPS * max(1.0, abs(d)):
                     new = 0.0
-                local[leg] = new
-                took[leg] = take
+                work[W_LOCAL, leg] = new
+                work[W_TOOK, leg] = take
             formed = True
             break
         if not formed:
             continue
         for leg in range(n_legs):
             c = inter_i[p, 2 + leg]
-            avail[c] = local[leg] / scale[leg]
+            work[W_AVAIL, c] = work[W_LOCAL, leg] / work[W_SCALE, leg]
         for leg in range(n_legs):
             c = inter_i[p, 2 + leg]
-            consumed_underlying = took[leg] / scale[leg]
+            consumed_underlying = work[W_TOOK, leg] / work[W_SCALE, leg]
             net = comp[c, C_NET_DELTA]
             price = comp[c, C_PRICE]
             amount = 0.0
             if not (net == 0.0 or price <= 0.0):
                 wfpr = price / abs(net)
                 amount = consumed_underlying * wfpr * inter_f[p, 0]
-            credit[c] += amount
+            work[W_CREDIT, c] += amount
     for c in range(n_cc):
-        if avail[c] == avail[c]:
-            credit[c] = min(credit[c], max(comp[c, C_PRICE], 0.0))
+        if work[W_AVAIL, c] == work[W_AVAIL, c]:
+            work[W_CREDIT, c] = min(work[W_CREDIT, c], max(comp[c, C_PRICE], 0.0))
 
 
 @njit_kernel
@@ -773,50 +797,17 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
                     glob_i, glob_f, cross, comp, tot, work, iwork):  # type: ignore[no-untyped-def]
     """Every charge, credit and offset of one account from its ``state``; totals into ``tot``.
 
-    ``work`` (float) needs :func:`work_size` entries, ``iwork`` (int) ``2 n_cc``.
+    ``work`` float (N_WORK, :func:`work_width`), ``iwork`` int (N_IWORK, >= n_cc).
     """
     n_cc = state.shape[0]
     m_max = scen_i.shape[1]
     t_max = glob_i[GI_T]
     e_max = state.shape[1] - m_max - 2 * t_max - N_S
     o_s = m_max + 2 * t_max + e_max
-    n_legs_inter = max(1, (inter_i.shape[1] - 2) // 2)
-    # Carve the scratch (sizes in work_size).
-    w = 0
-    adj = work[w:w + max(m_max, t_max)]
-    w += max(m_max, t_max)
-    rem = work[w:w + t_max]
-    w += t_max
-    consumed = work[w:w + t_max]
-    w += t_max
-    avail = work[w:w + n_cc]
-    w += n_cc
-    credit = work[w:w + n_cc]
-    w += n_cc
-    k_usd = work[w:w + n_cc]
-    w += n_cc
-    s_dir = work[w:w + n_cc]
-    w += n_cc
-    s_clamped = work[w:w + n_cc]
-    w += n_cc
-    k_in = work[w:w + n_cc]
-    w += n_cc
-    k_sq = work[w:w + n_cc]
-    w += n_cc
-    k_out = work[w:w + n_cc]
-    w += n_cc
-    cross_terms = work[w:w + n_cc * n_cc]
-    w += n_cc * n_cc
-    local = work[w:w + n_legs_inter]
-    w += n_legs_inter
-    scale = work[w:w + n_legs_inter]
-    w += n_legs_inter
-    took = work[w:w + n_legs_inter]
-    members = iwork[n_cc:2 * n_cc]
 
     n_span = 0
     for c in range(n_cc):
-        avail[c] = math.nan
+        work[W_AVAIL, c] = math.nan
         for j in range(comp.shape[1]):
             comp[c, j] = 0.0
         comp[c, C_WORST] = -1.0
@@ -825,14 +816,14 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
         comp[c, C_PRESENT] = 1.0
         comp[c, C_NET_DELTA] = state[c, o_s + S_NET]
         if cc_i[c, CI_METHOD] == METHOD_SPAN:
-            avail[c] = _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, t_max, comp, rem, consumed)
+            work[W_AVAIL, c] = _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, t_max, comp, work)
             n_span += 1
         else:
-            _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, t_max, comp, adj)
+            _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, t_max, comp, work)
     for c in range(n_cc):
-        credit[c] = 0.0
+        work[W_CREDIT, c] = 0.0
     if cross != 0 and glob_i[GI_HAS_INTER] != 0 and n_span >= 2:
-        _inter_credits(comp, avail, cc_f, inter_i, inter_f, local, scale, took, credit)
+        _inter_credits(comp, cc_f, inter_i, inter_f, work)
     # Requirements, in USD for the cross-commodity aggregation.
     n_present = 0
     best_cc = -1
@@ -841,8 +832,8 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
         if comp[c, C_PRESENT] == 0.0:
             continue
         if cc_i[c, CI_METHOD] == METHOD_SPAN:
-            comp[c, C_INTER] = credit[c]
-            base = comp[c, C_SCAN] + comp[c, C_INTRA] + comp[c, C_DELIVERY] - credit[c]
+            comp[c, C_INTER] = work[W_CREDIT, c]
+            base = comp[c, C_SCAN] + comp[c, C_INTRA] + comp[c, C_DELIVERY] - work[W_CREDIT, c]
             risk = max(base, comp[c, C_SOM])
             comp[c, C_SOM_BINDING] = 1.0 if comp[c, C_SOM] > base else 0.0
             req = max(risk - comp[c, C_NOV], 0.0)
@@ -850,14 +841,20 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
             req = comp[c, C_SCAN] + comp[c, C_ROLL] + comp[c, C_DELTA_SHOCK]
         comp[c, C_REQUIREMENT] = req
         usd = cc_f[c, CF_USD_PER_UNIT]
-        k_usd[n_present] = req * usd
-        s_dir[n_present] = _sign(comp[c, C_NET_DELTA]) * comp[c, C_PRICE] * usd
-        iwork[n_present] = c
+        work[W_K_USD, n_present] = req * usd
+        net = comp[c, C_NET_DELTA]
+        work[W_S_DIR, n_present] = (1.0 if net > 0.0 else (-1.0 if net < 0.0 else 0.0)) * comp[c, C_PRICE] * usd
+        iwork[IW_PRESENT, n_present] = c
         if req * usd > best_usd:
             best_usd = req * usd
             best_cc = c
         n_present += 1
-    plain = _pairwise_sum(k_usd, 0, n_present)
+    if n_present < 8:  # numpy's pairwise sum of fewer than 8 is a plain loop; no call for it
+        plain = 0.0
+        for i in range(n_present):
+            plain += work[W_K_USD, i]
+    else:
+        plain = _pairwise_sum(work[W_K_USD], 0, n_present)
     total = plain
     if cross != 0 and glob_i[GI_HAS_CORR] != 0 and n_present >= 2:
         # Correlation offsets (aggregation.correlation): members of the matrix in account order,
@@ -865,30 +862,30 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
         n_in = 0
         n_out = 0
         for i in range(n_present):
-            c = iwork[i]
+            c = iwork[IW_PRESENT, i]
             if cc_i[c, CI_CORR] >= 0:
-                k = k_usd[i]
-                k_in[n_in] = k
-                s_clamped[n_in] = min(max(s_dir[i], -k), k)
-                members[n_in] = c
+                k = work[W_K_USD, i]
+                work[W_K_IN, n_in] = k
+                work[W_S_CLAMPED, n_in] = min(max(work[W_S_DIR, i], -k), k)
+                iwork[IW_MEMBERS, n_in] = c
                 n_in += 1
             else:
-                k_out[n_out] = k_usd[i]
+                work[W_K_OUT, n_out] = work[W_K_USD, i]
                 n_out += 1
         if n_in >= 2:
             for a in range(n_in):
                 for b in range(n_in):
                     # rho * outer(s, s) with a zero diagonal, summed like numpy's 2-D sum (flat, pairwise).
-                    cross_terms[a * n_in + b] = (
-                        0.0 if a == b else rho[members[a], members[b]] * (s_clamped[a] * s_clamped[b])
+                    work[W_CROSS, a * n_in + b] = (
+                        0.0 if a == b else rho[iwork[IW_MEMBERS, a], iwork[IW_MEMBERS, b]] * (work[W_S_CLAMPED, a] * work[W_S_CLAMPED, b])
                     )
             for a in range(n_in):
-                k_sq[a] = k_in[a] * k_in[a]
-            argument = _pairwise_sum(k_sq, 0, n_in) + _pairwise_sum(cross_terms, 0, n_in * n_in)
+                work[W_K_SQ, a] = work[W_K_IN, a] * work[W_K_IN, a]
+            argument = _pairwise_sum(work[W_K_SQ], 0, n_in) + _pairwise_sum(work[W_CROSS], 0, n_in * n_in)
             correlated = math.sqrt(max(argument, 0.0))
             # sqrt(argument) <= sum(k_in) holds exactly for |rho| <= 1; guard the last bit of rounding.
-            correlated = min(correlated, _pairwise_sum(k_in, 0, n_in))
-            total = correlated + _pairwise_sum(k_out, 0, n_out)
+            correlated = min(correlated, _pairwise_sum(work[W_K_IN], 0, n_in))
+            total = correlated + _pairwise_sum(work[W_K_OUT], 0, n_out)
     tot[T_REQ] = total
     tot[T_SUM] = plain
     tot[T_OFFSET] = plain - total
@@ -915,22 +912,14 @@ def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, s
     state = np.empty((n_cc, width))
     comp = np.empty((n_cc, N_COMP))
     tot = np.empty(N_TOT)
-    k = max(k_max, 1)
-    fs = np.zeros((N_FS, k + PAD))
-    ks = np.empty((N_KS, k), dtype=np.int64)
-    jobs = np.empty((4, jobs_size(t_max, e_max)), dtype=np.int64)
-    ends = np.empty((2, max(t_max, e_max)), dtype=np.int64)
-    buf = np.empty(k)
-    nb = max(t_max, e_max, 2)
-    offs = np.empty(nb + 1, dtype=np.int64)
-    sums = np.empty(nb)
-    acc = np.empty(m_max)
+    width_s = state_scratch_width(max(k_max, 1), m_max, t_max, e_max)
+    fs = np.zeros((N_FS, width_s))
+    ks = np.zeros((N_KS, width_s), dtype=np.int64)
     n_legs_inter = max(1, (inter_i.shape[1] - 2) // 2)
-    work = np.empty(work_size(m_max, t_max, n_cc, n_legs_inter))
-    iwork = np.empty(max(2 * n_cc, 1), dtype=np.int64)
+    work = np.empty((N_WORK, work_width(m_max, t_max, n_cc, n_legs_inter)))
+    iwork = np.empty((N_IWORK, max(n_cc, 1)), dtype=np.int64)
     for a in range(a_lo, a_hi):
-        _build_state(rows, qty, offsets[a], offsets[a + 1], R, row_i, row_f, cc_i, t_max, state,
-                     fs, ks, jobs, ends[0], ends[1], buf, offs, sums, acc)
+        _build_state(rows, qty, offsets[a], offsets[a + 1], R, row_i, row_f, cc_i, t_max, state, fs, ks)
         _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
                         glob_i, glob_f, cross, comp, tot, work, iwork)
         for j in range(N_TOT):
@@ -1016,8 +1005,8 @@ def _finish_totals(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inte
     """:func:`_finish_account` with its scratch allocated here."""
     n_cc = cc_i.shape[0]
     n_legs_inter = max(1, (inter_i.shape[1] - 2) // 2)
-    work = np.empty(work_size(scen_i.shape[1], glob_i[GI_T], n_cc, n_legs_inter))
-    iwork = np.empty(max(2 * n_cc, 1), dtype=np.int64)
+    work = np.empty((N_WORK, work_width(scen_i.shape[1], glob_i[GI_T], n_cc, n_legs_inter)))
+    iwork = np.empty((N_IWORK, max(n_cc, 1)), dtype=np.int64)
     _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
                     glob_i, glob_f, cross, comp, tot, work, iwork)
 
@@ -1102,16 +1091,16 @@ def _what_if_one(state, row, q_old, q_new, fbuf, ibuf, cross):  # type: ignore[n
     # One allocation for every scratch array: allocations dominate a call this small.
     n_cc = cc_i.shape[0]
     n_state = state.shape[0] * state.shape[1]
-    n_work = work_size(scen_i.shape[1], glob_i[GI_T], n_cc, max(1, (inter_i.shape[1] - 2) // 2))
-    scratch = np.empty(n_state + n_cc * N_COMP + N_TOT + n_work)
+    width = work_width(scen_i.shape[1], glob_i[GI_T], n_cc, max(1, (inter_i.shape[1] - 2) // 2))
+    scratch = np.empty(n_state + n_cc * N_COMP + N_TOT + N_WORK * width)
     out_state = scratch[:n_state].reshape(state.shape)
     for c in range(state.shape[0]):
         for j in range(state.shape[1]):
             out_state[c, j] = state[c, j]
     comp = scratch[n_state:n_state + n_cc * N_COMP].reshape((n_cc, N_COMP))
     tot = scratch[n_state + n_cc * N_COMP:n_state + n_cc * N_COMP + N_TOT]
-    work = scratch[n_state + n_cc * N_COMP + N_TOT:]
-    iwork = np.empty(max(2 * n_cc, 1), dtype=np.int64)
+    work = scratch[n_state + n_cc * N_COMP + N_TOT:].reshape((N_WORK, width))
+    iwork = np.empty((N_IWORK, max(n_cc, 1)), dtype=np.int64)
     _apply_order(out_state, row, q_old, q_new, R, row_i, row_f, glob_i[GI_T])
     _finish_account(out_state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
                     glob_i, glob_f, cross, comp, tot, work, iwork)
@@ -1124,17 +1113,9 @@ def _account_state_kernel(rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i,
     """State of one account (rows strictly increasing) and its finished components."""
     t_max = glob_i[GI_T]
     e_max = exp_t.shape[1]
-    k = max(rows.shape[0], 1)
-    fs = np.zeros((N_FS, k + PAD))
-    ks = np.empty((N_KS, k), dtype=np.int64)
-    jobs = np.empty((4, jobs_size(t_max, e_max)), dtype=np.int64)
-    ends = np.empty((2, max(t_max, e_max)), dtype=np.int64)
-    buf = np.empty(k)
-    nb = max(t_max, e_max, 2)
-    offs = np.empty(nb + 1, dtype=np.int64)
-    sums = np.empty(nb)
-    acc = np.empty(R.shape[1])
-    _build_state(rows, qty, 0, rows.shape[0], R, row_i, row_f, cc_i, t_max, state,
-                 fs, ks, jobs, ends[0], ends[1], buf, offs, sums, acc)
+    width_s = state_scratch_width(max(rows.shape[0], 1), R.shape[1], t_max, e_max)
+    fs = np.zeros((N_FS, width_s))
+    ks = np.zeros((N_KS, width_s), dtype=np.int64)
+    _build_state(rows, qty, 0, rows.shape[0], R, row_i, row_f, cc_i, t_max, state, fs, ks)
     _finish_totals(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f,
                    cross, comp, tot)
