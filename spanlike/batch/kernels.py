@@ -392,35 +392,27 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
         n_put = 0
         n_opt = 0
         tiers_sorted = True
-        exps_sorted = True
         last_tier = 0
-        last_exp = 0
+        # The hot pass keeps only what every commodity needs; delivery windows (rare), expiries
+        # (exchange-style roll shock only) and unsorted tiers take a second pass below.
         for i in range(k):
             r = rows[p + i]
             q = qty[p + i]
             d = q * row_f[r, RF_DELTA]  # delta_by_row
             tier = row_i[r, RI_TIER]
-            expiry = row_i[r, RI_EXP]
             fs[FS_DELTA, i] = d
-            ks[KS_TIER, i] = tier
-            ks[KS_EXP, i] = expiry
             ks[KS_T_END, tier] = i + 1
-            ks[KS_E_END, expiry] = i + 1
             tiers_sorted &= tier >= last_tier
-            exps_sorted &= expiry >= last_exp
             last_tier = tier
-            last_exp = expiry
-            fs[FS_DELIV, n_deliv] = d
-            ks[KS_DELIV_TIER, n_deliv] = tier
-            n_deliv += row_i[r, RI_DELIV] != 0
-            opt = row_i[r, RI_OPT] != 0
+            n_deliv += row_i[r, RI_DELIV]  # flags are 0/1
+            opt = row_i[r, RI_OPT]
             short_opt = opt & (q < 0.0)
-            call = row_i[r, RI_CALL] != 0
+            call = row_i[r, RI_CALL]
             units = abs(q) * row_f[r, RF_MULT]  # option units, SOM
             fs[FS_CALL, n_call] = units
             n_call += short_opt & call
             fs[FS_PUT, n_put] = units
-            n_put += short_opt & (not call)
+            n_put += short_opt & (1 - call)
             fs[FS_NOV, n_opt] = q * row_f[r, RF_MARK]  # option value, NOV
             n_opt += opt
         # The sums as jobs: values row, start, count, state column. An empty masked sum gives 0.0,
@@ -453,11 +445,21 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
                 n_jobs += 1
                 pos = e
         else:
+            for i in range(k):
+                ks[KS_TIER, i] = row_i[rows[p + i], RI_TIER]
             _bucket_sums(fs[FS_DELTA], ks[KS_TIER], k, t_max, fs[FS_BUF], ks[KS_OFFSETS], fs[FS_SUMS])
             for t in range(t_max):
                 state[c, o_tier + t] = fs[FS_SUMS, t]
         # Per-expiry deltas feed only the exchange-style roll shock.
         if cc_i[c, CI_HAS_ROLL] != 0:
+            exps_sorted = True
+            last_exp = 0
+            for i in range(k):
+                expiry = row_i[rows[p + i], RI_EXP]
+                ks[KS_EXP, i] = expiry
+                ks[KS_E_END, expiry] = i + 1
+                exps_sorted &= expiry >= last_exp
+                last_exp = expiry
             if exps_sorted:
                 pos = 0
                 for x in range(e_max):
@@ -512,6 +514,13 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
                     res += v if i < tail else -0.0
             state[c, ks[KS_JOB_COL, job]] = res
         if n_deliv > 0:
+            n_deliv = 0
+            for i in range(k):
+                r = rows[p + i]
+                if row_i[r, RI_DELIV] != 0:
+                    fs[FS_DELIV, n_deliv] = fs[FS_DELTA, i]
+                    ks[KS_DELIV_TIER, n_deliv] = row_i[r, RI_TIER]
+                    n_deliv += 1
             _run_sums(fs[FS_DELIV], ks[KS_DELIV_TIER], n_deliv, t_max, fs[FS_BUF], ks[KS_OFFSETS], fs[FS_SUMS])
             for t in range(t_max):
                 state[c, o_deliv + t] = fs[FS_SUMS, t]
