@@ -288,42 +288,20 @@ def state_scratch_width(k_max, m_max, t_max, e_max):  # type: ignore[no-untyped-
 
 @njit_kernel
 def _add_losses(rows, qty, lo, hi, R, fs):  # type: ignore[no-untyped-def]
-    """``fs[FS_ACC, j] += qty[p] * R[rows[p], j]`` for ``p = lo .. hi-1``, row after row (see _build_state)."""
+    """``fs[FS_ACC, j] += qty[p] * R[rows[p], j]`` for ``p = lo .. hi-1``, row after row (numpy's order).
+
+    Each scenario's sum is a chain of dependent additions in row order (the
+    reference's order, so it cannot be reassociated). Grouping eight rows
+    per pass over a 16-scenario block (vectorised, fewer accumulator round
+    trips) measured no faster than this plain loop inside the pipeline: the
+    random R rows and the addition chain, not the instruction count, bound it.
+    """
     m_max = R.shape[1]
-    m16 = m_max - m_max % 16
-    p = lo
-    seg_end = hi
-    # Past the last row the group repeats it with weight 0 (exact: see _build_state).
-    last = seg_end - 1
-    for jb in range(0, m16, 16):
-        for g in range(p, seg_end, 8):
-            r0 = rows[g]
-            r1 = rows[min(g + 1, last)]
-            r2 = rows[min(g + 2, last)]
-            r3 = rows[min(g + 3, last)]
-            r4 = rows[min(g + 4, last)]
-            r5 = rows[min(g + 5, last)]
-            r6 = rows[min(g + 6, last)]
-            r7 = rows[min(g + 7, last)]
-            x0 = qty[g]
-            x1 = qty[g + 1] if g + 1 < seg_end else 0.0
-            x2 = qty[g + 2] if g + 2 < seg_end else 0.0
-            x3 = qty[g + 3] if g + 3 < seg_end else 0.0
-            x4 = qty[g + 4] if g + 4 < seg_end else 0.0
-            x5 = qty[g + 5] if g + 5 < seg_end else 0.0
-            x6 = qty[g + 6] if g + 6 < seg_end else 0.0
-            x7 = qty[g + 7] if g + 7 < seg_end else 0.0
-            for j in range(16):
-                col = jb + j
-                fs[FS_ACC, col] = (((((((fs[FS_ACC, col] + x0 * R[r0, col]) + x1 * R[r1, col])
-                                       + x2 * R[r2, col]) + x3 * R[r3, col]) + x4 * R[r4, col])
-                                     + x5 * R[r5, col]) + x6 * R[r6, col]) + x7 * R[r7, col]
-    if m16 < m_max:
-        for g in range(p, seg_end):
-            r = rows[g]
-            x = qty[g]
-            for j in range(m16, m_max):
-                fs[FS_ACC, j] += x * R[r, j]
+    for p in range(lo, hi):
+        r = rows[p]
+        x = qty[p]
+        for j in range(m_max):
+            fs[FS_ACC, j] += x * R[r, j]
 
 
 @njit_kernel
@@ -332,7 +310,7 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
 
     Rows must be strictly increasing, so each commodity's positions are one
     contiguous run in table order (the reference's per-commodity order). Per
-    commodity: the loss vector (:func:`_add_losses`, below), then one branch-free
+    commodity: the loss vector (:func:`_add_losses`), then one branch-free
     pass that reads each row's data once and lays out the values of every
     later sum - a masked sum's values are gathered by advancing its write
     cursor by the 0/1 mask (quantity signs are random: a branch on them
@@ -342,22 +320,11 @@ def _build_state(rows, qty, start, end, R, row_i, row_f, cc_i, n_tiers_max, stat
     loop over "jobs" (values row, start, count, state column) with the
     summation written inline.
 
-    Loss vector: each scenario's sum is a chain of dependent additions in
-    row order (the reference's order, so it cannot be reassociated). Eight
-    rows share one pass over a block of 16 scenarios: the block's constant
-    trip count lets LLVM vectorise it without a remainder loop (16 scenarios
-    would otherwise fall below its vector loop's minimum and run scalar), and
-    the accumulator makes one round trip through memory per eight rows. Past
-    the last row the group repeats it with weight 0: adding ``0 x R`` (+-0.0)
-    leaves every partial sum unchanged bit for bit, since a sum that starts
-    at +0.0 is never -0.0. Columns beyond the last block of 16 go row by row.
-    (Kept a separate function: inlined here, LLVM stops vectorising it.)
-
-    Why so few helpers and arguments: numba calls between kernels are not
-    inlined, and each array argument of a call costs an atomic reference
-    count increment and decrement (shared between threads for the packed
-    engine arrays); per account they cost more than the arithmetic. Scratch:
-    ``fs`` float, ``ks`` int, both (N_FS / N_KS, :func:`state_scratch_width`).
+    Why few helpers and two scratch arrays indexed by row: numba calls
+    between kernels are not inlined, and every array argument or slice costs
+    an atomic reference count increment and decrement per call (numba 0.68
+    does not prune them here). Scratch: ``fs`` float, ``ks`` int, both
+    (N_FS / N_KS, :func:`state_scratch_width`).
     """
     n_cc = state.shape[0]
     m_max = R.shape[1]
