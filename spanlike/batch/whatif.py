@@ -218,26 +218,31 @@ class PreparedAccount:
         """
         pk = self.engine.packed
         if len(orders) == 1:
-            rows, old, new = self._resolve(orders)
-            im, mm = K._what_if_one(self.state, rows[0], old[0], new[0], pk.fbuf, pk.ibuf,
-                                    1 if self.cross_commodity else 0)
-        else:
-            rows, old, new = self._resolve(orders)
-            comp = np.empty((pk.n_commodities, K.N_COMP))
-            tot = np.empty(K.N_TOT)
-            K._what_if_kernel(
-                self.state, np.asarray(rows, dtype=np.int64), np.asarray(old, dtype=np.float64),
-                np.asarray(new, dtype=np.float64), *pk.kernel_args(), 1 if self.cross_commodity else 0,
-                np.empty_like(self.state), comp, tot,
-            )
-            im, mm = tot[K.T_IM], tot[K.T_MM]
+            # The latency path: one order needs no netting dictionary (same arithmetic as _resolve:
+            # fsum of two numbers is their IEEE sum).
+            o = orders[0]
+            if not isinstance(o, Order):
+                o = Order(*o)
+            return self._what_if_single(o.instrument, o.quantity, o.unit, "order #0")
+        rows, old, new = self._resolve(orders)
+        comp = np.empty((pk.n_commodities, K.N_COMP))
+        tot = np.empty(K.N_TOT)
+        K._what_if_kernel(
+            self.state, np.asarray(rows, dtype=np.int64), np.asarray(old, dtype=np.float64),
+            np.asarray(new, dtype=np.float64), *pk.kernel_args(), 1 if self.cross_commodity else 0,
+            np.empty_like(self.state), comp, tot,
+        )
+        im, mm = tot[K.T_IM], tot[K.T_MM]
         return WhatIfResult(self.initial_margin_usd, self.maintenance_margin_usd, float(im), float(mm))
 
     def what_if_quantity(self, instrument: str, quantity: float, unit: str | None = None) -> WhatIfResult:
         """:meth:`what_if` of one order given by its parts (the latency path, no Order object)."""
+        return self._what_if_single(instrument, quantity, unit, "order")
+
+    def _what_if_single(self, instrument: str, quantity: float, unit: str | None, where: str) -> WhatIfResult:
         eng = self.engine
         row = eng.row_of(instrument)
-        q = eng.contract_quantity(row, float(quantity), unit, where="order")
+        q = eng.contract_quantity(row, float(quantity), unit, where=where)
         q_old = self._held.get(row, 0.0)
         q_new = q_old + q
         if abs(q_new) <= NET_ZERO_RELATIVE_TOLERANCE * max(abs(q_old), abs(q)):
