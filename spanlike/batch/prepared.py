@@ -172,6 +172,12 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
     ]
     s_max = max([len(s) for s in spreads] + [1])
     l_max = max([len(sp.legs) for s in spreads for sp in s] + [1])
+    if n_cc > 0xFFFF or t_max > 0xFF:
+        # The kernels' compact row code (kernels._row_table) holds these in 16 and 8 bits.
+        raise ParameterSetError(
+            f"Batch margining supports up to 65,535 combined commodities and 255 tiers per commodity; "
+            f"{ps.label} gives {n_cc} and {t_max}. Margin these accounts with spanlike.margin instead."
+        )
     days_per_cc = [np.unique(table.days_to_expiry[r.rows]) for r in ccs]
     e_max = max([d.size for d in days_per_cc] + [1])
 
