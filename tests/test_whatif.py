@@ -208,3 +208,13 @@ def test_cli_what_if(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(args[:-2]) == 0 and "incremental initial margin" in capsys.readouterr().out
     assert main(["what-if", "--portfolio", str(book), "--market", str(MARKET), "--order", "NOPE"]) == 2
     assert "INSTRUMENT:QTY" in capsys.readouterr().err
+
+
+def test_overflowing_order_is_a_named_error() -> None:
+    """An order of 1e308 coins must not report an infinite margin as if it were a number."""
+    from spanlike.cli import main
+
+    data = Path(__file__).resolve().parents[1] / "spanlike" / "data"
+    code = main(["what-if", "--portfolio", str(data / "demo_portfolio.csv"), "--market", str(data / "demo_market.json"),
+                 "--params", "crypto-span", "--order", "BTC-PERPETUAL:1e308:coin"])
+    assert code == 2

@@ -74,6 +74,15 @@ class Order:
         return cls(parts[0], q, parts[2] if len(parts) == 3 and parts[2] else None)
 
 
+def _check_finite(im: float, mm: float, what: str) -> None:
+    """An order so large that margin overflows is bad input, not an infinite margin."""
+    if not (math.isfinite(im) and math.isfinite(mm)):
+        raise InvalidPositionError(
+            f"What-if of {what} gives a non-finite margin (IM {im!r}, MM {mm!r}): the order quantity is beyond "
+            "what float64 arithmetic can margin. Give a realistic quantity."
+        )
+
+
 @dataclass(frozen=True)
 class WhatIfResult:
     """Margin before and after orders, USD.
@@ -233,6 +242,7 @@ class PreparedAccount:
             np.empty_like(self.state), comp, tot,
         )
         im, mm = tot[K.T_IM], tot[K.T_MM]
+        _check_finite(im, mm, "the orders given")
         return WhatIfResult(self.initial_margin_usd, self.maintenance_margin_usd, float(im), float(mm))
 
     def what_if_quantity(self, instrument: str, quantity: float, unit: str | None = None) -> WhatIfResult:
@@ -249,6 +259,7 @@ class PreparedAccount:
             q_new = 0.0
         pk = eng.packed
         im, mm = K._what_if_one(self.state, row, q_old, q_new, pk.fbuf, pk.ibuf, 1 if self.cross_commodity else 0)
+        _check_finite(im, mm, f"{instrument} {quantity!r}")
         return WhatIfResult(self.initial_margin_usd, self.maintenance_margin_usd, float(im), float(mm))
 
     def apply(self, orders: Sequence[Order | tuple]) -> "PreparedAccount":
