@@ -302,3 +302,15 @@ def test_json_with_inter_commodity_credits(demo, capsys) -> None:
     # the correlation offset works on the price risk the credit left (no double count)
     for c in r.commodities:
         assert c.inter_spread_credit <= c.price_risk + 1e-12
+
+
+def test_light_commands_do_not_import_numba() -> None:
+    """README promise: the CLI parser and `params` commands start without numba's start-up cost."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from spanlike.cli import build_parser; build_parser(); "
+            "import spanlike.spn, params; params.load('crypto-span'); print('numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip() == "False"

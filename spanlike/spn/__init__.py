@@ -8,9 +8,6 @@ arrays with spanlike's pricer.
 """
 
 from spanlike.spn.info import ProductSummary, SpanSummary, format_info, summarise
-from spanlike.spn.margin import margin_file
-from spanlike.spn.portfolio import load_spn_portfolio
-from spanlike.spn.verify import VerifyReport, format_verify, verify
 from spanlike.spn.model import *  # noqa: F401,F403
 from spanlike.spn.model import __all__ as _model_all
 from spanlike.spn.reader import ProgressCallback, read_spn
@@ -31,3 +28,23 @@ __all__ = [
     "ProgressCallback",
     *_model_all,
 ]
+
+# Margin and verify pull in the pricing kernels (numba): import them on first use so that
+# `spanlike spn info` and every other command start without numba's start-up cost.
+_LAZY = {
+    "margin_file": "spanlike.spn.margin",
+    "load_spn_portfolio": "spanlike.spn.portfolio",
+    "verify": "spanlike.spn.verify",
+    "format_verify": "spanlike.spn.verify",
+    "VerifyReport": "spanlike.spn.verify",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'spanlike.spn' has no attribute {name!r}")
