@@ -118,7 +118,8 @@ def test_accounts_csv_reads_and_nets() -> None:
 
 
 @pytest.mark.parametrize("text, error, match", [
-    ("instrument,quantity\nBTC-PERPETUAL,1\n", InputFileError, r"must name 'account'.*missing \['account'\]"),
+    ("instrument,quantity\nBTC-PERPETUAL,1\n", InputFileError,
+     r"line 1: the header must be 'account,instrument,quantity,unit' \(unit optional\); got 'instrument,quantity'"),
     ("account,instrument,quantity\nx,BTC-25DEC26-80000-P,abc\n", InputFileError, r"line 2: the quantity.*'abc'"),
     ("account,instrument,quantity\n,BTC-25DEC26-80000-P,1\n", InputFileError, r"line 2: the 'account' cell is empty"),
     ("account,instrument,quantity\nx,BTC-PERPETUAL,100\n", InvalidPositionError, r"line 2 \(account x\).*needs a unit"),

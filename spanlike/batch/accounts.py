@@ -294,8 +294,9 @@ def read_positions_csv(path: str | Path) -> list[PositionRecord]:
     p = Path(path)
     out: list[PositionRecord] = []
     for where, row in _read_csv(p, "Positions", ("account", "instrument", "quantity"), ("unit",)):
-        if not row["account"] or not row["instrument"]:
-            raise InputFileError(f"{where}: 'account' and 'instrument' must not be empty.")
+        for field in ("account", "instrument"):
+            if not row[field]:
+                raise InputFileError(f"{where}: the '{field}' cell is empty. Give every row an {field}.")
         q = _number(row["quantity"], where=where, field="quantity", what=row["instrument"])
         out.append(PositionRecord(row["account"], row["instrument"], q, row.get("unit") or None, where))
     return out
