@@ -10,8 +10,7 @@ list``) do not pay numba's start-up cost.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from spanlike._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -34,16 +33,7 @@ _LAZY = {
 
 __all__ = sorted(_LAZY) + ["__version__", "errors"]
 
+# `spanlike.errors` is cheap: import it eagerly so `spanlike.errors.X` always works.
+from spanlike import errors  # noqa: E402
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    if name == "errors":
-        return import_module("spanlike.errors")
-    raise AttributeError(f"module 'spanlike' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports("spanlike", globals(), _LAZY)

@@ -14,8 +14,8 @@ Public names are imported lazily so that ``import spanlike.batch`` does not star
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from spanlike._lazy import lazy_exports
+
 
 _LAZY = {
     "PreparedEngine": "spanlike.batch.prepared",
@@ -48,13 +48,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'spanlike.batch' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports('spanlike.batch', globals(), _LAZY)

@@ -12,8 +12,8 @@ matplotlib's) import cost for other commands.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
+from spanlike._lazy import lazy_exports
+
 
 _LAZY = {
     "read_accounts_csv": "spanlike.efficiency.accounts",
@@ -56,13 +56,4 @@ _LAZY = {
 __all__ = sorted(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'spanlike.efficiency' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports('spanlike.efficiency', globals(), _LAZY)

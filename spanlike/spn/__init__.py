@@ -7,6 +7,7 @@ margins a portfolio on the file's own arrays and :func:`verify` regenerates the
 arrays with spanlike's pricer.
 """
 
+from spanlike._lazy import lazy_exports
 from spanlike.spn.info import ProductSummary, SpanSummary, format_info, summarise
 from spanlike.spn.model import *  # noqa: F401,F403
 from spanlike.spn.model import __all__ as _model_all
@@ -40,11 +41,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        from importlib import import_module
-
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'spanlike.spn' has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports("spanlike.spn", globals(), _LAZY)
