@@ -307,9 +307,17 @@ CODE_TIER, CODE_DELIV, CODE_OPT, CODE_CALL = 16, 24, 25, 26
 
 
 @njit_kernel
-def _row_table(row_i, row_f, rx):  # type: ignore[no-untyped-def]
-    """Fill ``rx`` (n_rows, N_RX) from ``row_i`` / ``row_f``."""
+def _row_table(row_i, row_f, rx, cc_end):  # type: ignore[no-untyped-def]
+    """Fill ``rx`` (n_rows, N_RX) from ``row_i`` / ``row_f``, and ``cc_end[c]``, one past commodity ``c``'s last row.
+
+    A commodity's rows are contiguous (the universe is sorted by commodity
+    first), so an account's run of positions in commodity ``c`` ends at its
+    first row ``>= cc_end[c]``: found without reading any row's data.
+    """
+    for c in range(cc_end.shape[0]):
+        cc_end[c] = 0
     for r in range(row_i.shape[0]):
+        cc_end[row_i[r, RI_CC]] = r + 1
         rx[r, RX_DELTA] = row_f[r, RF_DELTA]
         rx[r, RX_MULT] = row_f[r, RF_MULT]
         rx[r, RX_MARK] = row_f[r, RF_MARK]
@@ -337,7 +345,7 @@ def _add_losses(rows, qty, lo, hi, R, fs):  # type: ignore[no-untyped-def]
 
 
 @njit_kernel
-def _build_state(rows, qty, start, end, R, row_i, rx, cc_i, n_tiers_max, state, fs, ks):  # type: ignore[no-untyped-def]
+def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max, state, fs, ks):  # type: ignore[no-untyped-def]
     """Fill ``state`` (zeroed here) from positions ``rows[start:end]``, ``qty[start:end]``.
 
     Rows must be strictly increasing, so each commodity's positions are one
@@ -373,8 +381,9 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_i, n_tiers_max, state, 
     p = start
     while p < end:
         c = int(rx[rows[p], RX_CODE]) & 0xFFFF
+        bound = cc_end[c]
         seg_end = p + 1
-        while seg_end < end and int(rx[rows[seg_end], RX_CODE]) & 0xFFFF == c:
+        while seg_end < end and rows[seg_end] < bound:
             seg_end += 1
         k = seg_end - p
         for j in range(m_max):
@@ -478,16 +487,14 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_i, n_tiers_max, state, 
             row = ks[KS_JOB_ROW, job]
             s0 = ks[KS_JOB_START, job]
             n = ks[KS_JOB_N, job]
-            # numpy's pairwise sum (as _pairwise_sum), inline. Short sums and the tail run a fixed
-            # 7 steps adding -0.0 past the end (x + -0.0 is x bit for bit, signed zeros included):
-            # no loop exit to mispredict. fs has PAD readable entries after every sum.
+            # numpy's pairwise sum (as _pairwise_sum), inline and without a branch on n < 8
+            # (tier runs straddle 8 at random): eight lanes from the first eight entries and the
+            # full blocks of eight, combined, then a fixed 7 steps over the rest adding -0.0 past
+            # the end (x + -0.0 is x bit for bit, signed zeros included). Below 8 numpy sums
+            # plainly from 0.0: the lanes (read from padding) are dropped and the 7 steps start
+            # at s0. fs has PAD readable entries after every sum.
             if n > 128:
                 res = _pairwise_sum(fs[row], s0, n)
-            elif n < 8:
-                res = 0.0
-                for i in range(7):
-                    v = fs[row, s0 + i]
-                    res += v if i < n else -0.0
             else:
                 r0 = fs[row, s0]
                 r1 = fs[row, s0 + 1]
@@ -507,7 +514,8 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_i, n_tiers_max, state, 
                     r5 += fs[row, i + 5]
                     r6 += fs[row, i + 6]
                     r7 += fs[row, i + 7]
-                res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+                lanes = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+                res = lanes if n >= 8 else 0.0
                 tail = n - limit
                 for i in range(7):
                     v = fs[row, s0 + limit + i]
@@ -602,6 +610,30 @@ def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, com
     n_legs_max = (spr_i.shape[2] - 1) // 2
     for s in range(cc_i[c, CI_NSPREADS]):
         n_legs = spr_i[c, s, 0]
+        if n_legs == 2:
+            # Two legs (every calendar spread): one branch on "does it form", decided without
+            # branching on the (random) signs of the tier deltas. It forms when both legs are
+            # non-zero and sign(d0) x side0 == sign(d1) x side1 (one orientation or the other).
+            b0 = spr_i[c, s, 1]
+            b1 = spr_i[c, s, 2]
+            d0 = work[W_REM, b0]
+            d1 = work[W_REM, b1]
+            s0 = ((d0 > 0.0) - (d0 < 0.0)) * spr_i[c, s, 1 + n_legs_max]
+            s1 = ((d1 > 0.0) - (d1 < 0.0)) * spr_i[c, s, 2 + n_legs_max]
+            if (s0 != 0) & (s0 == s1):
+                count = min(abs(d0) / spr_f[c, s, 2], abs(d1) / spr_f[c, s, 3])
+                if count < math.inf and count > 0.0:
+                    take = count * spr_f[c, s, 2]
+                    new = d0 - (1.0 if d0 > 0.0 else -1.0) * take
+                    work[W_REM, b0] = 0.0 if abs(new) < _DELTA_EPS * max(1.0, abs(d0)) else new
+                    work[W_CONSUMED, b0] += take
+                    d1 = work[W_REM, b1]  # re-read: the reference updates the legs in turn
+                    take = count * spr_f[c, s, 3]
+                    new = d1 - (1.0 if d1 > 0.0 else (-1.0 if d1 < 0.0 else 0.0)) * take
+                    work[W_REM, b1] = 0.0 if abs(new) < _DELTA_EPS * max(1.0, abs(d1)) else new
+                    work[W_CONSUMED, b1] += take
+                    intra += count * spr_f[c, s, 0] * spr_f[c, s, 1]
+            continue
         for orientation in range(2):
             a_sign = 1.0 if orientation == 0 else -1.0
             ok = True
@@ -906,7 +938,7 @@ _finish_account_inline = njit_inline(_finish_account.py_func)
 
 
 @njit_kernel
-def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, rx, cc_i, cc_f, scen_i, spr_i, spr_f,
+def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc_f, scen_i, spr_i, spr_f,
                   exp_t, inter_i, inter_f, rho, glob_i, glob_f, cross, k_max, want_components,
                   totals, components):  # type: ignore[no-untyped-def]
     """Accounts ``a_lo .. a_hi-1``: state then finish, with scratch allocated once for the range."""
@@ -925,7 +957,7 @@ def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, rx, cc_i, cc_f, scen
     work = np.empty((N_WORK, work_width(m_max, t_max, n_cc, n_legs_inter)))
     iwork = np.empty((N_IWORK, max(n_cc, 1)), dtype=np.int64)
     for a in range(a_lo, a_hi):
-        _build_state_inline(rows, qty, offsets[a], offsets[a + 1], R, row_i, rx, cc_i, t_max, state, fs, ks)
+        _build_state_inline(rows, qty, offsets[a], offsets[a + 1], R, row_i, rx, cc_end, cc_i, t_max, state, fs, ks)
         _finish_account_inline(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
                         glob_i, glob_f, cross, comp, tot, work, iwork)
         for j in range(N_TOT):
@@ -942,9 +974,10 @@ def _batch_kernel(offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i
                   totals, components):  # type: ignore[no-untyped-def]
     """Full pipeline for every account, serially (``totals``: (n_acc, N_TOT))."""
     rx = np.empty((R.shape[0], N_RX))
-    _row_table(row_i, row_f, rx)
+    cc_end = np.empty(cc_i.shape[0], dtype=np.int64)
+    _row_table(row_i, row_f, rx, cc_end)
     # np.int64(0), not 0: a literal would compile a second _margin_range (Literal[int] argument).
-    _margin_range(np.int64(0), offsets.shape[0] - 1, offsets, rows, qty, R, row_i, rx, cc_i, cc_f, scen_i,
+    _margin_range(np.int64(0), offsets.shape[0] - 1, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc_f, scen_i,
                   spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f, cross, k_max,
                   want_components, totals, components)
 
@@ -957,11 +990,12 @@ def _batch_kernel_parallel(offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, scen
     n_acc = offsets.shape[0] - 1
     n_chunks = (n_acc + chunk - 1) // chunk
     rx = np.empty((R.shape[0], N_RX))
-    _row_table(row_i, row_f, rx)
+    cc_end = np.empty(cc_i.shape[0], dtype=np.int64)
+    _row_table(row_i, row_f, rx, cc_end)
     for ch in prange(n_chunks):
         lo = ch * chunk
         hi = min(lo + chunk, n_acc)
-        _margin_range(lo, hi, offsets, rows, qty, R, row_i, rx, cc_i, cc_f, scen_i, spr_i, spr_f,
+        _margin_range(lo, hi, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc_f, scen_i, spr_i, spr_f,
                       exp_t, inter_i, inter_f, rho, glob_i, glob_f, cross, k_max, want_components,
                       totals, components)
 
@@ -1128,7 +1162,8 @@ def _account_state_kernel(rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i,
     fs = np.zeros((N_FS, width_s))
     ks = np.zeros((N_KS, width_s), dtype=np.int64)
     rx = np.empty((R.shape[0], N_RX))
-    _row_table(row_i, row_f, rx)
-    _build_state(rows, qty, 0, rows.shape[0], R, row_i, rx, cc_i, t_max, state, fs, ks)
+    cc_end = np.empty(cc_i.shape[0], dtype=np.int64)
+    _row_table(row_i, row_f, rx, cc_end)
+    _build_state(rows, qty, 0, rows.shape[0], R, row_i, rx, cc_end, cc_i, t_max, state, fs, ks)
     _finish_totals(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f,
                    cross, comp, tot)
