@@ -587,11 +587,16 @@ def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, com
     t_max = n_tiers_max
     e_max = state.shape[1] - m_max - 2 * t_max - N_S
     o_s = m_max + 2 * t_max + e_max
+    # First maximum, as np.argmax; value and index carried together so the comparison compiles
+    # to selects rather than a branch on random data.
     worst = 0
+    best = state[c, 0]
     for j in range(1, m):
-        if state[c, j] > state[c, worst]:
-            worst = j
-    scan = max(0.0, state[c, worst])
+        v = state[c, j]
+        better = v > best
+        best = v if better else best
+        worst = j if better else worst
+    scan = max(0.0, best)
     time_risk = 0.0
     a = cc_i[c, CI_NO_MOVE]
     if a >= 0:
@@ -719,10 +724,13 @@ def _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, 
             if scen_i[c, j, SC_EXTENDED] != 0 and work[W_ADJ, j] * cc_f[c, CF_USD_PER_UNIT] <= damp and work[W_ADJ, j] > 0.0:
                 work[W_ADJ, j] = 0.0
     worst = 0
+    best = work[W_ADJ, 0]
     for j in range(1, m):
-        if work[W_ADJ, j] > work[W_ADJ, worst]:
-            worst = j
-    worst_case = max(0.0, work[W_ADJ, worst])
+        v = work[W_ADJ, j]
+        better = v > best
+        best = v if better else best
+        worst = j if better else worst
+    worst_case = max(0.0, best)
     any_pure = False
     best = -math.inf
     for j in range(m):

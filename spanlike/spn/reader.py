@@ -125,6 +125,7 @@ from xml.parsers import expat
 import numpy as np
 
 from params.errors import InputFileError
+from spanlike.spn import _tokens
 from spanlike.spn._fastparse import decimals
 from spanlike.spn.model import (
     NON_OPTION_FAMILY_TAGS,
@@ -1257,25 +1258,74 @@ _HEADER = re.compile(
 )
 
 
+#: Content models of the contract records, children in XSD order: a leaf (name, required), or
+#: one of the groups "undC" (optional underlying contract), "scanRate" (any number of scan rates)
+#: and "ra" (optional risk array: rate id, one value per scan point, composite delta). One source
+#: for the text patterns of the regex path (_patterns) and the token forms of the token path (_forms).
+_CONTRACT_MODELS: dict[str, tuple[tuple[str, bool] | str, ...]] = {
+    "fut": (("cId", True), ("pe", True), ("p", False), ("d", False), ("v", False), ("cvf", False), ("val", False),
+            ("sc", False), ("setlDate", False), ("t", False), "undC", "scanRate", "ra"),
+    "phy": (("cId", True), ("pe", False), ("p", False), ("d", False), ("v", False), ("cvf", False), ("val", False),
+            ("sc", False), "scanRate", "ra"),
+    "opt": (("cId", True), ("o", True), ("k", True), ("p", True), ("pq", False), ("d", False), ("v", False),
+            ("cvf", False), ("svf", False), ("val", False), ("sc", False), "ra"),
+}
+_UNDC_CHILDREN = ("exch", "pfId", "cId", "s", "i")
+_SCAN_FIELDS = ("priceScan", "priceScanPct", "volScan", "volScanPct")
+
+
 @functools.lru_cache(maxsize=8)
 def _patterns(n_points: int) -> tuple[re.Pattern[bytes], re.Pattern[bytes], re.Pattern[bytes]]:
-    """(fut, phy, opt) patterns for risk arrays of ``n_points`` values (XSD child order)."""
+    """(fut, phy, opt) text patterns for risk arrays of ``n_points`` values (the regex path)."""
     # the n_points values are one group (parsed in bulk per batch by _fastparse.decimals)
     ra = rb"(?:\s*+<ra>" + _s("r") + rb"((?:\s*+<a>[^<&]*+</a>){%d})" % n_points + _s("d") + rb"\s*+</ra>)?+"
-    fut = re.compile(
-        rb"\s*+<fut>" + _s("cId") + _s("pe") + _s("p", True) + _s("d", True) + _s("v", True) + _s("cvf", True)
-        + _s("val", True) + _s("sc", True) + _s("setlDate", True) + _s("t", True) + _UNDC + _SCANRATES + ra
-        + rb"\s*+</fut>"
-    )
-    phy = re.compile(
-        rb"\s*+<phy>" + _s("cId") + _s("pe", True) + _s("p", True) + _s("d", True) + _s("v", True) + _s("cvf", True)
-        + _s("val", True) + _s("sc", True) + _SCANRATES + ra + rb"\s*+</phy>"
-    )
-    opt = re.compile(
-        rb"\s*+<opt>" + _s("cId") + _s("o") + _s("k") + _s("p") + _s("pq", True) + _s("d", True) + _s("v", True)
-        + _s("cvf", True) + _s("svf", True) + _s("val", True) + _s("sc", True) + ra + rb"\s*+</opt>"
-    )
-    return fut, phy, opt
+    groups = {"undC": _UNDC, "scanRate": _SCANRATES, "ra": ra}
+
+    def pattern(element: str) -> re.Pattern[bytes]:
+        parts = [groups[x] if isinstance(x, str) else _s(x[0], not x[1]) for x in _CONTRACT_MODELS[element]]
+        return re.compile(rb"\s*+<%s>" % element.encode() + b"".join(parts) + rb"\s*+</%s>" % element.encode())
+
+    return pattern("fut"), pattern("phy"), pattern("opt")
+
+
+_LEAVES = tuple(dict.fromkeys(
+    [x[0] for model in _CONTRACT_MODELS.values() for x in model if not isinstance(x, str)]
+    + [*_UNDC_CHILDREN, "r", *_SCAN_FIELDS, "a"]
+))
+_TAGS = _tokens.TagSet(("opt", "fut", "phy", "undC", "scanRate", "ra") + _LEAVES, leaves=_LEAVES)
+
+
+@functools.lru_cache(maxsize=8)
+def _forms(n_points: int) -> dict[str, re.Pattern[bytes]]:
+    """Per element, the pattern of a record's token codes (the token path; see :mod:`._tokens`).
+
+    Named groups mark where each field's open tag is: leaves by their name, the underlying's
+    leaves as ``u_<name>``, the risk array as ``ra``, ``r``, ``a`` (its first value) and ``ra_d``,
+    the scan rates as ``scanRate`` (all of them).
+    """
+    t = _TAGS
+
+    def leaf(name: str, group: str, required: bool = True) -> bytes:
+        one = b"(?P<%s>%s)%s" % (group.encode(), re.escape(t.char[name]), re.escape(t.close_char[name]))
+        return one if required else b"(?:" + one + b")?"
+
+    def pair(name: str) -> bytes:
+        return re.escape(t.char[name]) + re.escape(t.close_char[name])
+
+    groups = {
+        "undC": b"(?:(?P<undC>%s)" % re.escape(t.char["undC"])
+        + b"".join(leaf(x, "u_" + x) for x in _UNDC_CHILDREN) + re.escape(t.close_char["undC"]) + b")?",
+        "scanRate": b"(?P<scanRate>(?:%s%s(?:%s)*%s)*)" % (
+            re.escape(t.char["scanRate"]), pair("r"), b"|".join(pair(x) for x in _SCAN_FIELDS),
+            re.escape(t.close_char["scanRate"])),
+        "ra": b"(?:(?P<ra>%s)" % re.escape(t.char["ra"]) + leaf("r", "r") + b"(?P<a>(?:%s){%d})" % (pair("a"), n_points)
+        + leaf("d", "ra_d") + re.escape(t.close_char["ra"]) + b")?",
+    }
+    out = {}
+    for element, model in _CONTRACT_MODELS.items():
+        parts = [groups[x] if isinstance(x, str) else leaf(x[0], x[0], x[1]) for x in model]
+        out[element] = re.compile(re.escape(t.char[element]) + b"".join(parts) + re.escape(t.close_char[element]))
+    return out
 
 
 _SCANRATE_ITEM = re.compile(rb"<scanRate>\s*<r>([^<]*)</r>((?:\s*<[a-zA-Z]+>[^<&]*</[a-zA-Z]+>)*)\s*</scanRate>")
@@ -1449,38 +1499,40 @@ def _strings(column: Sequence[Any], reader: _Reader) -> tuple[str | None, ...]:
 
 
 def _families_fast(items: Sequence[tuple[str, bytes]], reader: _Reader) -> list[Family]:
-    """Fast path for several family records: one scan each, numbers parsed together.
+    """Fast path for several family records: one scan each, contracts and numbers read together.
 
     Raises _Unsupported if any family needs the slow path (the caller then reads them one by one).
     """
     nums = _NumberBatch()
-    builders = [_family_fast(tag, record, reader, nums) for tag, record in items]
+    runs = _ContractRuns()
+    builders = [_family_fast(tag, record, reader, nums, runs) for tag, record in items]
+    runs.read(reader, nums)
     nums.parse()
     return [build() for build in builders]
 
 
-def _family_fast(tag: str, record: bytes, reader: _Reader, nums: _NumberBatch) -> Callable[[], Family]:
-    """Scan one family record; returns the function that builds it once ``nums`` is parsed."""
+def _family_fast(
+    tag: str, record: bytes, reader: _Reader, nums: _NumberBatch, runs: "_ContractRuns"
+) -> Callable[[], Family]:
+    """Read one family's header and series heads and register its runs of contracts with ``runs``.
+
+    Returns the function that builds the family once ``runs`` is read and ``nums`` parsed.
+    """
     if tag in NON_OPTION_FAMILY_TAGS:
         first = record.find(_FIRST_CHILD[tag])
         node = _header_fast(tag, record, first, reader) or _family_header(tag, record, first, reader)
         if first < 0:
             return lambda: _make_family(tag, node, (), _empty_non_option())
         end = record.rfind(b"</" + tag.encode() + b">")
-        fut_re, phy_re, _ = _patterns(reader.n_points)
-        rows = _contiguous(fut_re if tag == "futPf" else phy_re, record, first, end)
-        if tag == "phyPf":  # physicals have no setlDate, t or undC: align with the fut columns
-            rows = [r[:8] + (None,) * 7 + r[8:] for r in rows]
-        contracts = _non_option_from_rows(rows, reader, reader.n_points, nums)
-        return lambda: _make_family(tag, node, (), contracts())
+        handle = runs.add("fut" if tag == "futPf" else "phy", record, [(first, end, 0)])
+        return lambda: _make_family(tag, node, (), runs.contracts(handle))
     first = record.find(b"<series>")
     node = _header_fast(tag, record, first, reader) or _family_header(tag, record, first, reader)
     if first < 0:
         return lambda: _make_family(tag, node, (), _empty_options())
     end = record.rfind(b"</" + tag.encode() + b">")
     series: list[OptionSeries] = []
-    rows: list[tuple[Any, ...]] = []
-    series_index: list[int] = []
+    spans: list[tuple[int, int, int]] = []
     prev = first
     i = -1
     while True:
@@ -1503,13 +1555,231 @@ def _family_fast(tag: str, record: bytes, reader: _Reader, nums: _NumberBatch) -
             one = _series(head, reader, tag)
         series.append(one)
         if opt_at >= 0:
-            got = _contiguous(_patterns(reader.n_points)[2], record, opt_at, body_end)
-            rows.extend(got)
-            series_index.extend([i] * len(got))
+            spans.append((opt_at, body_end, i))
     if prev != end and record[prev:end].strip():
         raise _Unsupported()
-    contracts_o = _options_from_rows(rows, series_index, reader, reader.n_points, nums)
-    return lambda: _make_family(tag, node, tuple(series), contracts_o())
+    handle = runs.add("opt", record, spans)
+    return lambda: _make_family(tag, node, tuple(series), runs.contracts(handle))
+
+
+class _ContractRuns:
+    """The runs of contract records of a batch of families, read together.
+
+    Each family registers its runs (``<opt>`` records of each series, or the ``<fut>``/``<phy>``
+    records after the header) with :meth:`add`. :meth:`read` reads all runs of one element at
+    once by the token path (:mod:`spanlike.spn._tokens`); when a run is not in the modelled form
+    (unknown or reordered child, attribute, comment, entity, another number of risk-array
+    values...), that element's families are read by the regex path (:func:`_contiguous` and the
+    row readers), whose numbers join ``nums``. Both give the same contracts.
+    """
+
+    def __init__(self) -> None:
+        #: per family: element, record, runs (start, end, series index) in the record
+        self._families: list[tuple[str, bytes, list[tuple[int, int, int]]]] = []
+        self._built: list[Callable[[], Any]] = []
+
+    def add(self, element: str, record: bytes, spans: list[tuple[int, int, int]]) -> int:
+        self._families.append((element, record, spans))
+        return len(self._families) - 1
+
+    def contracts(self, handle: int) -> Any:
+        """The contracts of a family (after :meth:`read`, and ``nums.parse()`` for the regex path)."""
+        return self._built[handle]()
+
+    def read(self, reader: _Reader, nums: _NumberBatch) -> None:
+        built: list[Callable[[], Any] | None] = [None] * len(self._families)
+        for element in ("opt", "fut", "phy"):
+            handles = [h for h, (e, _, spans) in enumerate(self._families) if e == element and spans]
+            if not handles:
+                continue
+            got = _read_tokens(element, [self._families[h] for h in handles], reader)
+            for k, h in enumerate(handles):
+                if got is not None:
+                    built[h] = (lambda c: lambda: c)(got[k])
+                else:
+                    built[h] = self._read_regex(*self._families[h], reader, nums)
+        empty = {"opt": _empty_options, "fut": _empty_non_option, "phy": _empty_non_option}
+        self._built = [b if b is not None else empty[e] for b, (e, _, _) in zip(built, self._families)]
+
+    @staticmethod
+    def _read_regex(
+        element: str, record: bytes, spans: list[tuple[int, int, int]], reader: _Reader, nums: _NumberBatch
+    ) -> Callable[[], Any]:
+        fut_re, phy_re, opt_re = _patterns(reader.n_points)
+        if element == "opt":
+            rows: list[tuple[Any, ...]] = []
+            series_index: list[int] = []
+            for start, end, i in spans:
+                got = _contiguous(opt_re, record, start, end)
+                rows.extend(got)
+                series_index.extend([i] * len(got))
+            return _options_from_rows(rows, series_index, reader, reader.n_points, nums)
+        ((start, end, _),) = spans
+        rows = _contiguous(fut_re if element == "fut" else phy_re, record, start, end)
+        if element == "phy":  # physicals have no setlDate, t or undC: align with the fut columns
+            rows = [r[:8] + (None,) * 7 + r[8:] for r in rows]
+        return _non_option_from_rows(rows, reader, reader.n_points, nums)
+
+
+def _read_tokens(
+    element: str, families: list[tuple[str, bytes, list[tuple[int, int, int]]]], reader: _Reader
+) -> list[Any] | None:
+    """The contracts of ``families`` (all of ``element``) by the token path, or None if a run is not modelled."""
+    parts = [record[start:end] for _, record, spans in families for start, end, _ in spans]
+    if any(b"&" in p for p in parts):  # entities: the regex and slow paths decide
+        return None
+    run = _tokens.Run.tokenize(parts, _TAGS)
+    if run is None:
+        return None
+    n_points = reader.n_points
+    recs = _tokens.read_records(run, _TAGS, element, _forms(n_points)[element])
+    if recs is None:
+        return None
+    floats = ("k", "p", "d", "v", "cvf", "svf", "val", "sc") if element == "opt" else ("p", "d", "v", "cvf", "val", "sc", "t")
+    try:
+        cols = _TokenColumns(run, recs, reader.encoding, n_points, floats + ("ra_d", "u_i"), ("cId", "r", "u_pfId", "u_cId"))
+        rate_ids, arrays, deltas = cols.risk_arrays()
+        if element == "opt":
+            put_call, quality = cols.strings("o"), cols.strings("pq")
+            if put_call is None or quality is None or not {"C", "P"}.issuperset(put_call):
+                return None
+        else:
+            period, settlement = cols.strings("pe"), cols.strings("setlDate")
+            underlying = cols.underlying()
+            if period is None or settlement is None or underlying is None:
+                return None
+            scans = cols.scan_rates()
+    except ValueError:  # a number float()/int() refuse, a text the encoding refuses
+        return None
+    ids = cols.integer("cId")
+    columns = [cols.float(x) for x in floats]
+    # each family's records are those of its runs, in order
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(recs.run, minlength=len(run.run_starts)))))
+    out: list[Any] = []
+    first_run = 0
+    for _, _, spans in families:
+        a, b = int(bounds[first_run]), int(bounds[first_run + len(spans)])
+        if element == "opt":
+            series_of_run = np.array([i for _, _, i in spans], dtype=np.int64)
+            k, p, d, v, cvf, svf, val, sc = (x[a:b] for x in columns)
+            out.append(OptionContracts(
+                series_index=series_of_run[recs.run[a:b] - first_run],
+                contract_id=ids[a:b],
+                put_call=tuple(put_call[a:b]),  # type: ignore[arg-type]
+                strike=k, price=p, price_quality=tuple(quality[a:b]),
+                delta=d, vol=v, cvf=cvf, svf=svf, value=val, scale=sc,
+                risk_array_rate_id=rate_ids[a:b], risk_array=arrays[a:b], composite_delta=deltas[a:b],
+            ))
+        else:
+            p, d, v, cvf, val, sc, t = (x[a:b] for x in columns)
+            out.append(NonOptionContracts(
+                contract_id=ids[a:b], period=tuple(period[a:b]),
+                price=p, delta=d, vol=v, cvf=cvf, value=val, scale=sc,
+                settlement_date=tuple(settlement[a:b]), time_to_expiry=t,
+                underlying=tuple(underlying[a:b]), scan_rates=tuple(scans[a:b]),
+                risk_array_rate_id=rate_ids[a:b], risk_array=arrays[a:b], composite_delta=deltas[a:b],
+            ))
+        first_run += len(spans)
+    return out
+
+
+class _TokenColumns:
+    """Columns of the records of a token run, by the group names of :func:`_forms`.
+
+    The numbers (the ``floats`` groups and the risk-array values) are read by one
+    :func:`~spanlike.spn._fastparse.decimal_spans` call, the ``integers`` groups by one
+    :func:`~spanlike.spn._fastparse.integer_spans` call (fixed costs paid once). Conversions are
+    those of the regex path: ``float()``/``int()`` results (missing numbers: NaN), texts decoded
+    and stripped (missing: None); ValueError when a text is not a number.
+    """
+
+    def __init__(
+        self, run: _tokens.Run, recs: _tokens.Records, encoding: str, n_points: int,
+        floats: Sequence[str], integers: Sequence[str],
+    ) -> None:
+        self.run, self.recs, self.encoding, self.n_points = run, recs, encoding, n_points
+        self.n = recs.opens.shape[0]
+        self._has: dict[str, np.ndarray] = {}
+        self._numbers: dict[str, np.ndarray] = {}
+        groups = []
+        for group in floats:
+            has, tokens = recs.field(group)
+            self._has[group] = has
+            groups.append((group, tokens))
+        has, first = recs.field("a")
+        self._has["a"] = has
+        groups.append(("a", (first[:, None] + 2 * np.arange(n_points)).ravel()))  # <a> and </a> alternate
+        self._numbers.update(self._read(groups, _tokens.numbers))
+        groups = []
+        for group in integers:
+            has, tokens = recs.field(group)
+            self._has[group] = has
+            groups.append((group, tokens))
+        self._numbers.update(self._read(groups, _tokens.integers))
+
+    def _read(self, groups: list[tuple[str, np.ndarray]], read: Callable[..., np.ndarray]) -> dict[str, np.ndarray]:
+        tokens = np.concatenate([t for _, t in groups])
+        values = read(self.run, self.run.text_spans(tokens, _TAGS), [t.shape[0] for _, t in groups])
+        out = {}
+        at = 0
+        for group, t in groups:
+            out[group] = values[at:at + t.shape[0]]
+            at += t.shape[0]
+        return out
+
+    def float(self, group: str) -> np.ndarray:
+        has, values = self._has[group], self._numbers[group]
+        if has.shape[0] == self.n:
+            return values
+        out = np.full(self.n, np.nan)
+        out[has] = values
+        return out
+
+    def integer(self, group: str) -> np.ndarray:
+        assert self._has[group].shape[0] == self.n  # a required field
+        return self._numbers[group]
+
+    def strings(self, group: str, everywhere: bool = True) -> list[str | None] | None:
+        """Texts of ``group`` for every record (None where absent), or only where present."""
+        has, tokens = self.recs.field(group)
+        got = _tokens.strings(self.run, self.run.text_spans(tokens, _TAGS), self.encoding)
+        if got is None or has.shape[0] == self.n or not everywhere:
+            return got  # type: ignore[return-value]
+        out: list[str | None] = [None] * self.n
+        for i, x in zip(has.tolist(), got):
+            out[i] = x
+        return out
+
+    def risk_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        has = self._has["a"]
+        values = self._numbers["a"].reshape(-1, self.n_points)
+        rate_ids, deltas = self._numbers["r"], self._numbers["ra_d"]
+        if has.shape[0] == self.n:
+            return rate_ids, values, deltas
+        out_ids = np.full(self.n, -1, dtype=np.int64)
+        arrays = np.full((self.n, self.n_points), np.nan)
+        out_deltas = np.full(self.n, np.nan)
+        out_ids[has], arrays[has], out_deltas[has] = rate_ids, values, deltas
+        return out_ids, arrays, out_deltas
+
+    def underlying(self) -> list[UnderlyingContract | None] | None:
+        exch, s = self.strings("u_exch", False), self.strings("u_s", False)
+        if exch is None or s is None:
+            return None
+        has = self._has["u_i"]
+        pf_id, c_id = self._numbers["u_pfId"].tolist(), self._numbers["u_cId"].tolist()
+        i = self._numbers["u_i"].tolist()
+        out: list[UnderlyingContract | None] = [None] * self.n
+        for k, j in enumerate(has.tolist()):
+            out[j] = UnderlyingContract(exch[k], pf_id[k], c_id[k], s[k], i[k])  # type: ignore[arg-type]
+        return out
+
+    def scan_rates(self) -> list[tuple[ScanRate, ...]]:
+        """Scan rates of each record, by the regex path's reader of the ``scanRate`` elements' bytes."""
+        _, start = self.recs.field("scanRate")
+        end = self.recs.opens + self.recs.group_end("scanRate")
+        lt, data = self.run.lt, self.run.data
+        return [_scan_rates_fast(data[lt[a]:lt[b]]) for a, b in zip(start.tolist(), end.tolist())]
 
 
 def _non_option_from_rows(
