@@ -338,8 +338,9 @@ def _add_losses(rows, qty, lo, hi, R, fs):  # type: ignore[no-untyped-def]
     """
     m_max = R.shape[1]
     for p in range(lo, hi):
-        r = rows[p]
-        x = qty[p]
+        pu = np.uintp(p)
+        r = np.uintp(rows[pu])
+        x = qty[pu]
         for j in range(m_max):
             fs[FS_ACC, j] += x * R[r, j]
 
@@ -404,8 +405,9 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
         # The hot pass keeps only what every commodity needs; delivery windows (rare), expiries
         # (exchange-style roll shock only) and unsorted tiers take a second pass below.
         for i in range(k):
-            r = rows[p + i]
-            q = qty[p + i]
+            pi = np.uintp(p + i)
+            r = np.uintp(rows[pi])
+            q = qty[pi]
             code = int(rx[r, RX_CODE])
             d = q * rx[r, RX_DELTA]  # delta_by_row
             tier = (code >> CODE_TIER) & 0xFF
@@ -484,7 +486,7 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
                 for x in range(e_max):
                     state[c, o_exp + x] = fs[FS_SUMS, x]
         for job in range(n_jobs):
-            row = ks[KS_JOB_ROW, job]
+            row = np.uintp(ks[KS_JOB_ROW, job])
             s0 = ks[KS_JOB_START, job]
             n = ks[KS_JOB_N, job]
             # numpy's pairwise sum (as _pairwise_sum), inline and without a branch on n < 8
@@ -496,29 +498,29 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
             if n > 128:
                 res = _pairwise_sum(fs[row], s0, n)
             else:
-                r0 = fs[row, s0]
-                r1 = fs[row, s0 + 1]
-                r2 = fs[row, s0 + 2]
-                r3 = fs[row, s0 + 3]
-                r4 = fs[row, s0 + 4]
-                r5 = fs[row, s0 + 5]
-                r6 = fs[row, s0 + 6]
-                r7 = fs[row, s0 + 7]
+                r0 = fs[row, np.uintp(s0)]
+                r1 = fs[row, np.uintp(s0 + 1)]
+                r2 = fs[row, np.uintp(s0 + 2)]
+                r3 = fs[row, np.uintp(s0 + 3)]
+                r4 = fs[row, np.uintp(s0 + 4)]
+                r5 = fs[row, np.uintp(s0 + 5)]
+                r6 = fs[row, np.uintp(s0 + 6)]
+                r7 = fs[row, np.uintp(s0 + 7)]
                 limit = n - (n % 8)
                 for i in range(s0 + 8, s0 + limit, 8):
-                    r0 += fs[row, i]
-                    r1 += fs[row, i + 1]
-                    r2 += fs[row, i + 2]
-                    r3 += fs[row, i + 3]
-                    r4 += fs[row, i + 4]
-                    r5 += fs[row, i + 5]
-                    r6 += fs[row, i + 6]
-                    r7 += fs[row, i + 7]
+                    r0 += fs[row, np.uintp(i)]
+                    r1 += fs[row, np.uintp(i + 1)]
+                    r2 += fs[row, np.uintp(i + 2)]
+                    r3 += fs[row, np.uintp(i + 3)]
+                    r4 += fs[row, np.uintp(i + 4)]
+                    r5 += fs[row, np.uintp(i + 5)]
+                    r6 += fs[row, np.uintp(i + 6)]
+                    r7 += fs[row, np.uintp(i + 7)]
                 lanes = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
                 res = lanes if n >= 8 else 0.0
                 tail = n - limit
                 for i in range(7):
-                    v = fs[row, s0 + limit + i]
+                    v = fs[row, np.uintp(s0 + limit + i)]
                     res += v if i < tail else -0.0
             state[c, ks[KS_JOB_COL, job]] = res
         if n_deliv > 0:
