@@ -278,3 +278,128 @@ def test_integer_spans_equal_int(texts: list[bytes]) -> None:
     values, ok = integer_spans(u, words, starts, ends)
     assert ok.tolist() == [1 <= len(t) <= 8 and t.isdigit() for t in texts]
     assert values[ok].tolist() == [int(t) for t, good in zip(texts, ok) if good]
+
+
+# ---------------------------------------------------------------------------
+# The lazy pass: expat after the scanner, without the runs the token path checked
+# ---------------------------------------------------------------------------
+
+
+def passes(path: Path) -> tuple[list[bool], Any]:
+    """Which passes read ``path`` (True: lazy, False: strict), and the outcome."""
+    seen: list[bool] = []
+    original = reader_module._Reader
+
+    class Spy(original):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, lazy: bool = False, **kwargs: Any) -> None:
+            seen.append(lazy)
+            super().__init__(*args, lazy=lazy, **kwargs)
+
+    reader_module._Reader = Spy
+    try:
+        return seen, outcome(read_spn, path)
+    finally:
+        reader_module._Reader = original
+
+
+def read_strict(path: Path) -> Any:
+    """The strict pass alone: expat validates every chunk before it is scanned."""
+    stream, total, consumed = reader_module._open_source(path)
+    try:
+        return reader_module._Reader(str(path), stream, total, consumed, None, lazy=False).run()
+    finally:
+        stream.close()
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_lazy_pass_reads_valid_fixtures_alone_equal_to_strict_pass(name: str) -> None:
+    seen, got = passes(DATA / name)
+    assert seen == [True]
+    assert_same(got, read_strict(DATA / name))
+
+
+@needs_takasbank
+def test_takasbank_lazy_pass_skips_the_checked_runs() -> None:
+    original = reader_module._Lazy.finish
+    sent: list[int] = []
+
+    def spy(self: Any, *args: Any) -> None:
+        original(self, *args)
+        sent.append(self.sent)
+
+    reader_module._Lazy.finish = spy  # type: ignore[method-assign]
+    try:
+        seen, got = passes(TAKASBANK)
+    finally:
+        reader_module._Lazy.finish = original  # type: ignore[method-assign]
+    assert seen == [True]
+    assert sent[0] < 0.2 * TAKASBANK.stat().st_size  # expat reads the rest: headers, definitions, ccDefs
+    assert_same(got, read_strict(TAKASBANK))
+
+
+# Malformed content inside a run the token path would read: expat must still find it, and the
+# error (line and element path) is the strict pass's.
+_MALFORMED = [
+    (b"<pq>0</pq><d>0.000000</d><v>0.270000</v>", b"<pq>\x01</pq><d>0.000000</d><v>0.270000</v>"),
+    (b"<pq>0</pq><d>0.000000</d><v>0.270000</v>", b"<pq>]]></pq><d>0.000000</d><v>0.270000</v>"),
+    (b"<pq>0</pq><d>0.000000</d><v>0.270000</v>", b"<pq>\xe9</pq><d>0.000000</d><v>0.270000</v>"),  # not UTF-8
+    (b"<o>P</o>", b"<o>P</o \x0b>"),
+    (b"<a>12.5</a>", b"<a>1\x0c2.5</a>"),
+    (b"</opt>\n<opt><cId>101", b"</opt>\n\x0c<opt><cId>101"),
+    (b"<o>P</o>", b"<o>P</p>"),
+]
+
+
+@pytest.mark.parametrize(("old", "new"), _MALFORMED)
+def test_malformed_runs_fail_as_in_the_strict_pass(tmp_path: Path, old: bytes, new: bytes) -> None:
+    text = (DATA / "options.spn").read_bytes()
+    assert old in text
+    path = tmp_path / "bad.spn"
+    path.write_bytes(text.replace(old, new, 1))
+    seen, got = passes(path)
+    assert seen == [True, False]
+    strict = outcome(read_strict, path)
+    assert isinstance(strict, str) and got == strict
+    first_change = next(k for k, (a, b) in enumerate(zip(old, new)) if a != b)
+    line = text[:text.index(old) + first_change].count(b"\n") + 1
+    assert f"line {line}, element spanFile/pointInTime/clearingOrg/exchange/oopPf/series" in got
+
+
+def test_a_document_with_the_placeholder_instruction_is_read_by_the_strict_pass(tmp_path: Path) -> None:
+    text = (DATA / "options.spn").read_bytes()
+    path = tmp_path / "pi.spn"
+    path.write_bytes(text.replace(b"<exchange>", b"<?spanlike-run?><exchange>", 1))
+    seen, got = passes(path)
+    assert seen == [True, False]
+    assert_same(got, read_slow(DATA / "options.spn"))
+
+
+def test_lazy_expat_refuses_a_run_outside_element_content() -> None:
+    """The placeholder's instruction must be reported where it was put (not inside a comment)."""
+    doc = b'<?xml version="1.0"?><r><!-- <x>skipped</x> --><x>kept</x></r>'
+    for skip, ok in ((doc.index(b"<x>kept"), True), (doc.index(b"<x>skipped"), False)):
+        lazy = reader_module._Lazy(reader_module.expat.ParserCreate())
+        lazy.skip([(skip, skip + len(b"<x>kept</x>"))])
+        if ok:
+            lazy.finish(doc, 0)
+        else:
+            with pytest.raises(reader_module._LazyFailed):
+                lazy.finish(doc, 0)
+
+
+@pytest.mark.parametrize("name", ["billion_laughs.spn", "external_entity.spn"])
+def test_lazy_pass_refuses_the_document_type_before_any_record(name: str) -> None:
+    calls: list[str] = []
+    original = reader_module._State.record
+
+    def spy(self: Any, key: Any, tag: str, *args: Any) -> Any:
+        calls.append(tag)
+        return original(self, key, tag, *args)
+
+    reader_module._State.record = spy  # type: ignore[method-assign]
+    try:
+        seen, got = passes(DATA / name)
+    finally:
+        reader_module._State.record = original  # type: ignore[method-assign]
+    assert seen == [True, False] and "document type (DTD)" in got
+    assert calls == []  # neither pass read a record: expat met the prolog first

@@ -105,6 +105,7 @@ Conventions of the real file (Takasbank, Borsa Istanbul, 2016-05-17)
 from __future__ import annotations
 
 import codecs
+import collections
 import gzip
 import functools
 import io
@@ -125,7 +126,7 @@ from xml.parsers import expat
 import numpy as np
 
 from params.errors import InputFileError
-from spanlike.spn import _tokens
+from spanlike.spn import _fastparse, _tokens
 from spanlike.spn._fastparse import decimals
 from spanlike.spn.model import (
     NON_OPTION_FAMILY_TAGS,
@@ -335,22 +336,30 @@ def read_spn(path: str | os.PathLike[str], *, progress: bool | ProgressCallback 
     0.32
     """
     file_path = Path(path)
-    stream, total, consumed = _open_source(file_path)
-    bar: _ProgressBar | None = None
-    callback: ProgressCallback | None
-    if callable(progress):
-        callback = progress
-    elif progress and (total is None or total >= _PROGRESS_MIN_BYTES):
-        bar = _ProgressBar(f"reading {file_path.name}")
-        callback = bar
-    else:
-        callback = None
+    bars: list[_ProgressBar] = []
+
+    def attempt(lazy: bool) -> SpanFile:
+        stream, total, consumed = _open_source(file_path)
+        callback: ProgressCallback | None = None
+        if callable(progress):
+            callback = progress
+        elif progress and (total is None or total >= _PROGRESS_MIN_BYTES):
+            if not bars:
+                bars.append(_ProgressBar(f"reading {file_path.name}"))
+            callback = bars[0]
+        try:
+            return _Reader(str(file_path), stream, total, consumed, callback, lazy=lazy).run()
+        finally:
+            stream.close()
+
     try:
-        reader = _Reader(str(file_path), stream, total, consumed, callback)
-        return reader.run()
+        try:
+            return attempt(lazy=True)
+        except Exception:  # whatever went wrong (a bad file, a run expat must see): the strict pass decides
+            pass
+        return attempt(lazy=False)
     finally:
-        stream.close()
-        if bar is not None:
+        for bar in bars:
             bar.finish()
 
 
@@ -363,6 +372,83 @@ class _DtdRefused(Exception):
     pass
 
 
+class _LazyFailed(Exception):
+    """The lazy pass cannot vouch for the file; the strict pass reads it."""
+
+
+_RUN_TARGET = "spanlike-run"
+#: what expat reads in place of a run of contracts the token path checked: a processing
+#: instruction (its position, reported by expat, proves the run was in element content, not
+#: in a comment, CDATA section or another instruction) and an empty element (an error in the
+#: prolog or after the root element)
+_RUN_PLACEHOLDER = b"<?" + _RUN_TARGET.encode() + b"?><" + _RUN_TARGET.encode() + b"/>"
+
+
+class _Lazy:
+    """Expat's side of the lazy pass: the document, fed after the scanner, without checked runs.
+
+    The strict pass hands every chunk to expat before scanning it. The lazy pass scans first
+    and hands expat the bytes behind the scanner, with each run of contract records that the
+    token path checked completely (tags, nesting, white space between elements, texts without
+    ``<`` or ``&``, characters: :func:`_xml_characters_only`) replaced by
+    ``_RUN_PLACEHOLDER``. Expat still sees the prolog first (a document type declaration is
+    refused before any record is read) and everything else. If expat accepts that document
+    and reports the placeholders' instructions exactly where they were put, the file is
+    well-formed: a run of well-formed elements in element content, where a placeholder
+    element stood, keeps it so. Any failure (of expat, the scanner, a record reader or this
+    check) ends the lazy pass and the strict pass reads the file, so errors, and their lines
+    and element paths, are those of the strict pass. No entity is expanded in either pass.
+    """
+
+    def __init__(self, parser: Any) -> None:
+        self.parser = parser
+        self.fed = 0  # offset in the document up to which expat has its bytes
+        self.sent = 0  # bytes handed to expat (placeholders included)
+        self.skips: collections.deque[tuple[int, int]] = collections.deque()
+        self.placed: list[int] = []  # where each placeholder starts in what expat was handed
+        self.seen: list[int] = []  # where expat met the placeholders' instructions
+        parser.ProcessingInstructionHandler = self._instruction
+
+    def _instruction(self, target: str, data: str) -> None:
+        if target == _RUN_TARGET:
+            self.seen.append(self.parser.CurrentByteIndex)
+
+    def skip(self, runs: Sequence[tuple[int, int]]) -> None:
+        """Runs (document offsets, in order, after the bytes fed so far) expat is not to see."""
+        if runs and runs[0][0] < self.fed:
+            raise _LazyFailed("a checked run was already handed to expat")
+        self.skips.extend(runs)
+
+    def feed(self, buf: bytes, buf_at: int, upto: int) -> None:
+        """Hand expat the document up to offset ``upto`` (``buf`` holds it from ``buf_at``)."""
+        if upto <= self.fed:
+            return
+        parts = []
+        at, size = self.fed, 0
+        while self.skips and self.skips[0][0] < upto:
+            start, end = self.skips.popleft()
+            if end > upto or start < at:
+                raise _LazyFailed("a checked run across a feeding point")
+            parts.append(buf[at - buf_at:start - buf_at])
+            size += len(parts[-1])
+            self.placed.append(self.sent + size)
+            parts.append(_RUN_PLACEHOLDER)
+            size += len(_RUN_PLACEHOLDER)
+            at = end
+        parts.append(buf[at - buf_at:upto - buf_at])
+        data = b"".join(parts)
+        self.parser.Parse(data, False)
+        self.sent += len(data)
+        self.fed = upto
+
+    def finish(self, buf: bytes, buf_at: int) -> None:
+        """Hand expat the rest and close the document; _LazyFailed if a placeholder moved."""
+        self.feed(buf, buf_at, buf_at + len(buf))
+        self.parser.Parse(b"", True)
+        if self.seen != self.placed:
+            raise _LazyFailed("a checked run was not in element content")
+
+
 class _Reader:
     def __init__(
         self,
@@ -371,6 +457,7 @@ class _Reader:
         total: int | None,
         consumed: Callable[[], int],
         progress: ProgressCallback | None,
+        lazy: bool = False,
     ) -> None:
         self.name = name
         self.stream = stream
@@ -393,7 +480,12 @@ class _Reader:
         self.state = _State()
         #: family records waiting to be read together (tag, record, buffer, its first line, offset)
         self.pending: list[tuple[str, bytes, bytes, int, int]] = []
+        self.pending_at: list[int] = []  # their offsets in the document
         self.pending_bytes = 0
+        #: the lazy pass (see _Lazy): expat sees the document after the scanner, without the runs
+        #: of contracts the token path checked; None in the strict pass (expat first, every byte)
+        self.lazy = _Lazy(self.expat) if lazy else None
+        self.buf_at = 0  # offset of buf[0] in the document
 
     @property
     def n_points(self) -> int:
@@ -416,7 +508,7 @@ class _Reader:
 
     # -- input ---------------------------------------------------------------
     def more(self) -> bool:
-        """Append the next chunk to the buffer (validated by expat first)."""
+        """Append the next chunk to the buffer (validated by expat first, in the strict pass)."""
         if self.eof:
             return False
         chunk = self.stream.read(_CHUNK)
@@ -427,6 +519,10 @@ class _Reader:
             self.eof = True
         start = len(self.buf)
         self.buf += chunk
+        if self.lazy is not None:
+            if self.progress is not None:
+                self.progress(self.consumed(), self.total)
+            return bool(chunk)
         try:
             self.expat.Parse(chunk, self.eof)
         except _DtdRefused:
@@ -490,11 +586,23 @@ class _Reader:
 
     # -- scanning --------------------------------------------------------------
     def _compact(self) -> None:
-        """Drop consumed bytes (only between records, when no offsets are held)."""
-        if self.pos > _CHUNK:
-            self.base_line += self.buf.count(b"\n", 0, self.pos)
-            self.buf = self.buf[self.pos:]
-            self.pos = 0
+        """Drop consumed bytes (only between records, when no offsets are held).
+
+        In the lazy pass, bytes go to expat first; the records of unread families stay.
+        """
+        if self.pos <= _CHUNK:
+            return
+        drop = self.pos
+        if self.lazy is not None:
+            ready = self.pending_at[0] if self.pending_at else self.buf_at + self.pos
+            self.lazy.feed(self.buf, self.buf_at, ready)
+            drop = min(drop, self.lazy.fed - self.buf_at)
+            if drop <= _CHUNK:
+                return
+        self.base_line += self.buf.count(b"\n", 0, drop)
+        self.buf = self.buf[drop:]
+        self.pos -= drop
+        self.buf_at += drop
 
     def run(self) -> SpanFile:
         while True:
@@ -513,6 +621,8 @@ class _Reader:
                 self.stack.append(tag)
                 self.pos = end
                 self.state.open(tuple(self.stack), self, start)
+                if self.lazy is not None and not key:  # the root: expat sees the prolog now
+                    self.lazy.feed(self.buf, self.buf_at, self.buf_at + end)
                 continue
             rec_end = end if selfclose else self._record_end(tag, end)
             record = self.buf[start:rec_end]
@@ -522,6 +632,8 @@ class _Reader:
             pass
         if self.stack:
             raise self.fail(None, "/".join(self.stack), "the file ends early (truncated?).")
+        if self.lazy is not None:
+            self.lazy.finish(self.buf, self.buf_at)
         return self.state.build(self)
 
     def _next_tag(self) -> tuple[bool, str, bool, int, int] | None:
@@ -593,6 +705,7 @@ class _Reader:
             # product families are read in batches (their numbers parsed together); memory stays
             # bounded by _BATCH_BYTES of records
             self.pending.append((tag, record, self.buf, self.base_line, start))
+            self.pending_at.append(self.buf_at + start)
             self.pending_bytes += len(record)
             if self.pending_bytes >= _BATCH_BYTES:
                 self.flush_families()
@@ -611,20 +724,31 @@ class _Reader:
     def flush_families(self) -> None:
         """Read the pending family records into the current exchange."""
         pending, self.pending, self.pending_bytes = self.pending, [], 0
+        at, self.pending_at = self.pending_at, []
         if not pending:
             return
         noted = self.skipped.copy()
+        checked: list[tuple[bytes, int, int]] = []
         try:
-            families = _families_fast([(tag, record) for tag, record, *_ in pending], self)
+            families = _families_fast([(tag, record) for tag, record, *_ in pending], self, checked)
         except (_Unsupported, _FieldError):  # one needs the slow path or is in error: read each on its own
             self.skipped = noted
-            families = [self._family_record(*item) for item in pending]
+            checked = []
+            families = [self._family_record(*item, checked=checked) for item in pending]
         assert self.state.exchange is not None and self.state.exchange.families is not None
         self.state.exchange.families.extend(families)
+        if self.lazy is not None:
+            where = {id(record): a for (_, record, *_), a in zip(pending, at)}
+            self.lazy.skip(sorted((where[id(r)] + start, where[id(r)] + end) for r, start, end in checked))
+            last = pending[-1]
+            self.lazy.feed(self.buf, self.buf_at, at[-1] + len(last[1]))
 
-    def _family_record(self, tag: str, record: bytes, buf: bytes, base_line: int, start: int) -> Family:
+    def _family_record(
+        self, tag: str, record: bytes, buf: bytes, base_line: int, start: int,
+        checked: list[tuple[bytes, int, int]] | None = None,
+    ) -> Family:
         try:
-            return read_family(tag, record, self)
+            return read_family(tag, record, self, checked)
         except _FieldError as exc:
             rel = exc.rel_path
             line = base_line + buf.count(b"\n", 0, start) + _line_in_record(record, rel)
@@ -632,7 +756,12 @@ class _Reader:
             raise self.fail(line, full, exc.message) from None
 
     def element(self, record: bytes) -> ET.Element:
-        """Parse a small, already validated record with the document's encoding."""
+        """Parse a small record with the document's encoding.
+
+        In the lazy pass expat has not seen it yet: ElementTree's own errors (ParseError)
+        end that pass, and the strict pass reports the file's error. No entity is ever
+        expanded: a record holds no document type declaration.
+        """
         decl = f'<?xml version="1.0" encoding="{self.encoding}"?>'.encode("ascii")
         return ET.fromstring(decl + record)
 
@@ -1097,11 +1226,13 @@ _FAMILY_HEADER_KNOWN = frozenset({
 _FIRST_CHILD = {"phyPf": b"<phy>", "futPf": b"<fut>"}
 
 
-def read_family(tag: str, record: bytes, reader: _Reader) -> Family:
+def read_family(
+    tag: str, record: bytes, reader: _Reader, checked: list[tuple[bytes, int, int]] | None = None
+) -> Family:
     """Read one product family record (fast path, falling back to the slow path)."""
     noted = reader.skipped.copy()
     try:
-        return _families_fast([(tag, record)], reader)[0]
+        return _families_fast([(tag, record)], reader, checked)[0]
     except _Unsupported:
         reader.skipped = noted
         return _family_slow(tag, record, reader)
@@ -1334,10 +1465,13 @@ _NAN = float("nan")
 
 
 def _f64(column: Sequence[Any]) -> np.ndarray:
-    """Numbers from text (bytes or str, parsed as Python's float does); missing (None/empty) -> NaN."""
+    """Numbers from text (bytes or str, parsed as Python's float does); a missing element (None) -> NaN.
+
+    An empty text is no number: _Unsupported, so the slow path reports it (as it reads it).
+    """
     try:
-        if None in column or b"" in column:
-            return np.array([float(x) if x else _NAN for x in column], dtype=np.float64)
+        if None in column:
+            return np.array([_NAN if x is None else float(x) for x in column], dtype=np.float64)
         return np.array(column, dtype=np.float64)
     except ValueError:
         raise _Unsupported() from None
@@ -1495,20 +1629,28 @@ def _strings(column: Sequence[Any], reader: _Reader) -> tuple[str | None, ...]:
     enc = reader.encoding
     # columns repeat few values (periods, C/P, price quality): decode each distinct one once
     decoded = {x: None if x is None else x.decode(enc).strip() for x in set(column)}
+    if any(x is not None and b"\r" in x for x in decoded):
+        raise _Unsupported()  # XML turns CR LF into LF inside a text: the slow path reads it so
     return tuple(map(decoded.__getitem__, column))
 
 
-def _families_fast(items: Sequence[tuple[str, bytes]], reader: _Reader) -> list[Family]:
+def _families_fast(
+    items: Sequence[tuple[str, bytes]], reader: _Reader, checked: list[tuple[bytes, int, int]] | None = None
+) -> list[Family]:
     """Fast path for several family records: one scan each, contracts and numbers read together.
 
     Raises _Unsupported if any family needs the slow path (the caller then reads them one by one).
+    ``checked`` (lazy pass) receives the runs (record, start, end) that expat need not see.
     """
     nums = _NumberBatch()
     runs = _ContractRuns()
     builders = [_family_fast(tag, record, reader, nums, runs) for tag, record in items]
     runs.read(reader, nums)
     nums.parse()
-    return [build() for build in builders]
+    families = [build() for build in builders]
+    if checked is not None:
+        checked.extend(runs.checked)
+    return families
 
 
 def _family_fast(
@@ -1577,6 +1719,8 @@ class _ContractRuns:
         #: per family: element, record, runs (start, end, series index) in the record
         self._families: list[tuple[str, bytes, list[tuple[int, int, int]]]] = []
         self._built: list[Callable[[], Any]] = []
+        #: runs (record, start, end) read by tokens whose bytes are well-formed XML by themselves
+        self.checked: list[tuple[bytes, int, int]] = []
 
     def add(self, element: str, record: bytes, spans: list[tuple[int, int, int]]) -> int:
         self._families.append((element, record, spans))
@@ -1592,12 +1736,15 @@ class _ContractRuns:
             handles = [h for h, (e, _, spans) in enumerate(self._families) if e == element and spans]
             if not handles:
                 continue
-            got = _read_tokens(element, [self._families[h] for h in handles], reader)
+            families = [self._families[h] for h in handles]
+            got = _read_tokens(element, families, reader)
             for k, h in enumerate(handles):
                 if got is not None:
-                    built[h] = (lambda c: lambda: c)(got[k])
+                    built[h] = (lambda c: lambda: c)(got[0][k])
                 else:
                     built[h] = self._read_regex(*self._families[h], reader, nums)
+            if got is not None and got[1]:
+                self.checked.extend((record, start, end) for _, record, spans in families for start, end, _ in spans)
         empty = {"opt": _empty_options, "fut": _empty_non_option, "phy": _empty_non_option}
         self._built = [b if b is not None else empty[e] for b, (e, _, _) in zip(built, self._families)]
 
@@ -1623,8 +1770,12 @@ class _ContractRuns:
 
 def _read_tokens(
     element: str, families: list[tuple[str, bytes, list[tuple[int, int, int]]]], reader: _Reader
-) -> list[Any] | None:
-    """The contracts of ``families`` (all of ``element``) by the token path, or None if a run is not modelled."""
+) -> tuple[list[Any], bool] | None:
+    """The contracts of ``families`` (all of ``element``) by the token path, or None if a run is not modelled.
+
+    With the contracts comes whether (in the lazy pass) the runs are well-formed XML by
+    themselves, so expat need not see them: see :class:`_Lazy`.
+    """
     parts = [record[start:end] for _, record, spans in families for start, end, _ in spans]
     if any(b"&" in p for p in parts):  # entities: the regex and slow paths decide
         return None
@@ -1680,7 +1831,23 @@ def _read_tokens(
                 risk_array_rate_id=rate_ids[a:b], risk_array=arrays[a:b], composite_delta=deltas[a:b],
             ))
         first_run += len(spans)
-    return out
+    return out, reader.lazy is not None and _xml_characters_only(run)
+
+
+def _xml_characters_only(run: _tokens.Run) -> bool:
+    """Whether every byte of the runs is an XML character that needs no more checking.
+
+    The token path has checked the tags (known names, no attributes), the nesting (the forms),
+    the white space between elements and that no text holds ``<`` or ``&``. What expat checks
+    besides is the characters: here ASCII without control characters other than TAB, LF and
+    CR, and without ``]`` (so without the ``]]>`` text may not hold). Then the runs are
+    well-formed content whatever the encoding (ASCII-compatible, checked in the prolog).
+    """
+    if not run.data.isascii() or b"]" in run.data:
+        return False
+    u = run.u[_fastparse.WORD_PAD:-_fastparse.WORD_PAD]
+    controls = int(np.count_nonzero((u < 32) & (u != 10)))
+    return controls == 0 or controls == int(np.count_nonzero(u == 13)) + int(np.count_nonzero(u == 9))
 
 
 class _TokenColumns:
@@ -1795,6 +1962,8 @@ def _non_option_from_rows(
             underlying.append(None)
         else:
             try:
+                if b"\r" in u_ex[j] or b"\r" in u_s[j]:  # (as in _strings)
+                    raise _Unsupported()
                 underlying.append(UnderlyingContract(reader.text(u_ex[j]), int(u_pf[j]), int(u_c[j]), reader.text(u_s[j]), float(u_i[j])))
             except ValueError:
                 raise _Unsupported() from None
