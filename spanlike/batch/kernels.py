@@ -1022,12 +1022,14 @@ def _scan_range(a_lo, a_hi, offsets, rows, qty, R, row_cc, cc_m, out):  # type: 
         p = offsets[a]
         end = offsets[a + 1]
         while p < end:
-            c = row_cc[rows[p]]
+            c = row_cc[np.uintp(rows[p])]
             for j in range(m_max):
                 losses[j] = 0.0
-            while p < end and row_cc[rows[p]] == c:
-                r = rows[p]
-                q = qty[p]
+            # Unsigned indices: numba emits no negative-index wraparound for them.
+            while p < end and row_cc[np.uintp(rows[p])] == c:
+                pu = np.uintp(p)
+                r = np.uintp(rows[pu])
+                q = qty[pu]
                 for j in range(m_max):
                     losses[j] += q * R[r, j]
                 p += 1
