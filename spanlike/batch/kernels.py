@@ -361,11 +361,14 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
     loop over "jobs" (values row, start, count, state column) with the
     summation written inline.
 
-    Why few helpers and two scratch arrays indexed by row: numba calls
-    between kernels are not inlined, and every array argument or slice costs
-    an atomic reference count increment and decrement per call (numba 0.68
-    does not prune them here). Scratch: ``fs`` float, ``ks`` int, both
-    (N_FS / N_KS, :func:`state_scratch_width`).
+    Why few helpers and two scratch arrays indexed by row: a call between
+    numba functions that are not inlined costs an atomic reference count
+    increment and decrement per array argument or slice (numba 0.68 does not
+    prune them here); helpers are ``njit_inline`` and slices are avoided.
+    Indices loaded from arrays are cast to ``np.uintp`` in the hot loops:
+    numba adds negative-index wraparound code to every signed index it cannot
+    prove non-negative, which measured 10% of this function. Scratch: ``fs``
+    float, ``ks`` int, both (N_FS / N_KS, :func:`state_scratch_width`).
     """
     n_cc = state.shape[0]
     m_max = R.shape[1]

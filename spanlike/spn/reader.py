@@ -821,16 +821,33 @@ def _line_in_record(record: bytes, rel_path: tuple[tuple[str, int], ...]) -> int
 
 
 class _El:
-    """An element with its indexed path relative to the record, for precise errors."""
+    """An element with its indexed path relative to the record, for precise errors.
 
-    __slots__ = ("el", "path")
+    The path of a child is only built when asked for (an error): most elements never need it.
+    ``req``/``fnum``/``inum`` read a present, valid child in one step and leave the rest (and
+    the error messages) to ``text``/``float``/``int``.
+    """
 
-    def __init__(self, el: ET.Element, path: tuple[tuple[str, int], ...]) -> None:
+    __slots__ = ("el", "_path", "_parent", "_step")
+
+    def __init__(
+        self, el: ET.Element, path: tuple[tuple[str, int], ...] | None,
+        parent: "_El | None" = None, step: tuple[str, int] | None = None,
+    ) -> None:
         self.el = el
-        self.path = path
+        self._path = path
+        self._parent = parent
+        self._step = step
+
+    @property
+    def path(self) -> tuple[tuple[str, int], ...]:
+        if self._path is None:
+            assert self._parent is not None and self._step is not None
+            self._path = self._parent.path + (self._step,)
+        return self._path
 
     def children(self, tag: str) -> list["_El"]:
-        return [_El(c, self.path + ((tag, i),)) for i, c in enumerate(self.el.findall(tag), 1)]
+        return [_El(c, None, self, (tag, i)) for i, c in enumerate(self.el.findall(tag), 1)]
 
     def child(self, tag: str, required: bool = True) -> "_El | None":
         c = self.el.find(tag)
@@ -838,7 +855,7 @@ class _El:
             if required:
                 raise _FieldError(self.path, f"required element <{tag}> is missing.")
             return None
-        return _El(c, self.path + ((tag, 1),))
+        return _El(c, None, self, (tag, 1))
 
     def text(self, tag: str, required: bool = True) -> str | None:
         c = self.el.find(tag)
@@ -849,6 +866,9 @@ class _El:
         return (c.text or "").strip()
 
     def req(self, tag: str) -> str:
+        c = self.el.find(tag)
+        if c is not None:
+            return (c.text or "").strip()
         value = self.text(tag)
         assert value is not None
         return value
@@ -863,6 +883,12 @@ class _El:
             raise _FieldError(self.path + ((tag, 1),), f"{t!r} is not a number.") from None
 
     def fnum(self, tag: str) -> float:
+        c = self.el.find(tag)
+        if c is not None:
+            try:
+                return float((c.text or "").strip())
+            except ValueError:
+                pass
         value = self.float(tag)
         assert value is not None
         return value
@@ -877,6 +903,12 @@ class _El:
             raise _FieldError(self.path + ((tag, 1),), f"{t!r} is not an integer.") from None
 
     def inum(self, tag: str) -> int:
+        c = self.el.find(tag)
+        if c is not None:
+            try:
+                return int((c.text or "").strip())
+            except ValueError:
+                pass
         value = self.int(tag)
         assert value is not None
         return value
@@ -940,7 +972,7 @@ def _delta_spread(node: _El) -> DeltaSpread:
         if child.tag not in ("tLeg", "pLeg"):
             continue
         seen[child.tag] += 1
-        leg = _El(child, node.path + ((child.tag, seen[child.tag]),))
+        leg = _El(child, None, node, (child.tag, seen[child.tag]))
         legs.append(
             SpreadLeg(
                 leg.req("cc"), leg.req("rs"), leg.fnum("i"),
