@@ -112,7 +112,7 @@ def test_regex_path_equals_slow_twin(name: str) -> None:
 @needs_takasbank
 def test_takasbank_token_path_equals_both_twins_bit_for_bit() -> None:
     seen = token_results(TAKASBANK)
-    assert seen == [True, True, True]  # options, futures, physicals: all by tokens
+    assert seen == [True]  # options, futures and physicals: all by one token pass
     fast = read_spn(TAKASBANK)
     assert_same(fast, read_slow(TAKASBANK))
     assert_same(read_regex(TAKASBANK), fast)
@@ -235,13 +235,13 @@ _decimal = st.builds(
 
 def _strict(text: bytes) -> bool:
     whole, frac = text.lstrip(b"-").split(b".")
-    return len(whole) <= 8 and len(frac) <= 8 and int(whole + frac) <= 2**53
+    return len(whole) <= 8 and len(frac) <= 7
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(_decimal, min_size=1, max_size=60), st.integers(0, 9))
 def test_decimal_spans_equal_float(texts: list[bytes], guess: int) -> None:
-    """Reference: float() of each text, bit for bit; spans outside -?d{1,8}.d{1,8} are refused."""
+    """Reference: float() of each text, bit for bit; spans outside -?d{1,8}.d{1,7} are refused."""
     u, words, starts, ends = _spans(texts)
     values, ok = decimal_spans(u, words, starts, ends, guess if guess else None)
     assert ok.tolist() == [_strict(t) for t in texts]
@@ -252,7 +252,7 @@ def test_decimal_spans_equal_float(texts: list[bytes], guess: int) -> None:
 @pytest.mark.parametrize("text", [
     b"1.5 ", b" 1.5", b"1e5", b"1.5e3", b"1.", b".5", b"--1.5", b"+1.5", b"1.5-", b"1.2.3", b"", b"-", b".",
     b"1_0.5", b"nan", b"inf", b"1,5", b"123456789.5", b"1.123456789", b"\xb1.5", b"1.\xb5", b"12", b"-12", b"1.5\n",
-    b"9007199254.740993", b"-.5", b"0x1.8",
+    b"9007199254.740993", b"-.5", b"0x1.8", b"1.12345678",
 ])
 def test_decimal_spans_refuse_what_is_not_strict(text: bytes) -> None:
     u, words, starts, ends = _spans([b"1.25", text, b"-0.5"])
@@ -262,9 +262,9 @@ def test_decimal_spans_refuse_what_is_not_strict(text: bytes) -> None:
 
 
 def test_decimal_spans_keep_negative_zero_and_mixed_decimals() -> None:
-    texts = [b"-0.000000", b"0.239129", b"-29.760841", b"163.00", b"6.0", b"9999999.99999999", b"-12345678.1"]
+    texts = [b"-0.000000", b"0.239129", b"-29.760841", b"163.00", b"6.0", b"9999999.9999999", b"-12345678.1"]
     u, words, starts, ends = _spans(texts)
-    values, ok = decimal_spans(u, words, starts, ends, np.array([6, 6, 6, 2, 1, 8, 1]))
+    values, ok = decimal_spans(u, words, starts, ends, np.array([6, 6, 6, 2, 1, 7, 1]))
     assert ok.all()
     assert values.view(np.int64).tolist() == np.array([float(t) for t in texts]).view(np.int64).tolist()
     assert math.copysign(1.0, values[0]) == -1.0

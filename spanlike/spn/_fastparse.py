@@ -133,6 +133,11 @@ _POW10_INT = np.array([10**k for k in range(9)], dtype=np.uint64)
 WORD_PAD = 16
 
 
+def _pairs(u: np.ndarray) -> np.ndarray:
+    """16 bytes at every offset of the buffer ``u`` (a view): ``[i]`` holds bytes ``i..i+15``."""
+    return np.ndarray(shape=(u.shape[0] - 15,), dtype="V16", buffer=u, strides=(1,))
+
+
 def word_view(padded: bytes) -> np.ndarray:
     """Little-endian uint64 at every byte offset of ``padded``: element ``i`` holds bytes ``i..i+7``.
 
@@ -177,13 +182,13 @@ def integer_spans(
 def decimal_spans(
     u: np.ndarray, words: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_frac: np.ndarray | int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Spans of the form ``-?d{1,8}.d{1,8}`` as float64 (bit for bit ``float()``), and which were.
+    """Spans of the form ``-?d{1,8}.d{1,7}`` as float64 (bit for bit ``float()``), and which were.
 
     Buffer conventions as in :func:`integer_spans`. ``n_frac`` guesses each
     span's number of decimals (a field usually prints a fixed number; default:
     the first span's); spans where the guess misses are searched further.
     Exact for the reason given in the module notes: the mantissa ``m`` (at
-    most 16 digits, checked <= 2**53) and ``10**f`` are exact doubles, and
+    most 15 digits, below 2**53) and ``10**f`` are exact doubles, and
     one IEEE division rounds ``m / 10**f`` correctly, as ``float()`` rounds
     the text. The sign is applied after the division, so ``-0.000000`` is
     -0.0. Spans of another form are False in the mask (their value is meaningless).
@@ -227,13 +232,17 @@ def _decimal_chunk(
         n_frac = ends - 1 - dot
     negative = u[starts] == 45  # '-'
     n_int = dot - starts - negative
-    ok[:] = (dot >= 0) & (n_int >= 1) & (n_int <= 8) & (n_frac >= 1) & (n_frac <= 8)
+    ok[:] = (dot >= 0) & (n_int >= 1) & (n_int <= 8) & (n_frac >= 1) & (n_frac <= 7)
     if not ok.all():  # keep the reads below inside the buffer and the tables for refused spans
         dot = np.where(ok, dot, starts)
         n_int = np.where(ok, n_int, 1)
         n_frac = np.where(ok, n_frac, 1)
-    int_word = words[dot - 8]  # integer digits: the last n_int lanes
-    frac_word = words[dot + 1]  # fraction digits: the first n_frac lanes
+    # the 8 bytes before the point and the 7 after, in one gather (a 16-byte item costs what
+    # an 8-byte one does): integer digits in the last n_int lanes of the first word, fraction
+    # digits in the first n_frac lanes of the second once the point is shifted out
+    pair = _pairs(u)[dot - 8].view("<u8").reshape(-1, 2)
+    int_word = pair[:, 0]
+    frac_word = pair[:, 1] >> _U64(8)
     top = HIGH_LANES[n_int]
     low = LOW_LANES[n_frac]
     ok &= ((non_digit_lanes(int_word) & top) | (non_digit_lanes(frac_word) & low)) == 0
@@ -241,8 +250,7 @@ def _decimal_chunk(
     # the fraction digits moved up to the last lanes (zeros before them); the lanes after the
     # digits may borrow in the subtraction, but only upwards, and the shift drops them
     frac = _eight_digits((frac_word - _ASCII0) << _SHIFT_UP[n_frac])
-    mantissa = whole * _POW10_INT[n_frac] + frac
-    ok &= mantissa <= _U64(2**53)
+    mantissa = whole * _POW10_INT[n_frac] + frac  # < 10**15 < 2**53: exact as a double
     np.divide(mantissa.astype(np.float64), _POW10[n_frac], out=values)
     # the sign by its bit: the same as negating (also -0.0), without a masked ufunc (slow)
     np.bitwise_or(values.view(np.uint64), negative.astype(np.uint64) << _U64(63), out=values.view(np.uint64))

@@ -60,8 +60,7 @@ def _through_gt(word: np.ndarray) -> np.ndarray:
     x = word ^ _GT
     # lanes equal to '>' get 0x80; a lane above a true one may too, but the lowest mark is exact
     marks = (x - _ONES) & ~x & _HIGH
-    lowest = marks & (_U64(0) - marks)
-    return word & ((lowest << _U64(1)) - _U64(1))  # all lanes when there is no mark
+    return word & (marks ^ (marks - _U64(1)))  # the bits up to the lowest mark; all when none
 
 
 def _key(text: bytes) -> int:
@@ -113,6 +112,8 @@ class TagSet:
             opens_text[code] = name in leaves
         self.length = length
         self.opens_text = opens_text
+        #: where the white space after a tag starts; beyond any buffer for tags that open a text
+        self.gap_offset = np.where(opens_text, 1 << 62, length)
         keys = np.array(sorted(first), dtype=np.uint64)
         mult = int(_MIX)
         while len(set(_hash(keys, _U64(mult)).tolist())) != keys.size:  # a few tries at most
@@ -146,7 +147,7 @@ class TagSet:
         for a in range(0, lt.shape[0], CHUNK):
             word = _through_gt(words[lt[a:a + CHUNK] + 1])
             slot = _hash(word, self._mult)
-            got = self._table[slot]
+            got = self._table.take(slot)
             if not (got.all() and (self._slot_word[slot] == word).all()):
                 return None
             codes[a:a + CHUNK] = got
@@ -155,7 +156,7 @@ class TagSet:
             first = words[lt[long] + 1]
             second = _through_gt(words[lt[long] + 9])
             slot = _hash(first ^ (second * _MIX), self._long_mult)
-            got = self._long_table[slot]
+            got = self._long_table.take(slot)
             if not (got.all() and (self._long_first[slot] == first).all() and (self._long_second[slot] == second).all()):
                 return None
             codes[long] = got
@@ -196,18 +197,19 @@ class Run:
     def gaps_are_space(self, tags: TagSet) -> bool:
         """True if only white space follows every token that does not open a text.
 
-        Gaps up to a word long are tested eight bytes at a time: in a document expat accepted,
-        the bytes up to 0x20 are exactly the white space (tab, LF, CR, space: other control
-        characters are not XML characters), and "up to 0x20" is a lane-wise test.
+        Gaps up to a word long are tested eight bytes at a time: the bytes up to 0x20 of an XML
+        document are exactly the white space (tab, LF, CR, space: other control characters are
+        not XML characters; expat refuses them, and runs it is not to see are checked to hold
+        none: ``_xml_characters_only`` in the reader), and "up to 0x20" is a lane-wise test.
         """
         codes, lt, words = self.codes, self.lt, self.words
         for a in range(0, codes.shape[0], CHUNK):
             b = min(a + CHUNK, codes.shape[0])
             c = codes[a:b]
-            start = lt[a:b] + tags.length[c]
-            size = np.where(tags.opens_text[c], 0, lt[a + 1:b + 1] - start)
-            some = np.flatnonzero(size)  # most gaps are empty
-            start, size = start[some], size[some]
+            start = lt[a:b] + tags.gap_offset.take(c)  # (take: byte codes index faster than by [])
+            some = np.flatnonzero(lt[a + 1:b + 1] > start)  # most gaps are empty; texts never count
+            start = start[some]
+            size = lt[a + 1:b + 1][some] - start
             word = words[start]
             space = ~(word | ((word & _LO7) + _SPACE_LIMIT)) & _HIGH  # 0x80 in lanes <= 0x20
             need = _HIGH & LOW_LANES[np.minimum(size, 8)]
@@ -229,9 +231,13 @@ class Run:
             pos, size = pos[more] + 1, size[more] - 1
         return True
 
-    def text_spans(self, tokens: np.ndarray, tags: TagSet) -> tuple[np.ndarray, np.ndarray]:
-        """(start, end) in ``data`` of the texts opened by ``tokens``."""
-        return self.lt[tokens] + tags.length[self.codes[tokens]], self.lt[tokens + 1]
+    def text_spans(
+        self, tokens: np.ndarray, tags: TagSet, length: np.ndarray | int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(start, end) in ``data`` of the texts opened by ``tokens`` (``length``: of their tags, if known)."""
+        if length is None:
+            length = tags.length.take(self.codes.take(tokens))
+        return self.lt.take(tokens) + length, self.lt.take(tokens + 1)
 
     def text(self, start: int, end: int) -> bytes:
         return self.data[start:end]
@@ -269,50 +275,59 @@ class Records:
     def group_end(self, group: str) -> np.ndarray:
         """Token offset just after ``group`` for every record (-1 where absent)."""
         if self.form is None:
-            return np.full(self.opens.shape[0], self.ends[0][group], dtype=np.int64)
-        return np.array([e[group] for e in self.ends], dtype=np.int64)[self.form]
+            return np.full(self.opens.shape[0], self.ends[0].get(group, -1), dtype=np.int64)
+        return np.array([e.get(group, -1) for e in self.ends], dtype=np.int64)[self.form]
 
 
-def read_records(run: Run, tags: TagSet, element: str, form: re.Pattern[bytes]) -> Records | None:
-    """Check that ``run`` is records ``<element>`` of the content model ``form``, and locate them.
+def read_records(run: Run, tags: TagSet, forms: dict[str, re.Pattern[bytes]]) -> Records | None:
+    """Check that ``run`` is records of the elements ``forms`` names, each of its content model, and locate them.
 
-    ``form`` is matched (``fullmatch``) against each distinct record's codes,
-    open and close tags included. Returns None when the run is anything else.
+    ``forms[element]`` is matched (``fullmatch``) against the codes of each distinct record of
+    that element, open and close tags included. Returns None when the run is anything else.
     """
     codes = run.codes
     if not codes.size:
         return None
-    open_c, close_c = tags.code[element], tags.code[element] + 1
-    opens = np.flatnonzero(codes == open_c)
-    closes = np.flatnonzero(codes == close_c)
+    opening = np.zeros(256, dtype=bool)
+    opening[[tags.code[e] for e in forms]] = True
+    closing = np.roll(opening, 1)  # close code = open code + 1
+    opens = np.flatnonzero(opening.take(codes))
+    closes = np.flatnonzero(closing.take(codes))
     n = opens.shape[0]
     if n == 0 or closes.shape[0] != n or opens[0] != 0:
         return None
-    # records in sequence, nothing outside them: open < close < next open, sizes add up
+    # records in sequence, nothing outside them: open < close < next open, each closing its own
+    # element, sizes adding up to the whole run
     if not ((opens < closes).all() and (closes[:-1] < opens[1:]).all()):
         return None
-    if int((closes - opens).sum()) + n != codes.shape[0]:
+    kinds = codes[opens]
+    if not (codes[closes] == kinds + 1).all() or int((closes - opens).sum()) + n != codes.shape[0]:
         return None
     runs = np.searchsorted(run.run_starts, run.lt[opens], side="right") - 1
     if not (runs == np.searchsorted(run.run_starts, run.lt[closes], side="right") - 1).all():
         return None  # a record across two runs
     if not run.gaps_are_space(tags):
         return None
-    pieces = codes.tobytes().split(bytes([open_c]))[1:]  # each record's codes after its open tag
-    distinct = list(dict.fromkeys(pieces))
+    marked = codes.copy()
+    marked[opens] = 0  # (no tag has code 0)
+    pieces = marked.tobytes().split(b"\0")[1:]  # each record's codes after its open tag
+    keys = list(zip(kinds.tolist(), pieces)) if len(forms) > 1 else pieces
+    distinct = list(dict.fromkeys(keys))
+    by_code = {tags.code[e]: form for e, form in forms.items()}
     offsets: list[dict[str, int]] = []
     ends: list[dict[str, int]] = []
-    names = list(form.groupindex)
-    for piece in distinct:
-        m = form.fullmatch(bytes([open_c]) + piece)
+    for key in distinct:
+        code, piece = key if len(forms) > 1 else (int(kinds[0]), key)
+        form = by_code[code]
+        m = form.fullmatch(bytes([code]) + piece)  # type: ignore[arg-type]
         if m is None:
             return None
-        offsets.append({g: m.start(g) for g in names})
-        ends.append({g: m.end(g) for g in names})
+        offsets.append({g: m.start(g) for g in form.groupindex})
+        ends.append({g: m.end(g) for g in form.groupindex})
     which = None
     if len(distinct) > 1:
-        index = {p: i for i, p in enumerate(distinct)}
-        which = np.fromiter(map(index.__getitem__, pieces), dtype=np.int64, count=n)
+        index = {k: i for i, k in enumerate(distinct)}
+        which = np.fromiter(map(index.__getitem__, keys), dtype=np.int64, count=n)
     return Records(opens, runs, which, offsets, ends)
 
 

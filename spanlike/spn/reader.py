@@ -1435,6 +1435,8 @@ _CONTRACT_MODELS: dict[str, tuple[tuple[str, bool] | str, ...]] = {
 }
 _UNDC_CHILDREN = ("exch", "pfId", "cId", "s", "i")
 _SCAN_FIELDS = ("priceScan", "priceScanPct", "volScan", "volScanPct")
+#: group names of _forms that are not their leaf's tag name
+_GROUP_TAG = {"ra_d": "d", **{"u_" + x: x for x in _UNDC_CHILDREN}}
 
 
 @functools.lru_cache(maxsize=8)
@@ -1764,12 +1766,17 @@ class _ContractRuns:
 
     def read(self, reader: _Reader, nums: _NumberBatch) -> None:
         built: list[Callable[[], Any] | None] = [None] * len(self._families)
-        for element in ("opt", "fut", "phy"):
-            handles = [h for h, (e, _, spans) in enumerate(self._families) if e == element and spans]
+        groups = [[h for h, (_, _, spans) in enumerate(self._families) if spans]]
+        while groups:
+            handles = groups.pop()
             if not handles:
                 continue
             families = [self._families[h] for h in handles]
-            got = _read_tokens(element, families, reader)
+            got = _read_tokens(families, reader)
+            if got is None and len({e for e, _, _ in families}) > 1:
+                # one pass for all failed: try each element on its own (a file may model one oddly)
+                groups.extend([h for h in handles if self._families[h][0] == e] for e in _CONTRACT_MODELS)
+                continue
             for k, h in enumerate(handles):
                 if got is not None:
                     built[h] = (lambda c: lambda: c)(got[0][k])
@@ -1801,9 +1808,9 @@ class _ContractRuns:
 
 
 def _read_tokens(
-    element: str, families: list[tuple[str, bytes, list[tuple[int, int, int]]]], reader: _Reader
+    families: list[tuple[str, bytes, list[tuple[int, int, int]]]], reader: _Reader
 ) -> tuple[list[Any], bool] | None:
-    """The contracts of ``families`` (all of ``element``) by the token path, or None if a run is not modelled.
+    """The contracts of ``families`` (any elements) by the token path, or None if a run is not modelled.
 
     With the contracts comes whether (in the lazy pass) the runs are well-formed XML by
     themselves, so expat need not see them: see :class:`_Lazy`.
@@ -1815,18 +1822,20 @@ def _read_tokens(
     if run is None:
         return None
     n_points = reader.n_points
-    recs = _tokens.read_records(run, _TAGS, element, _forms(n_points)[element])
+    elements = {e for e, _, _ in families}
+    forms = _forms(n_points)
+    recs = _tokens.read_records(run, _TAGS, {e: forms[e] for e in _CONTRACT_MODELS if e in elements})
     if recs is None:
         return None
-    floats = ("k", "p", "d", "v", "cvf", "svf", "val", "sc") if element == "opt" else ("p", "d", "v", "cvf", "val", "sc", "t")
+    options, others = "opt" in elements, bool(elements - {"opt"})
     try:
-        cols = _TokenColumns(run, recs, reader.encoding, n_points, floats + ("ra_d", "u_i"), ("cId", "r", "u_pfId", "u_cId"))
+        cols = _TokenColumns(run, recs, reader.encoding, n_points, _FLOAT_GROUPS, _INTEGER_GROUPS)
         rate_ids, arrays, deltas = cols.risk_arrays()
-        if element == "opt":
+        if options:
             put_call, quality = cols.strings("o"), cols.strings("pq")
-            if put_call is None or quality is None or not {"C", "P"}.issuperset(put_call):
+            if put_call is None or quality is None or not {"C", "P", None}.issuperset(put_call):
                 return None
-        else:
+        if others:
             period, settlement = cols.strings("pe"), cols.strings("setlDate")
             underlying = cols.underlying()
             if period is None or settlement is None or underlying is None:
@@ -1835,35 +1844,38 @@ def _read_tokens(
     except ValueError:  # a number float()/int() refuse, a text the encoding refuses
         return None
     ids = cols.integer("cId")
-    columns = [cols.float(x) for x in floats]
+    k, p, d, v, cvf, svf, val, sc, t = (cols.float(x) for x in _FLOAT_GROUPS[:9])
     # each family's records are those of its runs, in order
-    bounds = np.concatenate(([0], np.cumsum(np.bincount(recs.run, minlength=len(run.run_starts)))))
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(recs.run, minlength=len(run.run_starts))))).tolist()
     out: list[Any] = []
     first_run = 0
-    for _, _, spans in families:
-        a, b = int(bounds[first_run]), int(bounds[first_run + len(spans)])
+    for element, _, spans in families:
+        a, b = bounds[first_run], bounds[first_run + len(spans)]
         if element == "opt":
             series_of_run = np.array([i for _, _, i in spans], dtype=np.int64)
-            k, p, d, v, cvf, svf, val, sc = (x[a:b] for x in columns)
             out.append(OptionContracts(
                 series_index=series_of_run[recs.run[a:b] - first_run],
                 contract_id=ids[a:b],
                 put_call=tuple(put_call[a:b]),  # type: ignore[arg-type]
-                strike=k, price=p, price_quality=tuple(quality[a:b]),
-                delta=d, vol=v, cvf=cvf, svf=svf, value=val, scale=sc,
+                strike=k[a:b], price=p[a:b], price_quality=tuple(quality[a:b]),
+                delta=d[a:b], vol=v[a:b], cvf=cvf[a:b], svf=svf[a:b], value=val[a:b], scale=sc[a:b],
                 risk_array_rate_id=rate_ids[a:b], risk_array=arrays[a:b], composite_delta=deltas[a:b],
             ))
         else:
-            p, d, v, cvf, val, sc, t = (x[a:b] for x in columns)
             out.append(NonOptionContracts(
                 contract_id=ids[a:b], period=tuple(period[a:b]),
-                price=p, delta=d, vol=v, cvf=cvf, value=val, scale=sc,
-                settlement_date=tuple(settlement[a:b]), time_to_expiry=t,
+                price=p[a:b], delta=d[a:b], vol=v[a:b], cvf=cvf[a:b], value=val[a:b], scale=sc[a:b],
+                settlement_date=tuple(settlement[a:b]), time_to_expiry=t[a:b],
                 underlying=tuple(underlying[a:b]), scan_rates=tuple(scans[a:b]),
                 risk_array_rate_id=rate_ids[a:b], risk_array=arrays[a:b], composite_delta=deltas[a:b],
             ))
         first_run += len(spans)
     return out, reader.lazy is not None and _xml_characters_only(run)
+
+
+#: the groups of _forms read as numbers and as integers by the token path
+_FLOAT_GROUPS = ("k", "p", "d", "v", "cvf", "svf", "val", "sc", "t", "ra_d", "u_i")
+_INTEGER_GROUPS = ("cId", "r", "u_pfId", "u_cId")
 
 
 def _xml_characters_only(run: _tokens.Run) -> bool:
@@ -1917,8 +1929,10 @@ class _TokenColumns:
         self._numbers.update(self._read(groups, _tokens.integers))
 
     def _read(self, groups: list[tuple[str, np.ndarray]], read: Callable[..., np.ndarray]) -> dict[str, np.ndarray]:
-        tokens = np.concatenate([t for _, t in groups])
-        values = read(self.run, self.run.text_spans(tokens, _TAGS), [t.shape[0] for _, t in groups])
+        spans = [self._spans(g, t) for g, t in groups]
+        starts = np.concatenate([s for s, _ in spans])
+        ends = np.concatenate([e for _, e in spans])
+        values = read(self.run, (starts, ends), [t.shape[0] for _, t in groups])
         out = {}
         at = 0
         for group, t in groups:
@@ -1941,13 +1955,16 @@ class _TokenColumns:
     def strings(self, group: str, everywhere: bool = True) -> list[str | None] | None:
         """Texts of ``group`` for every record (None where absent), or only where present."""
         has, tokens = self.recs.field(group)
-        got = _tokens.strings(self.run, self.run.text_spans(tokens, _TAGS), self.encoding)
+        got = _tokens.strings(self.run, self._spans(group, tokens), self.encoding)
         if got is None or has.shape[0] == self.n or not everywhere:
             return got  # type: ignore[return-value]
-        out: list[str | None] = [None] * self.n
-        for i, x in zip(has.tolist(), got):
-            out[i] = x
-        return out
+        out = np.full(self.n, None, dtype=object)
+        out[has] = got
+        return out.tolist()  # type: ignore[no-any-return]
+
+    def _spans(self, group: str, tokens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Text spans of a group's leaf tokens (the tag, hence its length, is the group's)."""
+        return self.run.text_spans(tokens, _TAGS, len(_GROUP_TAG.get(group, group)) + 2)
 
     def risk_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         has = self._has["a"]
@@ -1973,12 +1990,16 @@ class _TokenColumns:
             out[j] = UnderlyingContract(exch[k], pf_id[k], c_id[k], s[k], i[k])  # type: ignore[arg-type]
         return out
 
-    def scan_rates(self) -> list[tuple[ScanRate, ...]]:
-        """Scan rates of each record, by the regex path's reader of the ``scanRate`` elements' bytes."""
-        _, start = self.recs.field("scanRate")
-        end = self.recs.opens + self.recs.group_end("scanRate")
+    def scan_rates(self) -> list[tuple[ScanRate, ...] | None]:
+        """Scan rates of each record (None for records without them: options), by the regex path's
+        reader of the ``scanRate`` elements' bytes."""
+        has, start = self.recs.field("scanRate")
+        end = (self.recs.opens + self.recs.group_end("scanRate"))[has]
         lt, data = self.run.lt, self.run.data
-        return [_scan_rates_fast(data[lt[a]:lt[b]]) for a, b in zip(start.tolist(), end.tolist())]
+        out: list[tuple[ScanRate, ...] | None] = [None] * self.n
+        for j, a, b in zip(has.tolist(), start.tolist(), end.tolist()):
+            out[j] = _scan_rates_fast(data[lt[a]:lt[b]])
+        return out
 
 
 def _non_option_from_rows(
