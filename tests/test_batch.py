@@ -237,6 +237,31 @@ def test_random_books_property(engines: dict[str, PreparedEngine], seed: int, na
     assert_batch_equals_reference(engine, book)
 
 
+def test_three_leg_intra_spreads_equal_reference(market: MarketSnapshot) -> None:
+    """The kernel's general spread path (more than two legs) against the reference.
+
+    Two-leg spreads take a separate branch-light path in the kernel; this set
+    puts a three-leg spread (tiers 1 + 2 against tier 4, ratios 1, 0.5, 1.5)
+    first, so that both paths form spreads on the same books.
+    """
+    data = params.load("crypto-span").model_dump(mode="json")
+    for cc in data["combined_commodities"]:
+        for spread in cc["span"]["intra_spreads"]:
+            spread["priority"] += 1
+        cc["span"]["intra_spreads"].insert(0, {
+            "priority": 1, "rate": 0.006, "rate_kind": "relative", "method": "flat",
+            "legs": [{"tier": 1, "delta_ratio": 1.0, "side": "A"}, {"tier": 2, "delta_ratio": 0.5, "side": "A"},
+                     {"tier": 4, "delta_ratio": 1.5, "side": "B"}],
+        })
+    ps = params.from_mapping(data)
+    engine = prepare_engine(instruments=sorted(market.quotes), market=market, parameter_set=ps)
+    assert int(engine.packed.spr_i[:, 0, 0].max()) == 3
+    book = _random_book(engine, np.random.default_rng(7), n_accounts=150, max_positions=30)
+    assert_batch_equals_reference(engine, book)
+    result = margin_batch(engine, book, components=True)
+    assert (result.component("intra_spread_charge") > 0).sum() > 20  # spreads do form
+
+
 def test_scan_risk_batch_is_the_scan_component(engines: dict[str, PreparedEngine]) -> None:
     engine = engines["crypto-span"]
     book = _random_book(engine, np.random.default_rng(7), n_accounts=60, max_positions=30)
