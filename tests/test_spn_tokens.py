@@ -9,6 +9,7 @@ as int64 bit patterns); Python's ``float()`` and ``int()`` for the number parser
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -403,3 +404,45 @@ def test_lazy_pass_refuses_the_document_type_before_any_record(name: str) -> Non
         reader_module._State.record = original  # type: ignore[method-assign]
     assert seen == [True, False] and "document type (DTD)" in got
     assert calls == []  # neither pass read a record: expat met the prolog first
+
+
+# ---------------------------------------------------------------------------
+# Small records of one container parsed by one ElementTree call
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["ccdef.spn", "futures.spn", "options.spn"])
+def test_records_parsed_together_read_as_one_at_a_time(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    together = read_spn(DATA / name)
+    monkeypatch.setattr(reader_module, "_SMALL_BYTES", 0)  # each record parsed on its own
+    alone = read_spn(DATA / name)
+    assert together == alone and together.skipped == alone.skipped
+    assert together.combined_commodities == alone.combined_commodities
+    assert together.clearing_org.inter_spreads == alone.clearing_org.inter_spreads
+
+
+@needs_takasbank
+def test_takasbank_records_parsed_together_read_as_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    together = read_spn(TAKASBANK)
+    monkeypatch.setattr(reader_module, "_SMALL_BYTES", 0)
+    alone = read_spn(TAKASBANK)
+    assert together == alone
+    assert together.combined_commodities == alone.combined_commodities
+    assert together.currencies == alone.currencies and together.clearing_org.point_defs == alone.clearing_org.point_defs
+
+
+@pytest.mark.parametrize(("old", "new", "where"), [
+    # the second ccDef and the inter-commodity spread after it: their own lines and paths
+    (b"<cc>STK</cc><currency>USD</currency>", b"<cc>STK</cc><currency>USD</currency><riskExponent>x</riskExponent>",
+     "element spanFile/pointInTime/clearingOrg/ccDef/riskExponent: 'x' is not an integer"),
+    (b"<rs>B</rs><i>1.000000</i></tLeg>", b"<rs>B</rs><i>one</i></tLeg>",
+     "element spanFile/pointInTime/clearingOrg/interSpreads/dSpread/tLeg/i: 'one' is not a number"),
+])
+def test_errors_in_records_parsed_together_name_their_line(tmp_path: Path, old: bytes, new: bytes, where: str) -> None:
+    text = (DATA / "ccdef.spn").read_bytes()
+    assert text.count(old) == 1
+    path = tmp_path / "bad.spn"
+    path.write_bytes(text.replace(old, new))
+    line = text[:text.index(old)].count(b"\n") + 1
+    with pytest.raises(InputFileError, match=rf"line {line}, {re.escape(where)}"):
+        read_spn(path)
