@@ -1,10 +1,13 @@
 """Bulk parsing of decimal numbers in XML text nodes, vectorised with numpy.
 
-``decimals(blob, count)`` reads the ``count`` numbers of ``blob``, a byte
-string in which every number is a whole text node ``>-?d+.d+<`` (an element's
-text, or tokens joined with ``b"<>"``), and returns them as float64, equal bit
-for bit to ``float()`` of each text. It returns None, and the caller parses
-with ``float()``, whenever the text is not in that strict form.
+``decimals(blob, count)`` (the reader's regex path) reads the ``count``
+numbers of ``blob``, a byte string in which every number is a whole text node
+``>-?d+.d+<`` (an element's text, or tokens joined with ``b"<>"``), and
+returns them as float64, equal bit for bit to ``float()`` of each text. It
+returns None, and the caller parses with ``float()``, whenever the text is not
+in that strict form. ``decimal_spans`` and ``integer_spans`` (the token path)
+read texts at known places with 64-bit words and say, per text, whether it was
+in their strict form (the caller reads the others with the builtins).
 
 Why it is exact
 ---------------
@@ -30,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["decimals"]
+__all__ = ["decimals", "decimal_spans", "integer_spans", "word_view", "WORD_PAD"]
 
 _MAX_INT_DIGITS = 9
 _MAX_FRAC_DIGITS = 9

@@ -6,30 +6,44 @@ recognised by its magic bytes.
 
 How it reads
 ------------
-Two passes run side by side over the same chunks of the stream, so memory is
-bounded by the largest product family or batch of families (not the file):
+Memory is bounded by the read chunk (4 MB) and the largest product family or
+batch of families (``_BATCH_BYTES``), not by the file.
 
-1. **Validation**: every chunk goes through expat (C, no Python callbacks per
-   element). It rejects malformed and truncated XML with the line and column,
-   and refuses any document type declaration (hence any entity definition,
-   billion-laughs expansion or external entity) before it is processed.
+1. **Validation** by expat (C, no Python callbacks per element). It rejects
+   malformed and truncated XML with the line and column, and refuses any
+   document type declaration (hence any entity definition, billion-laughs
+   expansion or external entity) before any record is read.
 2. **Extraction**: a scanner walks the container elements (``spanFile``,
    ``definitions``, ``pointInTime``, ``clearingOrg``, ``exchange``,
-   ``interSpreads``) and hands each record element to a handler. Product
-   families (the bulk of a file) go through a *fast path*: regular
-   expressions that encode the XSD content model of family headers, option
-   series heads, ``fut``, ``phy`` and ``opt`` (child order and optionality)
-   and collect the number texts column-wise. Families are read in batches
-   (up to ``_BATCH_BYTES`` of records, flushed when the exchange closes) so
-   that all their numbers (risk arrays and numeric columns) are converted by
-   one vectorised call (:func:`spanlike.spn._fastparse.decimals`, bit for bit
-   ``float()`` on strict ``-d.d`` texts; anything else is read by ``float()``).
-   Anything the fast path does not recognise (an element it does not model,
-   another child order, an entity, a bad number) sends the batch back to
-   family-by-family reading and that family to the *slow path*, an
-   ElementTree walk that reads the same fields, records unmodelled elements
-   in ``SpanFile.skipped`` and raises precise errors. The two paths give
-   equal results (tested on every fixture and the Takasbank file).
+   ``interSpreads``) and hands each record element to a handler. Small
+   records of one container (currency, point and combined-commodity
+   definitions, spreads) are parsed by one ElementTree call per 32 KB.
+   Product families (the bulk of a file) are read in batches: family headers
+   and option series heads by regular expressions that encode the XSD content
+   model (child order and optionality), and the runs of contract records
+   (``opt``, ``fut``, ``phy``) by the *token path* (:mod:`._tokens`): numpy
+   finds every tag, checks each distinct record form against the content
+   model once and converts the texts column-wise, numbers by word-wise
+   parsers equal bit for bit to ``float()``/``int()``
+   (:func:`~spanlike.spn._fastparse.decimal_spans`; other texts are read by
+   the builtins). A run the token path does not model goes to the *regex
+   path* (one pattern per record, numbers parsed per batch by
+   :func:`~spanlike.spn._fastparse.decimals`), and anything the regex path
+   does not model (an unknown element, another child order, an entity, a bad
+   number) sends the family to the *slow path*, an ElementTree walk that
+   reads the same fields, records unmodelled elements in ``SpanFile.skipped``
+   and raises precise errors. The three give equal results, bit for bit
+   (tested on every fixture, on edited fixtures and on the Takasbank file).
+
+Validation and extraction run in one of two orders. The **lazy pass** (tried first) scans
+first and gives expat the document behind the scanner, except the runs of
+contract records the token path checked completely (tags, nesting, white
+space, texts, characters): expat reads a placeholder in their place, whose
+reported position proves the run stood in element content (see
+:class:`_Lazy`). It stops at the first problem of any kind, and the **strict
+pass** reads the file again with expat first on every chunk, so a bad file's
+error, line and element path are always the strict pass's. Neither expands
+an entity.
 
 Errors are :class:`~spanlike.errors.InputFileError` naming the file, the line
 and the element path (``spanFile/pointInTime/clearingOrg/exchange/oopPf/series/opt/ra/a``).
