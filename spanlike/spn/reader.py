@@ -413,7 +413,8 @@ class _Lazy:
     The strict pass hands every chunk to expat before scanning it. The lazy pass scans first
     and hands expat the bytes behind the scanner, with each run of contract records that the
     token path checked completely (tags, nesting, white space between elements, texts without
-    ``<`` or ``&``, characters: :func:`_xml_characters_only`) replaced by
+    ``<`` or ``&``, characters: :func:`_xml_characters_only`), and each small record that
+    ElementTree (expat too, same encoding, no DTD) has parsed, replaced by
     ``_RUN_PLACEHOLDER``. Expat still sees the prolog first (a document type declaration is
     refused before any record is read) and everything else. If expat accepts that document
     and reports the placeholders' instructions exactly where they were put, the file is
@@ -437,10 +438,10 @@ class _Lazy:
             self.seen.append(self.parser.CurrentByteIndex)
 
     def skip(self, runs: Sequence[tuple[int, int]]) -> None:
-        """Runs (document offsets, in order, after the bytes fed so far) expat is not to see."""
-        if runs and runs[0][0] < self.fed:
+        """Runs (document offsets, after the bytes fed so far) expat is not to see."""
+        if runs and min(runs)[0] < self.fed:
             raise _LazyFailed("a checked run was already handed to expat")
-        self.skips.extend(runs)
+        self.skips = collections.deque(sorted([*self.skips, *runs]))
 
     def feed(self, buf: bytes, buf_at: int, upto: int) -> None:
         """Hand expat the document up to offset ``upto`` (``buf`` holds it from ``buf_at``)."""
@@ -507,6 +508,7 @@ class _Reader:
         #: small records of one container waiting to be parsed together (key, tag, record, buffer,
         #: its first line, offset), and their elements while they are handled (by record identity)
         self.small: list[tuple[tuple[str, ...], str, bytes, bytes, int, int]] = []
+        self.small_at: list[int] = []  # their offsets in the document
         self.small_bytes = 0
         self.parsed: dict[int, ET.Element] = {}
         self.pending_bytes = 0
@@ -622,7 +624,7 @@ class _Reader:
             return
         drop = self.pos
         if self.lazy is not None:
-            ready = self.pending_at[0] if self.pending_at else self.buf_at + self.pos
+            ready = min(self.pending_at[:1] + self.small_at[:1] + [self.buf_at + self.pos])
             self.lazy.feed(self.buf, self.buf_at, ready)
             drop = min(drop, self.lazy.fed - self.buf_at)
             if drop <= _CHUNK:
@@ -744,6 +746,7 @@ class _Reader:
             if self.small and (self.small[0][0] != key or self.small_bytes >= _SMALL_BYTES):
                 self.flush_small()
             self.small.append((key, tag, record, self.buf, self.base_line, start))
+            self.small_at.append(self.buf_at + start)
             self.small_bytes += len(record)
             return
         self.flush_small()
@@ -764,12 +767,16 @@ class _Reader:
     def flush_small(self) -> None:
         """Handle the waiting small records, parsed by one ElementTree call (one parser, not one each)."""
         small, self.small, self.small_bytes = self.small, [], 0
+        at, self.small_at = self.small_at, []
         if not small:
             return
-        if len(small) > 1:
-            decl = f'<?xml version="1.0" encoding="{self.encoding}"?><_>'.encode("ascii")
-            root = ET.fromstring(decl + b"".join(item[2] for item in small) + b"</_>")
-            self.parsed = {id(item[2]): el for item, el in zip(small, root)}  # (each record is one element)
+        decl = f'<?xml version="1.0" encoding="{self.encoding}"?><_>'.encode("ascii")
+        root = ET.fromstring(decl + b"".join(item[2] for item in small) + b"</_>")
+        self.parsed = {id(item[2]): el for item, el in zip(small, root)}  # (each record is one element)
+        if self.lazy is not None:
+            # ElementTree's expat has just checked these bytes (same encoding, no DTD): the lazy
+            # expat need not read them again
+            self.lazy.skip([(a, a + len(item[2])) for item, a in zip(small, at)])
         try:
             for item in small:
                 self._record(*item)
