@@ -151,6 +151,7 @@ _EDITS = [
     ("futures.spn", b"<setlDate>20240315</setlDate>", b""),  # another form (optional child missing)
     ("futures.spn", b"<undC><exch>TX</exch>", b"<undC><exch>T\rX</exch>"),
     ("futures.spn", b"<priceScan>150.000000</priceScan>", b"<priceScanPct>0.5</priceScanPct>"),
+    ("futures.spn", b"<priceScan>150.000000</priceScan>", b"<priceScan>150.000000</priceScan><priceScan>7</priceScan>"),
     ("futures.spn", b"<fut><cId>10</cId>", b"<fut>\n\t  <cId>10</cId>"),  # indentation
     ("futures.spn", b"<fut><cId>10</cId>", b"<fut>" + b" " * 200 + b"<cId>10</cId>"),  # a long gap
 ]

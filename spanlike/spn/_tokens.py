@@ -20,10 +20,12 @@ without a regular expression walking every byte:
    caller converts texts with :mod:`spanlike.spn._fastparse` (numbers) or
    decodes them (strings).
 
-The tokens are only trusted because expat has already checked that the
-document is well-formed; the checks here decide whether the run has the
-modelled shape. A run that does not (``None`` from :func:`read_records`)
-is read by the slower paths, which report what they find.
+Expat checks the document too: first, in the reader's strict pass; in its
+lazy pass, after the scanner and without the runs these checks (and the
+reader's character check) cleared, and before any result is returned. Either
+way a result comes only from a well-formed document; the checks here decide
+whether a run has the modelled shape. A run that does not (``None``) is read
+by the slower paths, which report what they find.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import numpy as np
 
 from spanlike.spn._fastparse import LOW_LANES, WORD_PAD, decimal_spans, integer_spans, word_view
 
-__all__ = ["TagSet", "Run", "Records", "read_records"]
+__all__ = ["TagSet", "Run", "Records", "read_records", "numbers", "integers", "strings", "CHUNK"]
 
 _U64 = np.uint64
 _GT = _U64(0x3E3E3E3E3E3E3E3E)  # '>' in every lane
@@ -246,9 +248,6 @@ class Run:
             length = tags.length.take(self.codes.take(tokens))
         return self.lt.take(tokens) + length, self.lt.take(tokens + 1)
 
-    def text(self, start: int, end: int) -> bytes:
-        return self.data[start:end]
-
 
 @dataclass
 class Records:
@@ -361,7 +360,10 @@ def numbers(run: Run, spans: tuple[np.ndarray, np.ndarray], groups: Sequence[int
 
 
 def integers(run: Run, spans: tuple[np.ndarray, np.ndarray], groups: Sequence[int] = ()) -> np.ndarray:
-    """int64 of texts (``int()`` of those not plain digits); ValueError if one is no integer."""
+    """int64 of texts (``int()`` of those not plain digits); ValueError if one is no integer.
+
+    (``groups`` is not needed here; the signature is that of :func:`numbers`.)
+    """
     starts, ends = spans
     values, ok = integer_spans(run.u, run.words, starts, ends)
     if not ok.all():
@@ -377,7 +379,9 @@ def strings(run: Run, spans: tuple[np.ndarray, np.ndarray], encoding: str) -> li
         return []
     size = ends - starts
     if int(size.max()) <= 8:  # short texts (periods, C/P): decode each distinct one once
-        keys = run.words[starts] & LOW_LANES[size]  # texts hold no NUL, so the key is the text
+        # the key is the text: a NUL would make two texts alike, but it is no XML character and
+        # expat refuses it before any result is returned
+        keys = run.words[starts] & LOW_LANES[size]
         distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         texts = [run.data[s:e] for s, e in zip(starts[first].tolist(), ends[first].tolist())]
     else:
@@ -387,5 +391,6 @@ def strings(run: Run, spans: tuple[np.ndarray, np.ndarray], encoding: str) -> li
         texts = list(index)
     if any(b"\r" in t for t in texts):
         return None
-    decoded = np.array([t.decode(encoding).strip() for t in texts] + [None], dtype=object)[:-1]
-    return decoded[inverse.ravel()].tolist()
+    decoded = np.empty(len(texts), dtype=object)
+    decoded[:] = [t.decode(encoding).strip() for t in texts]
+    return decoded[inverse.ravel()].tolist()  # type: ignore[no-any-return]

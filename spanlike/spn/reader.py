@@ -1602,6 +1602,8 @@ _scan_rate_cache: dict[bytes, tuple[ScanRate, ...]] = {}
 
 
 def _scan_rates_fast(raw: bytes | None) -> tuple[ScanRate, ...]:
+    """The ``scanRate`` elements in ``raw``; ValueError if one repeats a field (the slow path's
+    reading, which takes the first, decides then) or holds a bad number."""
     if not raw:
         return ()
     hit = _scan_rate_cache.get(raw)
@@ -1609,7 +1611,10 @@ def _scan_rates_fast(raw: bytes | None) -> tuple[ScanRate, ...]:
         return hit
     out = []
     for m in _SCANRATE_ITEM.finditer(raw):
-        values = {k.decode(): float(v) for k, v in _SCANRATE_FIELD.findall(m.group(2))}
+        pairs = _SCANRATE_FIELD.findall(m.group(2))
+        values = {k.decode(): float(v) for k, v in pairs}
+        if len(values) != len(pairs):
+            raise ValueError("a scan rate field repeats")
         out.append(ScanRate(int(m.group(1)), values.get("priceScan"), values.get("priceScanPct"),
                             values.get("volScan"), values.get("volScanPct")))
     result = tuple(out)
@@ -1807,11 +1812,12 @@ class _ContractRuns:
     """The runs of contract records of a batch of families, read together.
 
     Each family registers its runs (``<opt>`` records of each series, or the ``<fut>``/``<phy>``
-    records after the header) with :meth:`add`. :meth:`read` reads all runs of one element at
-    once by the token path (:mod:`spanlike.spn._tokens`); when a run is not in the modelled form
-    (unknown or reordered child, attribute, comment, entity, another number of risk-array
-    values...), that element's families are read by the regex path (:func:`_contiguous` and the
-    row readers), whose numbers join ``nums``. Both give the same contracts.
+    records after the header) with :meth:`add`. :meth:`read` reads all runs of the batch in one
+    token pass (:mod:`spanlike.spn._tokens`); if a run is not in the modelled form (unknown or
+    reordered child, attribute, comment, entity, another number of risk-array values...), each
+    element's runs are tried on their own, and the families of an element the token path
+    refuses are read by the regex path (:func:`_contiguous` and the row readers), whose numbers
+    join ``nums``. Both give the same contracts.
     """
 
     def __init__(self) -> None:
