@@ -337,7 +337,9 @@ def read_spn(path: str | os.PathLike[str], *, progress: bool | ProgressCallback 
     progress : bool or callable, optional
         ``True`` draws a progress bar on stderr for files of 4 MB or more; a
         callable is called as ``progress(bytes_done, bytes_total)`` after
-        each chunk (``bytes_total`` None when unknown).
+        each chunk (``bytes_total`` None when unknown). A file in error is
+        read a second time to name the error (module notes), and the
+        progress starts again then.
 
     Returns
     -------
