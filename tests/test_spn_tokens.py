@@ -154,6 +154,8 @@ _EDITS = [
     ("futures.spn", b"<priceScan>150.000000</priceScan>", b"<priceScan>150.000000</priceScan><priceScan>7</priceScan>"),
     ("futures.spn", b"<fut><cId>10</cId>", b"<fut>\n\t  <cId>10</cId>"),  # indentation
     ("futures.spn", b"<fut><cId>10</cId>", b"<fut>" + b" " * 200 + b"<cId>10</cId>"),  # a long gap
+    ("options.spn", b"<name>Index options</name>", b"<name>Index options</name><!-- <series> -->"),  # a tag in a comment
+    ("options.spn", b"<name>Index options</name>", b"<name>Index options</name><![CDATA[<series>]]>"),
 ]
 
 
@@ -169,6 +171,19 @@ def test_runs_outside_the_model_read_as_the_slow_twin(tmp_path: Path, name: str,
     else:
         assert_same(fast, slow)
         assert_same(outcome(read_regex, path), slow)
+
+
+@pytest.mark.parametrize("name", ["futures.spn", "options.spn"])
+def test_families_without_risk_arrays_are_as_wide_as_the_scan_points(tmp_path: Path, name: str) -> None:
+    """No contract with an <ra>: NaN arrays as wide as the file's pointDef (4 here), on every path."""
+    text = re.sub(rb"<ra>.*?</ra>", b"", (DATA / name).read_bytes(), flags=re.S)
+    path = tmp_path / name
+    path.write_bytes(text)
+    fast, slow = read_spn(path), read_slow(path)
+    assert_same(fast, slow)
+    assert_same(read_regex(path), slow)
+    arrays = [f.contracts.risk_array for f in slow.families if len(f.contracts.contract_id)]
+    assert arrays and all(a.shape[1] == 4 and np.isnan(a).all() for a in arrays)
 
 
 def test_a_long_element_name_is_told_from_its_prefix(tmp_path: Path) -> None:

@@ -214,7 +214,6 @@ _PARSED_TOGETHER: dict[tuple[str, ...], frozenset[str]] = {
 }
 _SMALL_BYTES = 32 << 10  # (measured: 8 KB to 1 MB alike, one record at a time ~0.7 ms slower)
 _TAG = re.compile(rb"<(/?)([A-Za-z_][\w.\-:]*)(?:\s[^<>]*?)?(/?)>")
-_NAME_CHAR = re.compile(rb"[\w.\-:]")
 _SPACE_RUN = re.compile(rb"[ \t\r\n]*+")
 
 
@@ -1339,7 +1338,14 @@ def read_family(
 
 def _family_header(tag: str, record: bytes, first: int, reader: _Reader) -> _El:
     head = record if first < 0 else record[:first] + b"</" + tag.encode() + b">"
-    node = _El(reader.element(head), ())
+    try:
+        node = _El(reader.element(head), ())
+    except ET.ParseError:
+        if first < 0:
+            raise
+        # The first child tag was found inside a comment or CDATA section, so the cut header is
+        # not XML: the slow path reads the whole record (and names any error in it).
+        raise _Unsupported() from None
     base = "/".join(_EX + (tag,))
     known = _FAMILY_HEADER_KNOWN | {"phy", "fut", "series"}
     _note_unknown(reader, base, node, known)
@@ -2291,14 +2297,18 @@ def _ra_slow(node: _El) -> tuple[int, list[float], float] | None:
     return ra.inum("r"), values, ra.fnum("d")
 
 
-def _stack_ra(items: list[tuple[int, list[float], float] | None], paths: list[tuple[tuple[str, int], ...]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _stack_ra(
+    items: list[tuple[int, list[float], float] | None], paths: list[tuple[tuple[str, int], ...]], default_points: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Risk arrays of one family as rows (NaN where a contract has none); ``default_points`` wide
+    when no contract has one (the file's scan points, as the fast paths)."""
     n = len(items)
     lengths = {len(x[1]) for x in items if x is not None}
     if len(lengths) > 1:
         first = next(len(x[1]) for x in items if x is not None)
         bad = next(i for i, x in enumerate(items) if x is not None and len(x[1]) != first)
         raise _FieldError(paths[bad] + (("ra", 1),), f"risk arrays of one family must have equal lengths; this one has {len(items[bad][1])} values, earlier ones {first}.")  # type: ignore[index]
-    n_points = lengths.pop() if lengths else 16
+    n_points = lengths.pop() if lengths else default_points
     arrays = np.full((n, n_points), np.nan)
     rate_ids = np.full(n, -1, dtype=np.int64)
     deltas = np.full(n, np.nan)
@@ -2323,7 +2333,7 @@ def _family_slow(tag: str, record: bytes, reader: _Reader) -> Family:
         for c in nodes:
             _note_unknown(reader, f"{base}/{child}", c, _CONTRACT_KNOWN[child])
             ras.append(_ra_slow(c))
-        rate_ids, arrays, deltas = _stack_ra(ras, [c.path for c in nodes])
+        rate_ids, arrays, deltas = _stack_ra(ras, [c.path for c in nodes], reader.n_points)
         und = [c.child("undC", False) for c in nodes]
         contracts = NonOptionContracts(
             contract_id=np.array([c.inum("cId") for c in nodes], dtype=np.int64),
@@ -2358,7 +2368,7 @@ def _family_slow(tag: str, record: bytes, reader: _Reader) -> Family:
         if pc not in ("C", "P"):
             raise _FieldError(o.path + (("o", 1),), f"option type must be 'C' or 'P'. Got {pc!r}.")
         put_call.append(pc)
-    rate_ids, arrays, deltas = _stack_ra([_ra_slow(o) for o in opts], [o.path for o in opts])
+    rate_ids, arrays, deltas = _stack_ra([_ra_slow(o) for o in opts], [o.path for o in opts], reader.n_points)
     contracts_o = OptionContracts(
         series_index=np.array(index, dtype=np.int64),
         contract_id=np.array([o.inum("cId") for o in opts], dtype=np.int64),
