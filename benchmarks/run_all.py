@@ -1,22 +1,24 @@
-"""Run every ``benchmarks/bench_*.py``: import it and call its ``main(argv)``.
+"""Run every ``benchmarks/bench_*.py``, each in a fresh Python process.
 
 Usage: ``python benchmarks/run_all.py [--quick]``. ``--quick`` is passed on to
-each benchmark's ``main``. A new benchmark only needs to be a
-``bench_<name>.py`` file with ``main(argv=None) -> int``.
+each benchmark. A new benchmark only needs to be a ``bench_<name>.py`` file
+that runs its ``main(argv=None) -> int`` under ``__main__``.
+
+A fresh process per benchmark: one that ran before can leave threads behind
+(the Dask cluster's event loop, numba's OpenMP workers) that took up to half
+of a 2-core machine from the next benchmark when they shared a process.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import subprocess
 import sys
 from pathlib import Path
 from typing import Sequence
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,8 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     status = 0
     for path in sorted(HERE.glob("bench_*.py")):
         print(f"\n=== {path.stem} ===", flush=True)
-        module = importlib.import_module(f"benchmarks.{path.stem}")
-        status = max(status, int(module.main(forwarded) or 0))
+        status = max(status, subprocess.run([sys.executable, str(path), *forwarded], cwd=ROOT).returncode)
     return status
 
 
