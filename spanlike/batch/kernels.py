@@ -728,14 +728,14 @@ def _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, 
         for j in range(m):
             if scen_i[c, j, SC_EXTENDED] != 0 and work[W_ADJ, j] * cc_f[c, CF_USD_PER_UNIT] <= damp and work[W_ADJ, j] > 0.0:
                 work[W_ADJ, j] = 0.0
-    worst = 0
-    best = work[W_ADJ, 0]
+    worst = 0  # first maximum, with selects (as in _span_commodity)
+    top = work[W_ADJ, 0]
     for j in range(1, m):
         v = work[W_ADJ, j]
-        better = v > best
-        best = v if better else best
+        better = v > top
+        top = v if better else top
         worst = j if better else worst
-    worst_case = max(0.0, best)
+    worst_case = max(0.0, top)
     any_pure = False
     best = -math.inf
     for j in range(m):
