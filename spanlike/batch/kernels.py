@@ -282,8 +282,8 @@ def _sign(x):  # type: ignore[no-untyped-def]
 
 
 # Rows of the float scratch ``fs`` of _build_state: the values of each sum, then other scratch.
-FS_DELTA, FS_DELIV, FS_CALL, FS_PUT, FS_NOV, FS_BUF, FS_SUMS, FS_ACC = range(8)
-N_FS = 8
+FS_DELTA, FS_DELIV, FS_CALL, FS_PUT, FS_NOV, FS_BUF, FS_SUMS = range(7)
+N_FS = 7
 # Rows of its int scratch ``ks``: keys, the sum jobs (values row, start, count, state column),
 # run ends of tiers and expiries, counting-sort offsets.
 (KS_TIER, KS_DELIV_TIER, KS_EXP, KS_JOB_ROW, KS_JOB_START, KS_JOB_N, KS_JOB_COL, KS_T_END, KS_E_END,
@@ -327,8 +327,8 @@ def _row_table(row_i, row_f, rx, cc_end):  # type: ignore[no-untyped-def]
 
 
 @njit_inline
-def _add_losses(rows, qty, lo, hi, R, fs):  # type: ignore[no-untyped-def]
-    """``fs[FS_ACC, j] += qty[p] * R[rows[p], j]`` for ``p = lo .. hi-1``, row after row (numpy's order).
+def _add_losses(rows, qty, lo, hi, R, acc, c):  # type: ignore[no-untyped-def]
+    """``acc[c, j] += qty[p] * R[rows[p], j]`` for ``p = lo .. hi-1``, row after row (numpy's order).
 
     Each scenario's sum is a chain of dependent additions in row order (the
     reference's order, so it cannot be reassociated). Grouping eight rows
@@ -342,7 +342,7 @@ def _add_losses(rows, qty, lo, hi, R, fs):  # type: ignore[no-untyped-def]
         r = np.uintp(rows[pu])
         x = qty[pu]
         for j in range(m_max):
-            fs[FS_ACC, j] += x * R[r, j]
+            acc[c, j] += x * R[r, j]
 
 
 @njit_kernel
@@ -390,15 +390,9 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
         while seg_end < end and rows[seg_end] < bound:
             seg_end += 1
         k = seg_end - p
-        for j in range(m_max):
-            fs[FS_ACC, j] = 0.0
-        _add_losses(rows, qty, p, seg_end, R, fs)
-        for j in range(m_max):
-            state[c, j] = fs[FS_ACC, j]
+        _add_losses(rows, qty, p, seg_end, R, state, c)  # into the zeroed state row
         for t in range(t_max):
             ks[KS_T_END, t] = 0
-        for x in range(e_max):
-            ks[KS_E_END, x] = 0
         n_deliv = 0
         n_call = 0
         n_put = 0
@@ -466,6 +460,8 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
                 state[c, o_tier + t] = fs[FS_SUMS, t]
         # Per-expiry deltas feed only the exchange-style roll shock.
         if cc_i[c, CI_HAS_ROLL] != 0:
+            for x in range(e_max):
+                ks[KS_E_END, x] = 0
             exps_sorted = True
             last_exp = 0
             for i in range(k):
