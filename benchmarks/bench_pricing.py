@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from risk_arrays.pricing import black76_greeks, black76_price  # noqa: E402
-from risk_arrays.registry import make_option_inputs  # noqa: E402
+from spanlike.risk_arrays.pricing import black76_greeks, black76_price  # noqa: E402
+from spanlike.risk_arrays.registry import make_option_inputs  # noqa: E402
 
 PY_VOLLIB_SAMPLE = 2000
 
@@ -144,7 +144,7 @@ def py_vollib_price_and_greeks(inputs: dict[str, NDArray[Any]]) -> NDArray[np.fl
 _COMPILE_SNIPPET = """
 import time
 t0 = time.perf_counter()
-from risk_arrays.pricing import black76_greeks, black76_price
+from spanlike.risk_arrays.pricing import black76_greeks, black76_price
 black76_price(forward=[1.0], strike=[1.1], t_years=[0.5], vol=[0.5], rate=[0.0], is_call=[True])
 black76_greeks(forward=[1.0], strike=[1.1], t_years=[0.5], vol=[0.5], rate=[0.0], is_call=[True])
 print(time.perf_counter() - t0)

@@ -35,11 +35,11 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_pricing import jit_start_times, median_seconds, print_table, rate_text  # noqa: E402
-from risk_arrays.contracts import KIND_FUTURE, KIND_PUT, ContractArrays  # noqa: E402
-from risk_arrays.reference import reference_risk_arrays  # noqa: E402
-from risk_arrays.registry import make_risk_array_inputs  # noqa: E402
-from risk_arrays.revaluation import compute_risk_arrays  # noqa: E402
-from risk_arrays.scenarios import ScenarioArrays  # noqa: E402
+from spanlike.risk_arrays.contracts import KIND_FUTURE, KIND_PUT, ContractArrays  # noqa: E402
+from spanlike.risk_arrays.reference import reference_risk_arrays  # noqa: E402
+from spanlike.risk_arrays.registry import make_risk_array_inputs  # noqa: E402
+from spanlike.risk_arrays.revaluation import compute_risk_arrays  # noqa: E402
+from spanlike.risk_arrays.scenarios import ScenarioArrays  # noqa: E402
 
 REFERENCE_SAMPLE = 300
 N_SCENARIOS = 16
@@ -114,8 +114,8 @@ _COMPILE_SNIPPET = """
 import time
 t0 = time.perf_counter()
 import numpy as np
-from risk_arrays.registry import make_risk_array_inputs
-from risk_arrays.revaluation import compute_risk_arrays
+from spanlike.risk_arrays.registry import make_risk_array_inputs
+from spanlike.risk_arrays.revaluation import compute_risk_arrays
 inputs = make_risk_array_inputs(np.random.default_rng(0), 10)
 compute_risk_arrays(**inputs)
 print(time.perf_counter() - t0)

@@ -6,7 +6,7 @@
 >>> ps = params.load("crypto-span")
 """
 
-from params.charges import (
+from .charges import (
     DeliveryCharge,
     DeltaShock,
     ExchangeAddOns,
@@ -17,18 +17,18 @@ from params.charges import (
     SpanCharges,
     Tier,
 )
-from params.cross import CorrelationMatrix, InterSpread, InterSpreadLeg
-from params.grids import DeltaPoint, ExchangeGrid, HistoricalGrid, ScanPoint, SpanGrid, standard_span_points
-from params.isolated import (
+from .cross import CorrelationMatrix, InterSpread, InterSpreadLeg
+from .grids import DeltaPoint, ExchangeGrid, HistoricalGrid, ScanPoint, SpanGrid, standard_span_points
+from .isolated import (
     FuturesStandardMargin,
     IsolatedMargin,
     OptionStandardMargin,
     UnderlyingStandardMargin,
 )
-from params.liquidity import LadderStep, LiquidityCharge, SizeLadder, SquareRootImpact
-from params.loader import available, dump, dumps_toml, from_mapping, json_schema, load, validate
-from params.parameter_set import CombinedCommodity, MarginRelation, Metadata, ParameterSet
-from params.var_model import ScenarioSet, StressComponent, VarModel
+from .liquidity import LadderStep, LiquidityCharge, SizeLadder, SquareRootImpact
+from .loader import available, dump, dumps_toml, from_mapping, json_schema, load, validate
+from .parameter_set import CombinedCommodity, MarginRelation, Metadata, ParameterSet
+from .var_model import ScenarioSet, StressComponent, VarModel
 
 __all__ = [
     "available", "load", "validate", "from_mapping", "json_schema", "dump", "dumps_toml",

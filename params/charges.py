@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from params.base import FrozenModel
+from .base import FrozenModel
 
 __all__ = [
     "Tier",

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from params.base import FrozenModel
+from .base import FrozenModel
 
 __all__ = ["InterSpreadLeg", "InterSpread", "CorrelationMatrix"]
 

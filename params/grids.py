@@ -12,7 +12,7 @@ Two families, chosen per combined commodity by the ``family`` key:
   ``(pivot / max(DTE, floor)) ** power``, plus an extended table of large moves
   with vol up, weighted by ``price_range / |move|`` (methodology 2.2).
 * :class:`HistoricalGrid` (``family = "historical"``): the joint historical
-  scenarios of the set's ``var_model`` section (:mod:`params.var_model`), one
+  scenarios of the set's ``var_model`` section (:mod:`spanlike.params.var_model`), one
   scenario per row of the named scenario set, each advancing time by the MPOR;
   it selects the VaR/ES margin model.
 
@@ -27,7 +27,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from params.base import FrozenModel
+from .base import FrozenModel
 
 __all__ = ["DeltaPoint", "ScanPoint", "SpanGrid", "ExchangeGrid", "HistoricalGrid", "Grid", "standard_span_points"]
 

@@ -34,7 +34,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, ValidationInfo, model_validator
 
-from params.base import FrozenModel
+from .base import FrozenModel
 
 __all__ = ["OptionStandardMargin", "FuturesStandardMargin", "UnderlyingStandardMargin", "IsolatedMargin", "IsolatedSection"]
 

@@ -34,7 +34,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import Field, model_validator
 
-from params.base import FrozenModel
+from .base import FrozenModel
 
 __all__ = ["LadderStep", "SizeLadder", "SquareRootImpact", "LiquidityCharge"]
 

@@ -3,7 +3,7 @@
 Bundled sets live in ``params/sets/`` as TOML files (comments carry their
 sources). ``load("crypto-span")`` finds a bundled set by name;
 ``load(Path("my.toml"))`` or ``load("my.json")`` reads a file. A bad file
-fails as a whole with :class:`~params.errors.ParameterSetError` naming the
+fails as a whole with :class:`~spanlike.params.errors.ParameterSetError` naming the
 file, the field path and the reason; nothing is half-loaded.
 """
 
@@ -18,8 +18,8 @@ from typing import Any, Mapping
 import tomli_w
 from pydantic import ValidationError
 
-from params.errors import ParameterSetError, UnknownParameterSetError
-from params.parameter_set import ParameterSet
+from .errors import ParameterSetError, UnknownParameterSetError
+from .parameter_set import ParameterSet
 
 __all__ = ["load", "available", "validate", "from_mapping", "json_schema", "dump", "dumps_toml"]
 
@@ -27,7 +27,7 @@ _SUFFIXES = (".toml", ".json")
 
 
 def _bundled_dir() -> Path:
-    return Path(str(resources.files("params") / "sets"))
+    return Path(str(resources.files(__package__) / "sets"))
 
 
 def available() -> list[str]:

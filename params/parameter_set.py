@@ -5,12 +5,12 @@ currency), each with a scenario grid, valuation settings and either SPAN
 charges or exchange-style add-ons; then the cross-commodity inter spreads and
 correlation matrix, and how initial and maintenance margin relate.
 
-A set with a ``var_model`` section (:mod:`params.var_model`) uses the VaR/ES
+A set with a ``var_model`` section (:mod:`spanlike.params.var_model`) uses the VaR/ES
 model instead: every combined commodity has a ``historical`` grid over the
 section's joint scenarios, and the account margin is the VaR/ES of the joint
 losses, so such a set has no inter spreads and no correlation matrix (the
 scenarios carry the dependence). Any combined commodity may add a
-``liquidity`` section (:mod:`params.liquidity`).
+``liquidity`` section (:mod:`spanlike.params.liquidity`).
 """
 
 from __future__ import annotations
@@ -20,13 +20,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from params.base import FrozenModel
-from params.charges import ExchangeAddOns, SpanCharges
-from params.cross import CorrelationMatrix, InterSpread
-from params.grids import ExchangeGrid, Grid, HistoricalGrid, SpanGrid
-from params.isolated import IsolatedSection
-from params.liquidity import LiquidityCharge
-from params.var_model import VarModel
+from .base import FrozenModel
+from .charges import ExchangeAddOns, SpanCharges
+from .cross import CorrelationMatrix, InterSpread
+from .grids import ExchangeGrid, Grid, HistoricalGrid, SpanGrid
+from .isolated import IsolatedSection
+from .liquidity import LiquidityCharge
+from .var_model import VarModel
 
 __all__ = ["Metadata", "CombinedCommodity", "MarginRelation", "ParameterSet", "SCHEMA_VERSION"]
 
@@ -41,7 +41,7 @@ class Metadata(FrozenModel):
     Attributes
     ----------
     name : str
-        Identifier used by :func:`params.load` (e.g. ``"crypto-span"``).
+        Identifier used by :func:`spanlike.params.load` (e.g. ``"crypto-span"``).
     version : str
         Version of this set; bump on every change of a number.
     as_of : date

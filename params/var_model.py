@@ -9,7 +9,7 @@ margin period of risk (MPOR), optionally plus a stress component.
 A set that carries a ``var_model`` section is self-contained: the scenarios are
 data in the file (dates, underlyings, a price-move matrix and an optional
 vol-move matrix), and every combined commodity uses a ``historical`` grid
-(:class:`params.grids.HistoricalGrid`) that names the scenario set.
+(:class:`spanlike.params.grids.HistoricalGrid`) that names the scenario set.
 
 Scenario ``j`` of a :class:`ScenarioSet` moves underlying ``u`` by the relative
 price move ``price_moves[j][u]`` (0.05 = +5 %, > -1) over ``mpor_days`` and its
@@ -38,7 +38,7 @@ from typing import Annotated, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
-from params.base import FrozenModel
+from .base import FrozenModel
 
 __all__ = ["ScenarioSet", "StressComponent", "VarModel", "minimum_scenarios"]
 

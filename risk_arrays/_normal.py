@@ -48,7 +48,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from risk_arrays._numba import njit_kernel
+from ._numba import njit_kernel
 
 __all__ = [
     "fast_exp",

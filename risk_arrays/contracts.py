@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from params.errors import InvalidInputError
+from ..params.errors import InvalidInputError
 
 KIND_FUTURE: int = 0
 KIND_CALL: int = 1

@@ -1,8 +1,8 @@
 """Scenario grids from a parameter set's grid section (methodology section 2).
 
-:func:`scenario_arrays` turns a :class:`~params.grids.SpanGrid` or
-:class:`~params.grids.ExchangeGrid` into the plain arrays the revaluation
-kernels read (:class:`~risk_arrays.scenarios.ScenarioArrays`), and
+:func:`scenario_arrays` turns a :class:`~spanlike.params.grids.SpanGrid` or
+:class:`~spanlike.params.grids.ExchangeGrid` into the plain arrays the revaluation
+kernels read (:class:`~spanlike.risk_arrays.scenarios.ScenarioArrays`), and
 :func:`vol_term_scale` gives the per-contract scaling of relative vol shocks.
 
 SPAN 16 (2.1): scenario ``j`` moves the price by ``price_fraction_j x PSR``
@@ -18,7 +18,7 @@ vol up, weighted ``price_range / |move|``, where futures move only to the edge
 ``sign(move) x price_range``. ``scale = (pivot / max(DTE, floor)) ** p`` with
 ``p = short_power`` below the pivot (30 days) and ``long_power`` from it.
 
-Historical (VaR/ES model, :mod:`params.var_model`): scenario ``j`` is row ``j``
+Historical (VaR/ES model, :mod:`spanlike.params.var_model`): scenario ``j`` is row ``j``
 of the set's scenario set, read in the column of the commodity's underlying:
 price move ``s_j`` for options and futures alike, vol move ``v_j`` relative
 (``sigma (1 + v_j)``) or absolute (``sigma + v_j``) as the scenario set says,
@@ -35,10 +35,10 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from params.errors import InvalidInputError
-from params.grids import ExchangeGrid, HistoricalGrid, SpanGrid
-from params.var_model import ScenarioSet, VarModel
-from risk_arrays.scenarios import ScenarioArrays
+from ..params.errors import InvalidInputError
+from ..params.grids import ExchangeGrid, HistoricalGrid, SpanGrid
+from ..params.var_model import ScenarioSet, VarModel
+from .scenarios import ScenarioArrays
 
 __all__ = ["scenario_arrays", "vol_term_scale", "DAYS_PER_YEAR"]
 

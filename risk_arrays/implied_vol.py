@@ -23,8 +23,8 @@ from numpy.typing import ArrayLike, NDArray
 from vollib.black.implied_volatility import implied_volatility as _vollib_implied_volatility
 from vollib.helpers.exceptions import PriceIsAboveMaximum, PriceIsBelowIntrinsic
 
-from params.errors import ImpliedVolatilityError, InvalidInputError
-from risk_arrays.pricing import _broadcast_float_inputs, _option_sign, _raise_first, _validate_option_inputs
+from ..params.errors import ImpliedVolatilityError, InvalidInputError
+from .pricing import _broadcast_float_inputs, _option_sign, _raise_first, _validate_option_inputs
 
 __all__ = ["implied_vol"]
 
@@ -45,7 +45,7 @@ def implied_vol(
     ----------
     price : array_like
         Discounted option price in the quote currency (USD) per unit of the
-        underlying, as :func:`risk_arrays.pricing.black76_price` returns it.
+        underlying, as :func:`spanlike.risk_arrays.pricing.black76_price` returns it.
         For a coin-settled option quoted in coin, pass ``coin_price * forward``.
     forward, strike : array_like
         Forward/futures price and strike, > 0.

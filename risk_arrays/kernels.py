@@ -2,7 +2,7 @@
 
 Kernels take plain arrays and scalars, write into preallocated outputs and never
 raise or validate: that is the job of the public wrappers in
-:mod:`risk_arrays.pricing` and :mod:`risk_arrays.revaluation`. Invalid numbers
+:mod:`spanlike.risk_arrays.pricing` and :mod:`spanlike.risk_arrays.revaluation`. Invalid numbers
 come out as NaN, which the wrappers detect and explain.
 
 Black-76 (Haug, *The Complete Guide to Option Pricing Formulas*, 2nd ed., 1.1.6),
@@ -21,7 +21,7 @@ Every kernel uses one exponential per valuation: ``exp(-d2**2/2)`` equals
 ``exp(-d1**2/2) * F/K`` because ``d1**2 - d2**2 = 2 log(F/K)``.
 
 The risk-array and composite-delta formulas are those of
-:mod:`risk_arrays.scenarios` (module docstring); see
+:mod:`spanlike.risk_arrays.scenarios` (module docstring); see
 :func:`_risk_array_kernel` for the loss of each contract type.
 """
 
@@ -32,8 +32,8 @@ import math
 import numpy as np
 from numba import prange
 
-from risk_arrays._normal import INV_SQRT_2PI, fast_exp, fast_log, norm_cdf_given_exp
-from risk_arrays._numba import njit_kernel, njit_parallel
+from ._normal import INV_SQRT_2PI, fast_exp, fast_log, norm_cdf_given_exp
+from ._numba import njit_kernel, njit_parallel
 
 __all__: list[str] = []  # private module: import the kernels by name
 
@@ -431,7 +431,7 @@ def _risk_array_kernel(
     * linear future:  ``mult (F - F')``
     * inverse future: ``-mult (F' - F)/F'`` in coin
 
-    with ``F'``, ``sigma'``, ``T'`` as in :mod:`risk_arrays.scenarios`.
+    with ``F'``, ``sigma'``, ``T'`` as in :mod:`spanlike.risk_arrays.scenarios`.
     """
     n = forward.shape[0]
     growth_option, log_growth_option, inverse_growth_option, growth_future, has_abs_shift = _scenario_tables(

@@ -42,8 +42,8 @@ from typing import Mapping
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from params.errors import InvalidInputError, NumericalError
-from risk_arrays.kernels import _option_greeks_kernel, _option_price_kernel
+from ..params.errors import InvalidInputError, NumericalError
+from .kernels import _option_greeks_kernel, _option_price_kernel
 
 __all__ = [
     "Greeks",

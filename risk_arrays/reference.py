@@ -1,11 +1,11 @@
 """Plain-Python slow twins of every kernel: loops over scalars, vollib and ``math`` only.
 
 These are the definitions the fast kernels must equal (tests and benchmarks use
-them through :mod:`risk_arrays.registry`). They favour being obviously right
+them through :mod:`spanlike.risk_arrays.registry`). They favour being obviously right
 over speed: no numba, no numpy vectorisation, one contract and one scenario at
 a time, Black-76 values from vollib (Jaeckel's "Let's Be Rational"
 implementation, which py_vollib now wraps) and the formulas written as in the
-:mod:`risk_arrays.scenarios` and :mod:`risk_arrays.pricing` docstrings.
+:mod:`spanlike.risk_arrays.scenarios` and :mod:`spanlike.risk_arrays.pricing` docstrings.
 
 Conventions shared with the kernels, where a formula has no value of its own:
 
@@ -26,9 +26,9 @@ from vollib.black.greeks import analytical as vollib_black_greeks
 from vollib.black_scholes_merton import black_scholes_merton as vollib_bsm
 from vollib.black_scholes_merton.greeks import analytical as vollib_bsm_greeks
 
-from risk_arrays.contracts import KIND_FUTURE, KIND_PUT, ContractArrays
-from risk_arrays.pricing import Greeks
-from risk_arrays.scenarios import ScenarioArrays
+from .contracts import KIND_FUTURE, KIND_PUT, ContractArrays
+from .pricing import Greeks
+from .scenarios import ScenarioArrays
 
 __all__ = [
     "reference_black76_price",
@@ -177,7 +177,7 @@ def _settlement_value(
 def reference_risk_arrays(
     contracts: ContractArrays, scenarios: ScenarioArrays, vol_scale: ArrayLike | None = None
 ) -> NDArray[np.float64]:
-    """Risk arrays by the definitions in :mod:`risk_arrays.scenarios`, one cell at a time.
+    """Risk arrays by the definitions in :mod:`spanlike.risk_arrays.scenarios`, one cell at a time.
 
     Returns
     -------

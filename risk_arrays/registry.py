@@ -1,7 +1,7 @@
 """One list of (fast, reference) implementations, checked in tests and timed in benchmarks.
 
 Like numbagg's ``COMPARISONS``: each :class:`Comparison` names a fast public
-function, its plain-Python twin from :mod:`risk_arrays.reference`, a generator
+function, its plain-Python twin from :mod:`spanlike.risk_arrays.reference`, a generator
 of random keyword inputs and the tolerance the two must meet. Both
 ``tests/test_risk_array_kernel.py`` and ``benchmarks/`` iterate over
 :data:`COMPARISONS`, so a new kernel is tested and benchmarked by adding one
@@ -20,8 +20,8 @@ from typing import Any, Callable
 import numpy as np
 from numpy.typing import NDArray
 
-from risk_arrays.contracts import KIND_CALL, KIND_FUTURE, KIND_PUT, ContractArrays, make_contract_arrays
-from risk_arrays.pricing import (
+from .contracts import KIND_CALL, KIND_FUTURE, KIND_PUT, ContractArrays, make_contract_arrays
+from .pricing import (
     Greeks,
     black76_greeks,
     black76_price,
@@ -29,7 +29,7 @@ from risk_arrays.pricing import (
     bsm_price,
     inverse_option_value,
 )
-from risk_arrays.reference import (
+from .reference import (
     reference_black76_price,
     reference_bsm_greeks,
     reference_bsm_price,
@@ -38,8 +38,8 @@ from risk_arrays.reference import (
     reference_inverse_option_value,
     reference_risk_arrays,
 )
-from risk_arrays.revaluation import composite_delta, compute_risk_arrays
-from risk_arrays.scenarios import ScenarioArrays
+from .revaluation import composite_delta, compute_risk_arrays
+from .scenarios import ScenarioArrays
 
 __all__ = [
     "Comparison",

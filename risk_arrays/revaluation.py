@@ -1,9 +1,9 @@
 """Risk arrays and composite deltas: validated public wrappers over the numba kernels.
 
-The revaluation formula is the one in the :mod:`risk_arrays.scenarios` module
+The revaluation formula is the one in the :mod:`spanlike.risk_arrays.scenarios` module
 docstring; the loss of each contract type is listed in
-:func:`compute_risk_arrays`. Kernels live in :mod:`risk_arrays.kernels`, their
-plain-Python twins in :mod:`risk_arrays.reference`.
+:func:`compute_risk_arrays`. Kernels live in :mod:`spanlike.risk_arrays.kernels`, their
+plain-Python twins in :mod:`spanlike.risk_arrays.reference`.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from params.errors import InvalidInputError, NumericalError
-from risk_arrays.contracts import KIND_FUTURE, ContractArrays
-from risk_arrays.kernels import _composite_delta_kernel, _risk_array_kernel, _risk_array_kernel_parallel
-from risk_arrays.scenarios import ScenarioArrays
+from ..params.errors import InvalidInputError, NumericalError
+from .contracts import KIND_FUTURE, ContractArrays
+from .kernels import _composite_delta_kernel, _risk_array_kernel, _risk_array_kernel_parallel
+from .scenarios import ScenarioArrays
 
 __all__ = ["compute_risk_arrays", "composite_delta"]
 
@@ -128,9 +128,9 @@ def compute_risk_arrays(
     Parameters
     ----------
     contracts : ContractArrays
-        ``n`` validated contracts (:func:`risk_arrays.contracts.make_contract_arrays`).
+        ``n`` validated contracts (:func:`spanlike.risk_arrays.contracts.make_contract_arrays`).
     scenarios : ScenarioArrays
-        ``m`` scenarios; the revaluation formula is in the :mod:`risk_arrays.scenarios` docstring.
+        ``m`` scenarios; the revaluation formula is in the :mod:`spanlike.risk_arrays.scenarios` docstring.
     vol_scale : array_like, shape (n,), optional
         Per-contract multiplier of the relative vol shocks (term scaling of
         exchange-style grids), finite and >= 0. Default 1 for every contract.

@@ -1,7 +1,7 @@
 """Scenario definitions as plain arrays, the input the revaluation kernels see.
 
 A :class:`ScenarioArrays` is built from a parameter set's grid by
-:mod:`risk_arrays.grids`; kernels read only its arrays.
+:mod:`spanlike.risk_arrays.grids`; kernels read only its arrays.
 
 For contract ``i`` and scenario ``j`` the revaluation uses
 

@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from params.errors import NumericalError, SpanlikeError
+from spanlike.params.errors import NumericalError, SpanlikeError
 
 __all__ = ["main", "build_parser"]
 
@@ -32,7 +32,7 @@ def _print_json(data: Any) -> None:
 # --- params -------------------------------------------------------------------------------------
 
 def _cmd_params(args: argparse.Namespace) -> int:
-    import params
+    from spanlike import params
 
     if args.action == "list":
         for name in params.available():
@@ -77,7 +77,7 @@ def _load_market(paths: Sequence[str]) -> Any:
 
 
 def _load_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
-    import params
+    from spanlike import params
     from spanlike.portfolio import Portfolio
 
     portfolio = Portfolio.from_file(args.portfolio)
@@ -170,7 +170,7 @@ def format_risk_arrays(records: Sequence[dict[str, Any]]) -> str:
 
 
 def _cmd_risk_arrays(args: argparse.Namespace) -> int:
-    import params
+    from spanlike import params
     from spanlike.portfolio import Portfolio
 
     market = _load_market(args.market)
@@ -191,7 +191,7 @@ def _cmd_risk_arrays(args: argparse.Namespace) -> int:
 # --- demo ---------------------------------------------------------------------------------------
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import params
+    from spanlike import params
     from spanlike.engine import margin
     from spanlike.market import MarketSnapshot
     from spanlike.portfolio import Portfolio

@@ -26,10 +26,10 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-import params as params_pkg
-from params.grids import ExchangeGrid
-from params.parameter_set import ParameterSet
-from risk_arrays.contracts import KIND_CALL, KIND_FUTURE
+from spanlike import params as params_pkg
+from spanlike.params.grids import ExchangeGrid
+from spanlike.params.parameter_set import ParameterSet
+from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE
 from spanlike.aggregation.commodity_book import CommodityBook
 from spanlike.aggregation.correlation import correlated_total
 from spanlike.aggregation.exchange import exchange_margin

@@ -1,11 +1,11 @@
-"""Typed exceptions raised by spanlike (re-exported from :mod:`params.errors`).
+"""Typed exceptions raised by spanlike (re-exported from :mod:`spanlike.params.errors`).
 
 Catch :class:`SpanlikeError` for everything spanlike raises on purpose; every
 subclass also inherits the builtin it refines (``ValueError``, ``KeyError``,
 ``ArithmeticError``).
 """
 
-from params.errors import (
+from spanlike.params.errors import (
     ExpiredInstrumentError,
     ImpliedVolatilityError,
     InputFileError,

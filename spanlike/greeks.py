@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from risk_arrays.contracts import KIND_CALL, KIND_FUTURE
-from risk_arrays.pricing import black76_greeks, theta_per_day, vega_per_vol_point
+from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE
+from spanlike.risk_arrays.pricing import black76_greeks, theta_per_day, vega_per_vol_point
 from spanlike.universe import InstrumentTable
 
 __all__ = ["InstrumentGreeks", "instrument_greeks"]

@@ -30,8 +30,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from params.errors import InvalidInputError, InvalidInstrumentError
-from risk_arrays.contracts import KIND_CALL, KIND_FUTURE, KIND_PUT
+from spanlike.params.errors import InvalidInputError, InvalidInstrumentError
+from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE, KIND_PUT
 
 __all__ = [
     "Instrument",
@@ -124,7 +124,7 @@ class Instrument:
 
     @property
     def kernel_kind(self) -> int:
-        """The :mod:`risk_arrays.contracts` kind code: KIND_FUTURE, KIND_CALL or KIND_PUT."""
+        """The :mod:`spanlike.risk_arrays.contracts` kind code: KIND_FUTURE, KIND_CALL or KIND_PUT."""
         if self.kind != "option":
             return KIND_FUTURE
         return KIND_CALL if self.right == "call" else KIND_PUT

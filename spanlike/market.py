@@ -52,7 +52,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from params.errors import InputFileError, InvalidInputError, InvalidInstrumentError, MarketDataError
+from spanlike.params.errors import InputFileError, InvalidInputError, InvalidInstrumentError, MarketDataError
 from spanlike.instruments import parse_instrument, parse_utc_datetime
 
 __all__ = ["InstrumentQuote", "MarketSnapshot"]

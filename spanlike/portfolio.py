@@ -51,7 +51,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Literal, Sequence
 
-from params.errors import InputFileError, InvalidInstrumentError, InvalidPositionError
+from spanlike.params.errors import InputFileError, InvalidInstrumentError, InvalidPositionError
 from spanlike.instruments import Instrument, instrument_from_mapping, parse_instrument
 
 __all__ = ["Position", "Portfolio", "Unit", "NET_ZERO_RELATIVE_TOLERANCE"]

@@ -103,7 +103,7 @@ class CommodityMargin:
         requirement = scan_risk (the worst case after pnl offset and dampener)
                       + roll_shock + delta_shock + liquidity_charge
 
-    VaR/ES path (``method = "var"``, :mod:`params.var_model`)::
+    VaR/ES path (``method = "var"``, :mod:`spanlike.params.var_model`)::
 
         requirement = scan_risk (this commodity's standalone VaR or ES of its
                       losses over the historical scenarios, at least 0)
@@ -116,7 +116,7 @@ class CommodityMargin:
     (its label carries the scenario's date); time/vol/price risk and the SPAN
     and exchange components are 0.
 
-    ``liquidity_charge`` (:mod:`params.liquidity`, 0 without a liquidity
+    ``liquidity_charge`` (:mod:`spanlike.params.liquidity`, 0 without a liquidity
     section) is added last on every path: for SPAN after net option value,
     ``requirement = max(risk - net_option_value, 0) + liquidity_charge``.
 

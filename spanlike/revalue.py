@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from params.charges import SpanCharges
-from params.parameter_set import CombinedCommodity, ParameterSet
-from risk_arrays.grids import scenario_arrays, vol_term_scale
-from risk_arrays.revaluation import composite_delta, compute_risk_arrays
-from risk_arrays.scenarios import ScenarioArrays
+from spanlike.params.charges import SpanCharges
+from spanlike.params.parameter_set import CombinedCommodity, ParameterSet
+from spanlike.risk_arrays.grids import scenario_arrays, vol_term_scale
+from spanlike.risk_arrays.revaluation import composite_delta, compute_risk_arrays
+from spanlike.risk_arrays.scenarios import ScenarioArrays
 from spanlike.universe import InstrumentTable
 
 __all__ = ["CommodityRisk", "UniverseRisk", "revalue", "tier_of", "delivery_flags"]

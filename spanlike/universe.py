@@ -4,7 +4,7 @@
 a :class:`ParameterSet` into an :class:`InstrumentTable`: one row per
 instrument, sorted by (combined commodity order in the parameter set, expiry
 with perpetuals first, strike, right), holding the kernel inputs
-(:class:`risk_arrays.contracts.ContractArrays`) and the values aggregation needs
+(:class:`spanlike.risk_arrays.contracts.ContractArrays`) and the values aggregation needs
 (index price, current option value). The table is computed once and shared:
 single-account margin uses it for one portfolio, batch margining for thousands.
 
@@ -36,14 +36,14 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from params.errors import (
+from spanlike.params.errors import (
     ExpiredInstrumentError,
     InvalidInstrumentError,
     MissingMarketDataError,
     UnknownInstrumentError,
 )
-from params.parameter_set import ParameterSet
-from risk_arrays.contracts import ContractArrays, make_contract_arrays
+from spanlike.params.parameter_set import ParameterSet
+from spanlike.risk_arrays.contracts import ContractArrays, make_contract_arrays
 from spanlike.instruments import Instrument, parse_instrument
 from spanlike.market import MarketSnapshot
 from spanlike.portfolio import NET_ZERO_RELATIVE_TOLERANCE, Portfolio
@@ -274,7 +274,7 @@ def build_instrument_table(
 
     implied: tuple[str, ...] = ()
     if need_iv:
-        from risk_arrays.implied_vol import implied_vol  # lazy: the solver is optional for quoted vols
+        from spanlike.risk_arrays.implied_vol import implied_vol  # lazy: the solver is optional for quoted vols
 
         idx = np.asarray(need_iv, dtype=np.intp)
         usd_price = np.where(inverse[idx], mark[idx] * forward[idx], mark[idx])
@@ -300,7 +300,7 @@ def build_instrument_table(
     mark_value[quoted] = mark[quoted]
     model = opt & np.isnan(mark)
     if model.any():
-        from risk_arrays.pricing import black76_price
+        from spanlike.risk_arrays.pricing import black76_price
 
         usd = black76_price(
             forward=forward[model], strike=strike[model], t_years=t_years[model], vol=vol[model],

@@ -6,8 +6,8 @@ from typing import Sequence
 
 import numpy as np
 
-import params
-from risk_arrays.grids import scenario_arrays
+from spanlike import params
+from spanlike.risk_arrays.grids import scenario_arrays
 from spanlike.aggregation.commodity_book import CommodityBook
 
 

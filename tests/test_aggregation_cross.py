@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 
-import params
-from risk_arrays.contracts import KIND_FUTURE, make_contract_arrays
-from risk_arrays.grids import scenario_arrays, vol_term_scale
-from risk_arrays.revaluation import composite_delta, compute_risk_arrays
+from spanlike import params
+from spanlike.risk_arrays.contracts import KIND_FUTURE, make_contract_arrays
+from spanlike.risk_arrays.grids import scenario_arrays, vol_term_scale
+from spanlike.risk_arrays.revaluation import composite_delta, compute_risk_arrays
 from spanlike.aggregation.commodity_book import CommodityBook
 from spanlike.aggregation.correlation import correlated_total
 from spanlike.aggregation.exchange import exchange_margin, offset_gains

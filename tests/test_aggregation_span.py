@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import params
+from spanlike import params
 from spanlike.aggregation.span import (
     decompose_scan_risk,
     delivery_charge,

@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import params
+from spanlike import params
 from spanlike.batch.accounts import (
     AccountBook,
     PositionRecord,
@@ -413,7 +413,7 @@ def test_cli_batch_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_batch_refuses_sets_it_cannot_compute() -> None:
     """A liquidity add-on (or a VaR model) is not in the packed kernels: a named error, never a wrong number."""
-    import params
+    from spanlike import params
     from spanlike.batch import prepare_engine
     from spanlike.errors import ParameterSetError
     from spanlike.market import MarketSnapshot

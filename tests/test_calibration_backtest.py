@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from vollib.black import black
 
-import params
+from spanlike import params
 from spanlike.calibration.backtest import backtest_margin
 from spanlike.calibration.backtest_plot import plot_backtest
 from spanlike.calibration.history import PriceHistory, VolHistory

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import params
-from params import ExchangeGrid, SpanGrid
+from spanlike import params
+from spanlike.params import ExchangeGrid, SpanGrid
 from spanlike.calibration import (
     APCSettings,
     PriceHistory,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import params
+from spanlike import params
 import spanlike
 from spanlike.cli import main
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import params
+from spanlike import params
 from spanlike.calibration.correlation import (
     correlation_of_returns,
     is_valid_correlation,

@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from vollib.black import black
 
-import params
+from spanlike import params
 import spanlike
-from params.errors import ParameterSetError
+from spanlike.params.errors import ParameterSetError
 from spanlike.calibration.history import PriceHistory, VolHistory, load_history
 from spanlike.calibration.var_model import build_var_parameter_set
 from spanlike.engine import margin, margin_positions, prepare
@@ -359,7 +359,7 @@ def test_build_errors() -> None:
 
 
 def test_historical_grid_needs_its_var_model() -> None:
-    from risk_arrays.grids import scenario_arrays
+    from spanlike.risk_arrays.grids import scenario_arrays
 
     ps = params.from_mapping(_var_set(moves={"BTC": BTC_MOVES}))
     with pytest.raises(InvalidInputError, match=r"takes its scenarios from the parameter set's var_model"):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import params
+from spanlike import params
 import spanlike
 from spanlike.efficiency.attribution import COMPONENTS
 from spanlike.efficiency.inputs import prepare_accounts

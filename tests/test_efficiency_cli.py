@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import params
+from spanlike import params
 import spanlike
 from spanlike.cli import main
 from spanlike.efficiency.accounts import read_accounts_csv

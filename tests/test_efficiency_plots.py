@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import params
+from spanlike import params
 import spanlike
 from spanlike.efficiency.chart_data import heatmap_data, savings_bars_data, waterfall_data
 from spanlike.efficiency.report import efficiency, efficiency_accounts

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import params
-from params.errors import InvalidInputError
-from risk_arrays.grids import scenario_arrays, vol_term_scale
+from spanlike import params
+from spanlike.params.errors import InvalidInputError
+from spanlike.risk_arrays.grids import scenario_arrays, vol_term_scale
 
 
 def test_span_grid_order_extremes_and_pairs() -> None:

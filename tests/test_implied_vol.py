@@ -15,10 +15,10 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from params.errors import ImpliedVolatilityError, InvalidInputError
-from risk_arrays.implied_vol import implied_vol
-from risk_arrays.pricing import black76_greeks, black76_price
-from risk_arrays.registry import make_option_inputs
+from spanlike.params.errors import ImpliedVolatilityError, InvalidInputError
+from spanlike.risk_arrays.implied_vol import implied_vol
+from spanlike.risk_arrays.pricing import black76_greeks, black76_price
+from spanlike.risk_arrays.registry import make_option_inputs
 
 
 def test_round_trip_on_random_snapshot() -> None:

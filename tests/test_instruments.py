@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from risk_arrays.contracts import KIND_CALL, KIND_FUTURE, KIND_PUT
+from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE, KIND_PUT
 from spanlike.errors import InvalidInputError, InvalidInstrumentError
 from spanlike.instruments import Instrument, make_instrument, parse_instrument
 

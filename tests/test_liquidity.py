@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-import params
-from params.errors import ParameterSetError
+from spanlike import params
+from spanlike.params.errors import ParameterSetError
 from spanlike.engine import margin
 from spanlike.market import MarketSnapshot
 from spanlike.portfolio import Portfolio

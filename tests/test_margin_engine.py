@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from vollib.black import black
 
-import params
+from spanlike import params
 import spanlike
 from spanlike.cli import main
 from spanlike.engine import margin, margin_positions, prepare
@@ -310,7 +310,7 @@ def test_light_commands_do_not_import_numba() -> None:
     import sys
 
     code = ("import sys; from spanlike.cli import build_parser; build_parser(); "
-            "import spanlike.spn, params; params.load('crypto-span'); print('numba' in sys.modules)")
+            "import spanlike.spn; from spanlike import params; params.load('crypto-span'); print('numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False"

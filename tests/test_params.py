@@ -10,8 +10,8 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-import params
-from params.errors import ParameterSetError, UnknownParameterSetError
+from spanlike import params
+from spanlike.params.errors import ParameterSetError, UnknownParameterSetError
 
 
 @pytest.mark.parametrize("name", params.available())

@@ -27,10 +27,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import ndtr
 
-from params.errors import InvalidInputError
-from risk_arrays._normal import fast_exp, fast_log, norm_cdf, norm_pdf
-from risk_arrays._numba import njit_kernel
-from risk_arrays.pricing import (
+from spanlike.params.errors import InvalidInputError
+from spanlike.risk_arrays._normal import fast_exp, fast_log, norm_cdf, norm_pdf
+from spanlike.risk_arrays._numba import njit_kernel
+from spanlike.risk_arrays.pricing import (
     Greeks,
     black76_greeks,
     black76_price,
@@ -42,7 +42,7 @@ from risk_arrays.pricing import (
     theta_per_day,
     vega_per_vol_point,
 )
-from risk_arrays.registry import make_bsm_inputs, make_option_inputs
+from spanlike.risk_arrays.registry import make_bsm_inputs, make_option_inputs
 
 PRICE_ATOL = 1e-12
 GREEK_ATOL = 1e-10

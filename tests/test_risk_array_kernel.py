@@ -2,8 +2,8 @@
 
 References and tolerances
 -------------------------
-* :mod:`risk_arrays.reference` (loops over vollib's Black-76 and ``math``):
-  every entry of :data:`risk_arrays.registry.COMPARISONS` within its tolerance
+* :mod:`spanlike.risk_arrays.reference` (loops over vollib's Black-76 and ``math``):
+  every entry of :data:`spanlike.risk_arrays.registry.COMPARISONS` within its tolerance
   (1e-12 of forward x multiplier for USD cells, of the multiplier for coin
   cells; 1e-12 absolute for prices at forward 1, 1e-10 for Greeks).
 * Serial and parallel kernels: bit-identical.
@@ -19,12 +19,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from params.errors import InvalidInputError
-from risk_arrays.contracts import KIND_CALL, KIND_FUTURE, KIND_PUT, make_contract_arrays
-from risk_arrays.pricing import black76_greeks, black76_price
-from risk_arrays.registry import COMPARISONS, Comparison, make_risk_array_inputs, scaled_max_difference
-from risk_arrays.revaluation import composite_delta, compute_risk_arrays
-from risk_arrays.scenarios import ScenarioArrays
+from spanlike.params.errors import InvalidInputError
+from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE, KIND_PUT, make_contract_arrays
+from spanlike.risk_arrays.pricing import black76_greeks, black76_price
+from spanlike.risk_arrays.registry import COMPARISONS, Comparison, make_risk_array_inputs, scaled_max_difference
+from spanlike.risk_arrays.revaluation import composite_delta, compute_risk_arrays
+from spanlike.risk_arrays.scenarios import ScenarioArrays
 
 
 def _scenarios(

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from vollib.black import black
 
-import params
-from risk_arrays.contracts import KIND_CALL, KIND_FUTURE
+from spanlike import params
+from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE
 from spanlike.errors import (
     ExpiredInstrumentError,
     InvalidInstrumentError,
@@ -135,7 +135,7 @@ def test_model_mark_value_when_only_mark_iv_is_quoted() -> None:
 
 
 def test_implied_vol_round_trip_inverse_and_linear() -> None:
-    pytest.importorskip("risk_arrays.implied_vol")
+    pytest.importorskip("spanlike.risk_arrays.implied_vol")
     t = 31 / 365
     f_btc, f_eth = 95485.0, 3415.9
     vols = {"BTC-25DEC26-80000-P": 0.6123456789, "BTC-25DEC26-110000-C": 0.4987654321,
@@ -159,7 +159,7 @@ def test_implied_vol_round_trip_inverse_and_linear() -> None:
 
 
 def test_implied_vol_from_linear_fixture() -> None:
-    pytest.importorskip("risk_arrays.implied_vol")
+    pytest.importorskip("spanlike.risk_arrays.implied_vol")
     market = MarketSnapshot.from_json(DATA / "linear_market.json")
     table = build_instrument_table(instruments=["ETH_USDC-25DEC26-3000-P"], market=market, parameter_set=CRYPTO_SPAN)
     # The fixture's mark 115.7 USDC is Black-76 at 74 % rounded to 0.1 USDC: the implied vol is within 0.01 %.
@@ -168,7 +168,7 @@ def test_implied_vol_from_linear_fixture() -> None:
 
 
 def test_implied_vol_impossible_price_is_an_error() -> None:
-    pytest.importorskip("risk_arrays.implied_vol")
+    pytest.importorskip("spanlike.risk_arrays.implied_vol")
     from spanlike.errors import ImpliedVolatilityError
 
     # A 60,000 call with the forward at 95,485 is worth at least 35,485 USD = 0.3716 BTC: 0.1 BTC is below intrinsic.

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from params.parameter_set import CombinedCommodity
-from risk_arrays.scenarios import ScenarioArrays
+from spanlike.params.parameter_set import CombinedCommodity
+from spanlike.risk_arrays.scenarios import ScenarioArrays
 
 __all__ = ["CommodityBook"]
 

@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from params.cross import CorrelationMatrix
+from spanlike.params.cross import CorrelationMatrix
 
 __all__ = ["correlated_total"]
 

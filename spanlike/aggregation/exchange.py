@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from params.charges import ExchangeAddOns
-from params.grids import ExchangeGrid
+from spanlike.params.charges import ExchangeAddOns
+from spanlike.params.grids import ExchangeGrid
 from spanlike.aggregation.commodity_book import CommodityBook
 
 __all__ = ["ExchangeResult", "exchange_margin", "offset_gains", "roll_shock", "delta_shock"]

@@ -21,7 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
-from params.cross import InterSpread
+from spanlike.params.cross import InterSpread
 from spanlike.aggregation.spread_forming import SpreadLegs, form_spreads
 from spanlike.results import SpreadFormed
 

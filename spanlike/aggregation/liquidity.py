@@ -1,4 +1,4 @@
-"""Liquidity/concentration add-on of one combined commodity (formulas in :mod:`params.liquidity`).
+"""Liquidity/concentration add-on of one combined commodity (formulas in :mod:`spanlike.params.liquidity`).
 
 Per instrument group ``g`` (futures and perpetuals; options) with liquidity
 value ``L_g`` and size ``q_g`` in underlying units, index price ``P`` (USD):
@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from params.liquidity import LiquidityCharge, SizeLadder, SquareRootImpact
+from spanlike.params.liquidity import LiquidityCharge, SizeLadder, SquareRootImpact
 from spanlike.aggregation.commodity_book import CommodityBook
 
 __all__ = ["group_size", "liquidity_charge_usd", "liquidity_charge"]

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from params.charges import SpanCharges
+from spanlike.params.charges import SpanCharges
 from spanlike.aggregation.commodity_book import CommodityBook
 from spanlike.aggregation.spread_forming import SpreadLegs, form_spreads
 from spanlike.results import SpreadFormed

@@ -1,4 +1,4 @@
-"""VaR/ES margin over joint historical scenarios (:mod:`params.var_model`).
+"""VaR/ES margin over joint historical scenarios (:mod:`spanlike.params.var_model`).
 
 Per combined commodity ``c`` with loss vector ``L_c`` (settlement currency,
 ``L_c[j] = sum_i q_i R_c[i, j]``; historical scenarios ``H``, then stress
@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from params.var_model import StressComponent, VarModel
+from spanlike.params.var_model import StressComponent, VarModel
 from spanlike.aggregation.commodity_book import CommodityBook
 from spanlike.calibration.risk_measures import tail_risk
 

@@ -47,7 +47,7 @@ def _load_market(paths: list[str]) -> Any:
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
-    import params
+    from spanlike import params
     from spanlike.batch.accounts import build_account_book, equity_usd, read_equity_csv, read_positions_csv
     from spanlike.batch.prepared import prepare_engine
 
@@ -87,7 +87,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_what_if(args: argparse.Namespace) -> int:
-    import params
+    from spanlike import params
     from spanlike.batch.prepared import prepare_engine
     from spanlike.batch.whatif import Order, prepare_account
     from spanlike.errors import InvalidInputError

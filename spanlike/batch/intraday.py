@@ -26,9 +26,9 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from risk_arrays.contracts import KIND_FUTURE
-from risk_arrays.grids import vol_term_scale
-from risk_arrays.revaluation import composite_delta, compute_risk_arrays
+from spanlike.risk_arrays.contracts import KIND_FUTURE
+from spanlike.risk_arrays.grids import vol_term_scale
+from spanlike.risk_arrays.revaluation import composite_delta, compute_risk_arrays
 from spanlike.batch.prepared import PreparedEngine, pack_universe
 from spanlike.batch.whatif import PreparedAccount
 from spanlike.errors import InvalidInputError, ParameterSetError

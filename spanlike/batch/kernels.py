@@ -46,7 +46,7 @@ import math
 import numpy as np
 from numba import prange
 
-from risk_arrays._numba import njit_inline, njit_kernel, njit_parallel
+from spanlike.risk_arrays._numba import njit_inline, njit_kernel, njit_parallel
 
 __all__: list[str] = []  # private module: import the kernels by name
 

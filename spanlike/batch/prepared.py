@@ -24,9 +24,9 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from params.grids import ExchangeGrid
-from params.parameter_set import ParameterSet
-from risk_arrays.contracts import KIND_CALL, KIND_FUTURE
+from spanlike.params.grids import ExchangeGrid
+from spanlike.params.parameter_set import ParameterSet
+from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE
 from spanlike.aggregation.span import DAYS_PER_MONTH
 from spanlike.batch import kernels as K
 from spanlike.batch.accounts import checked_unit
@@ -454,7 +454,7 @@ def prepare_engine(
         instrument, missing market data, ...).
     """
     if not isinstance(parameter_set, ParameterSet):
-        import params
+        from spanlike import params
 
         parameter_set = params.load(parameter_set)
     table = build_instrument_table(instruments=instruments, market=market, parameter_set=parameter_set)

@@ -4,10 +4,10 @@ Pipeline: :func:`load_history` (closes) -> :mod:`returns` (log / MPOR returns)
 -> :mod:`risk_measures` (HS / filtered HS VaR and ES, scan ranges) ->
 :mod:`procyclicality` (floor, buffer, change cap) -> :mod:`correlation`
 (shrinkage, nearest-correlation repair) -> :func:`calibrate_parameter_set`
-(a new, validated :class:`params.ParameterSet`). :mod:`kupiec` backtests a VaR.
+(a new, validated :class:`spanlike.params.ParameterSet`). :mod:`kupiec` backtests a VaR.
 
 :func:`build_var_parameter_set` builds a VaR/ES-model set (joint historical
-scenarios, :mod:`params.var_model`) instead of scan ranges;
+scenarios, :mod:`spanlike.params.var_model`) instead of scan ranges;
 :func:`backtest_margin` replays history and margins a book every day against
 the next MPOR's loss (:mod:`backtest`), :func:`plot_backtest` charts it.
 

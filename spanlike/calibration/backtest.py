@@ -25,7 +25,7 @@ closes ``C_u(d)`` of every underlying ``u`` the book holds.
 * **Margin** on day ``d``: the engine's margin of that day's book under the
   parameter set (``margin_kind``: initial by default, the amount posted).
 * **Realised loss** over the MPOR of ``h`` days from ``d``: the same contracts
-  revalued with the risk-array formula (:mod:`risk_arrays.scenarios`) under
+  revalued with the risk-array formula (:mod:`spanlike.risk_arrays.scenarios`) under
   the *realised* move: forwards times ``C_u(d + h) / C_u(d)``, vols times
   ``V_u(d + h) / V_u(d)`` (or unchanged), time advanced ``h`` days (an option
   expiring within it is worth its intrinsic value), summed as
@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from params import ParameterSet
+from spanlike.params import ParameterSet
 from spanlike.calibration._validate import confidence_level, positive_int
 from spanlike.calibration.history import PriceHistory, VolHistory
 from spanlike.calibration.kupiec import KupiecResult, TrafficLight, count_exceptions, kupiec_pof, traffic_light
@@ -217,8 +217,8 @@ def realised_loss_usd(
         ``sum_i q_i x (value_i(d) - value_i(d + h))`` per settlement currency,
         times USD per unit at day ``d``'s index; positive = loss.
     """
-    from risk_arrays.revaluation import compute_risk_arrays
-    from risk_arrays.scenarios import ScenarioArrays
+    from spanlike.risk_arrays.revaluation import compute_risk_arrays
+    from spanlike.risk_arrays.scenarios import ScenarioArrays
 
     table = universe.table
     total = 0.0

@@ -40,7 +40,7 @@ the base version; ``provenance`` records data range, rows, method, confidence,
 MPOR, lambda, filtering, APC and which bounds bound, per CC.
 
 The new set is built by dumping the base (``model_dump(mode="json")``),
-editing the mapping and validating it with :func:`params.from_mapping`.
+editing the mapping and validating it with :func:`spanlike.params.from_mapping`.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-import params
-from params import ExchangeGrid, ParameterSet, SpanGrid
+from spanlike import params
+from spanlike.params import ExchangeGrid, ParameterSet, SpanGrid
 from spanlike.calibration._validate import confidence_level, decay_factor, positive_int, unit_interval
 from spanlike.calibration.correlation import (
     CorrelationRepair,
@@ -680,7 +680,7 @@ def calibrate_parameter_set(
     Returns
     -------
     ParameterSet
-        Validated by :func:`params.from_mapping`.
+        Validated by :func:`spanlike.params.from_mapping`.
 
     Raises
     ------

@@ -26,7 +26,7 @@ def _load_iv(args: argparse.Namespace) -> Any:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    import params
+    from spanlike import params
     from spanlike.calibration.history import load_history
 
     out = args.out
@@ -96,7 +96,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_backtest(args: argparse.Namespace) -> int:
-    import params
+    from spanlike import params
     from spanlike.calibration.backtest import backtest_margin
     from spanlike.calibration.history import load_history
     from spanlike.cli import _load_market

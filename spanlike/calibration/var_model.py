@@ -1,4 +1,4 @@
-"""Build a VaR/ES-model parameter set (:mod:`params.var_model`) from market history.
+"""Build a VaR/ES-model parameter set (:mod:`spanlike.params.var_model`) from market history.
 
 :func:`build_var_parameter_set` turns daily closes (and optionally implied
 vols) into a self-contained set whose combined commodities use ``historical``
@@ -37,8 +37,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-import params
-from params import ParameterSet
+from spanlike import params
+from spanlike.params import ParameterSet
 from spanlike.calibration._validate import confidence_level, decay_factor, positive_int
 from spanlike.calibration.calibrate import QUANTILE_CONVENTION
 from spanlike.calibration.history import PriceHistory, VolHistory
@@ -201,7 +201,7 @@ def build_var_parameter_set(
     stress_scale, stress_weight : float
         Stress move multiplier in (0, 10] and weight in (0, 1].
     stress_combine : {"max", "add"}
-        How the stress loss combines with the VaR/ES (:mod:`params.var_model`).
+        How the stress loss combines with the VaR/ES (:mod:`spanlike.params.var_model`).
     drop_uncovered : bool
         Leave out combined commodities whose underlying the history lacks
         (default: that is an error naming them).

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 
-from params.errors import InputFileError, InvalidInstrumentError, InvalidPositionError
+from spanlike.params.errors import InputFileError, InvalidInstrumentError, InvalidPositionError
 from spanlike.instruments import parse_instrument
 from spanlike.portfolio import Portfolio, Position
 

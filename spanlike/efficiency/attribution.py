@@ -49,7 +49,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from params.errors import InvalidInputError, NumericalError
+from spanlike.params.errors import InvalidInputError, NumericalError
 from spanlike.efficiency.levels import MarginLevels
 from spanlike.results import CommodityMargin, MarginResult
 from spanlike.revalue import UniverseRisk

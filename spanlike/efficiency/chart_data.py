@@ -19,9 +19,9 @@ from typing import Literal, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from params.errors import InvalidInputError
-from params.parameter_set import ParameterSet
-from risk_arrays.grids import scenario_arrays
+from spanlike.params.errors import InvalidInputError
+from spanlike.params.parameter_set import ParameterSet
+from spanlike.risk_arrays.grids import scenario_arrays
 from spanlike.efficiency.attribution import SavingsAttribution
 from spanlike.efficiency.levels import MarginLevels
 from spanlike.results import MarginResult

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from params.errors import InvalidInputError
+from spanlike.params.errors import InvalidInputError
 
 __all__ = ["register"]
 
@@ -80,7 +80,7 @@ def _file_stem(text: str) -> str:
 
 
 def _cmd_efficiency(args: argparse.Namespace) -> int:
-    import params
+    from spanlike import params
 
     if args.plot:
         from spanlike.efficiency.plots import PlottingUnavailableError
@@ -139,7 +139,7 @@ def _write_charts(reports: Sequence[Any], ps: Any, out_dir: Path, *, single: boo
 
 
 def _cmd_compare_params(args: argparse.Namespace) -> int:
-    import params
+    from spanlike import params
     from spanlike.efficiency.compare import change_distribution, compare_parameter_sets
     from spanlike.efficiency.text import format_comparison, format_distribution
 

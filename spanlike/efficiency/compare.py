@@ -18,8 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from params.errors import InvalidInputError
-from params.parameter_set import ParameterSet
+from spanlike.params.errors import InvalidInputError
+from spanlike.params.parameter_set import ParameterSet
 from spanlike.efficiency.inputs import prepare_accounts
 from spanlike.efficiency.levels import savings_percent
 from spanlike.engine import margin_positions

@@ -14,8 +14,8 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from params.errors import InvalidPositionError
-from params.parameter_set import ParameterSet
+from spanlike.params.errors import InvalidPositionError
+from spanlike.params.parameter_set import ParameterSet
 from spanlike.market import MarketSnapshot
 from spanlike.portfolio import Portfolio
 from spanlike.revalue import UniverseRisk, revalue

@@ -1,7 +1,7 @@
 """Isolated margin: each position alone under the venue's standard rules, summed.
 
 The rules are the parameter set's ``[isolated]`` section
-(:class:`params.IsolatedMargin`; formulas in :mod:`params.isolated`,
+(:class:`spanlike.params.IsolatedMargin`; formulas in :mod:`spanlike.params.isolated`,
 methodology section 5). For a position of ``size = |quantity| x multiplier``
 coins:
 
@@ -29,8 +29,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from params.errors import InvalidPositionError, ParameterSetError
-from params.isolated import FuturesStandardMargin, OptionStandardMargin
+from spanlike.params.errors import InvalidPositionError, ParameterSetError
+from spanlike.params.isolated import FuturesStandardMargin, OptionStandardMargin
 from spanlike.revalue import UniverseRisk
 
 __all__ = ["IsolatedPosition", "IsolatedResult", "isolated_margin", "standard_margin"]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from params.errors import InvalidPositionError
+from spanlike.params.errors import InvalidPositionError
 from spanlike.engine import margin_positions
 from spanlike.revalue import UniverseRisk
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from params.errors import SpanlikeError
+from spanlike.params.errors import SpanlikeError
 from spanlike.efficiency.chart_data import HeatmapData, SavingsBarsData, WaterfallData
 
 __all__ = ["plot_heatmap", "plot_waterfall", "plot_savings_bars", "FIGURE_SIZE_PX", "DPI",

@@ -14,8 +14,8 @@ from typing import Any, Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-import params as params_pkg
-from params.parameter_set import ParameterSet
+from spanlike import params as params_pkg
+from spanlike.params.parameter_set import ParameterSet
 from spanlike.efficiency.attribution import SavingsAttribution, attribute_savings
 from spanlike.efficiency.inputs import prepare_accounts
 from spanlike.efficiency.levels import MarginLevels, margin_levels

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from params.errors import InputFileError, InvalidInputError
+from spanlike.params.errors import InputFileError, InvalidInputError
 
 __all__ = ["register"]
 

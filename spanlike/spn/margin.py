@@ -69,7 +69,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from params.errors import InputFileError, InvalidInputError
+from spanlike.params.errors import InputFileError, InvalidInputError
 from spanlike.aggregation.span import ScanResult, decompose_scan_risk, scan_risk
 from spanlike.results import CommodityMargin, MarginResult, PositionContribution, Scenario
 from spanlike.spn.charges import (

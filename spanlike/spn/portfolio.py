@@ -37,7 +37,7 @@ from typing import Sequence
 
 import numpy as np
 
-from params.errors import (
+from spanlike.params.errors import (
     InputFileError,
     InvalidInstrumentError,
     InvalidPositionError,

@@ -139,7 +139,7 @@ from xml.parsers import expat
 
 import numpy as np
 
-from params.errors import InputFileError
+from spanlike.params.errors import InputFileError
 from spanlike.spn import _fastparse, _tokens
 from spanlike.spn._fastparse import decimals
 from spanlike.spn.model import (

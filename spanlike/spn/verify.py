@@ -2,8 +2,8 @@
 
 ``verify(span_file)`` recomputes, for every contract with a risk array, the
 loss of one long contract at each scan point and its composite delta, with
-spanlike's pricer (:func:`risk_arrays.pricing.bsm_price`,
-:func:`~risk_arrays.pricing.black76_price` and their Greeks) from what the file
+spanlike's pricer (:func:`spanlike.risk_arrays.pricing.bsm_price`,
+:func:`~spanlike.risk_arrays.pricing.black76_price` and their Greeks) from what the file
 states: underlying settlement price (``undC`` -> the underlying contract's
 ``p``), strike ``k``, option vol ``v``, years to expiry ``t``, interest rate
 ``intrRate/val``, dividend yield ``divRate/val``, contract value factor
@@ -64,8 +64,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from params.errors import InvalidInputError
-from risk_arrays.pricing import black76_greeks, black76_price, bsm_greeks, bsm_price
+from spanlike.params.errors import InvalidInputError
+from spanlike.risk_arrays.pricing import black76_greeks, black76_price, bsm_greeks, bsm_price
 from spanlike.spn.model import OptionFamily, PointDef, ProductFamily, ScanRate, SpanFile
 
 __all__ = [
