@@ -1,5 +1,8 @@
 """HS VaR/ES against hand computations and a slow exact twin, FHS against its definition,
-scan ranges of a long normal series against the closed form within stated sampling error."""
+scan ranges of a long normal series against the closed form within stated sampling error.
+
+VaR and ES live in :mod:`spanlike.methodology.tail_measures` (the margin path uses them at run time);
+they are tested from there, and the calibration must re-export the very same functions."""
 
 from __future__ import annotations
 
@@ -12,14 +15,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.stats import norm
 
+from spanlike.calibration import risk_measures
 from spanlike.calibration.risk_measures import (
+    expected_shortfall,
     filtered_returns,
     level_change_scan_range,
-    minimum_observations,
     price_scan_range,
-    tail_risk,
+    value_at_risk,
 )
 from spanlike.errors import InvalidInputError
+from spanlike.methodology import tail_measures
+from spanlike.methodology.tail_measures import minimum_observations, tail_risk
 
 LOSSES = [5.0, 1.0, 4.0, 2.0, 3.0, 9.0, 7.0, 6.0, 8.0, 10.0]  # sorted: 1..10
 
@@ -103,6 +109,24 @@ def test_too_few_observations_and_bad_confidence() -> None:
             tail_risk(LOSSES, confidence=bad)
     with pytest.raises(InvalidInputError, match="Write percentages as decimals"):
         tail_risk(LOSSES, confidence=99.0)
+
+
+def test_calibration_uses_the_methodology_tail_measures() -> None:
+    # One implementation: a calibrated scan range and a VaR/ES margin must use the same quantile.
+    for name in ("TailRisk", "tail_risk", "minimum_observations"):
+        assert getattr(risk_measures, name) is getattr(tail_measures, name)
+    t = tail_risk(LOSSES, confidence=0.75)
+    assert value_at_risk(LOSSES, confidence=0.75) == t.var == 8.0
+    assert expected_shortfall(LOSSES, confidence=0.75) == t.es
+
+
+def test_losses_must_be_a_finite_vector() -> None:
+    with pytest.raises(InvalidInputError, match=r"losses must be finite; element \(3,\) is nan"):
+        tail_risk([1.0, 2.0, 3.0, float("nan")] + [0.0] * 100, confidence=0.99)
+    with pytest.raises(InvalidInputError, match=r"losses must have 1 dimension\(s\); got shape \(10, 10\)"):
+        tail_risk(np.ones((10, 10)), confidence=0.9)
+    with pytest.raises(InvalidInputError, match="losses must be an array of numbers"):
+        tail_risk(["a", "b"], confidence=0.5)
 
 
 def test_filtered_returns_follow_the_definition() -> None:

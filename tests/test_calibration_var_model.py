@@ -1,6 +1,6 @@
 """VaR/ES margin model: hand-computed quantiles, a vollib revaluation, joint aggregation, validation, building.
 
-Quantile convention (spanlike.calibration.risk_measures): with n losses at
+Quantile convention (spanlike.methodology.tail_measures): with n losses at
 confidence a, m = n (1 - a), j = floor(m): VaR = the (j + 1)-th largest loss,
 ES = (sum of the j largest + (m - j) x VaR) / m.
 """

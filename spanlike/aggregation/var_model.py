@@ -5,7 +5,7 @@ Per combined commodity ``c`` with loss vector ``L_c`` (settlement currency,
 scenarios ``S``):
 
 * standalone measure ``M_c = max(0, rho(L_c[H]))`` with ``rho`` the VaR or ES
-  at the set's confidence (:func:`spanlike.calibration.risk_measures.tail_risk`:
+  at the set's confidence (:func:`spanlike.methodology.tail_measures.tail_risk`:
   lower empirical quantile; Acerbi-Tasche ES);
 * stress charge ``= w x W_c`` (``combine = "add"``) or
   ``max(0, w x W_c - M_c)`` (``"max"``), with ``W_c = max(0, max_{j in S} L_c[j])``
@@ -30,7 +30,7 @@ from numpy.typing import NDArray
 
 from spanlike.params.var_model import StressComponent, VarModel
 from spanlike.aggregation.commodity_book import CommodityBook
-from spanlike.calibration.risk_measures import tail_risk
+from spanlike.methodology.tail_measures import tail_risk
 
 __all__ = ["VarCommodity", "tail_measure", "stress_charge", "var_commodity", "joint_measure_usd"]
 

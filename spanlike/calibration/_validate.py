@@ -8,21 +8,10 @@ from typing import Any
 import numpy as np
 
 from spanlike.errors import InvalidInputError
+# One confidence check for margin and calibration: the run-time tail measures own it.
+from spanlike.methodology.tail_measures import confidence_level
 
 __all__ = ["confidence_level", "positive_int", "unit_interval", "float_array", "decay_factor"]
-
-
-def confidence_level(value: Any, *, name: str = "confidence") -> float:
-    """A confidence level strictly inside (0, 1), e.g. 0.99."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise InvalidInputError(f"{name} must be a number in (0, 1), e.g. 0.99; got {value!r}.")
-    v = float(value)
-    if not (0.0 < v < 1.0):
-        raise InvalidInputError(
-            f"{name} must lie strictly between 0 and 1 (e.g. 0.99 for 99 %); got {value!r}."
-            + (" Write percentages as decimals." if 1.0 < v <= 100.0 else "")
-        )
-    return v
 
 
 def positive_int(value: Any, *, name: str, minimum: int = 1) -> int:

@@ -3,25 +3,10 @@
 Sign convention: a *loss* is positive. For a relative price move ``x`` (a
 fraction of price) a long position loses ``-x`` and a short one ``+x``.
 
-Quantile convention [our choice, documented]
----------------------------------------------
-Of ``n`` losses sorted ascending ``L_(1) <= ... <= L_(n)`` at confidence
-``alpha``, with ``m = n (1 - alpha)`` (the tail's size in observations) and
-``j = floor(m)``:
-
-* **VaR** is the lower empirical quantile (inverted empirical CDF, Hyndman &
-  Fan type 1, no interpolation): ``VaR = inf{l : F_n(l) >= alpha} =
-  L_(n - j)``, the ``(j + 1)``-th largest loss. In sample, exactly ``j`` losses
-  exceed it (no ties), which is the exception count a backtest expects
-  (250 days at 99 %: ``m = 2.5``, VaR = 3rd largest, 2 exceptions).
-* **ES** is the average of the same empirical quantile function over the tail
-  ``(alpha, 1]`` (Acerbi & Tasche 2002, "On the coherence of expected
-  shortfall", eq. for the empirical ES):
-  ``ES = (L_(n) + ... + L_(n-j+1) + (m - j) L_(n-j)) / m``, so ``ES >= VaR``.
-
-``m`` is rounded to 9 decimals before the floor so that ``300 * (1 - 0.99)``
-counts as 3, not 2.9999999999999996. At least one tail observation is
-required (``n (1 - alpha) >= 1``); fewer is an error, not an extrapolation.
+VaR and ES are the run-time tail measures of
+:mod:`spanlike.methodology.tail_measures` (lower empirical quantile,
+Acerbi-Tasche ES; the convention is stated there), re-exported here so a
+calibrated scan range and a VaR/ES margin use one quantile.
 
 Filtered historical simulation (Hull & White 1998, "Incorporating volatility
 updating into the historical simulation method for VaR"; Barone-Adesi,
@@ -40,7 +25,6 @@ larger of the two, a fraction of price.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -50,6 +34,7 @@ from spanlike.calibration._validate import confidence_level, float_array, positi
 from spanlike.calibration.returns import horizon_sums
 from spanlike.calibration.volatility import DEFAULT_SEED_WINDOW, RISKMETRICS_DAILY_DECAY, ewma_volatility
 from spanlike.errors import InvalidInputError
+from spanlike.methodology.tail_measures import Method, TailRisk, minimum_observations, tail_risk
 
 __all__ = [
     "TailRisk",
@@ -62,84 +47,6 @@ __all__ = [
     "level_change_scan_range",
     "minimum_observations",
 ]
-
-Method = Literal["var", "es"]
-
-
-@dataclass(frozen=True)
-class TailRisk:
-    """VaR and ES of one loss sample.
-
-    Attributes
-    ----------
-    var, es : float
-        Value at risk and expected shortfall, in the unit of the losses
-        (positive = loss).
-    confidence : float
-        alpha, e.g. 0.99.
-    observations : int
-        n.
-    tail_size : float
-        ``m = n (1 - alpha)``, observations in the tail.
-    """
-
-    var: float
-    es: float
-    confidence: float
-    observations: int
-    tail_size: float
-
-    def measure(self, method: Method) -> float:
-        """``var`` or ``es`` by name."""
-        return self.var if method == "var" else self.es
-
-
-def minimum_observations(*, confidence: float) -> int:
-    """Smallest n with at least one tail observation: ``ceil(1 / (1 - alpha))`` (99 % -> 100)."""
-    a = confidence_level(confidence)
-    return int(math.ceil(round(1.0 / (1.0 - a), 9)))
-
-
-def tail_risk(losses: Any, *, confidence: float) -> TailRisk:
-    """Empirical VaR and ES of a loss sample (convention in the module docstring).
-
-    Parameters
-    ----------
-    losses : array_like
-        Shape (n,), positive = loss.
-    confidence : float
-        alpha in (0, 1).
-
-    Returns
-    -------
-    TailRisk
-
-    Raises
-    ------
-    InvalidInputError
-        ``confidence`` outside (0, 1), non-finite losses, or fewer than
-        ``ceil(1/(1-alpha))`` losses.
-
-    Examples
-    --------
-    >>> tail_risk(list(range(1, 101)), confidence=0.99)  # VaR 99 = 2nd largest, ES 100 = largest
-    TailRisk(var=99.0, es=100.0, confidence=0.99, observations=100, tail_size=1.0)
-    """
-    a = confidence_level(confidence)
-    x = np.sort(float_array(losses, name="losses", ndim=(1,)))
-    n = x.size
-    m = round(n * (1.0 - a), 9)
-    if m < 1.0:
-        raise InvalidInputError(
-            f"{n} losses leave no observation in the {1 - a:.4g} tail at confidence {a}; "
-            f"need at least {minimum_observations(confidence=a)}. Use a longer history or a lower confidence."
-        )
-    j = int(math.floor(m))
-    var = float(x[n - j - 1])
-    # ES = VaR + sum over the j largest of (L - VaR) / m: the same value as
-    # (sum + (m - j) VaR) / m, written so that rounding can never give ES < VaR.
-    es = var + float((x[n - j :] - var).sum() / m)
-    return TailRisk(var=var, es=es, confidence=a, observations=n, tail_size=m)
 
 
 def value_at_risk(losses: Any, *, confidence: float) -> float:
