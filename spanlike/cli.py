@@ -68,20 +68,17 @@ def _usage(message: str) -> _UsageError:
 # --- margin -------------------------------------------------------------------------------------
 
 def _load_market(paths: Sequence[str]) -> Any:
-    """One snapshot file, or several Deribit book-summary responses (e.g. options + futures)."""
-    from spanlike.market import MarketSnapshot
+    """One snapshot file, or several payloads of one venue: :func:`spanlike.loaders.load_market`."""
+    from spanlike.loaders import load_market
 
-    if len(paths) == 1:
-        return MarketSnapshot.from_file(paths[0])
-    return MarketSnapshot.from_deribit_book_summary(*paths)
+    return load_market(paths)
 
 
 def _load_inputs(args: argparse.Namespace) -> tuple[Any, Any, Any]:
     from spanlike import params
-    from spanlike.portfolio import Portfolio
+    from spanlike.loaders import load_portfolio
 
-    portfolio = Portfolio.from_file(args.portfolio)
-    return portfolio, _load_market(args.market), params.load(args.params)
+    return load_portfolio(args.portfolio), _load_market(args.market), params.load(args.params)
 
 
 def _cmd_margin(args: argparse.Namespace) -> int:

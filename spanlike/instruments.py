@@ -1,23 +1,16 @@
-"""Instruments: what a position is in, parsed from Deribit names or given explicitly.
+"""Instruments: what a position is in, described by its fields, whatever the venue.
 
 An :class:`Instrument` is a dated future, a perpetual or a European option on
 one underlying (``BTC``, ``ETH``, ...), settled either in the underlying coin
-("coin", Deribit's inverse contracts) or in a USD stablecoin ("linear").
+("coin", inverse contracts) or in a USD stablecoin ("linear"), with an expiry
+(a UTC datetime), a strike (USD per coin) and a multiplier (coins per unit).
 
-Deribit naming convention (:func:`parse_instrument`)
-----------------------------------------------------
-=============================  ==========================================
-``BTC-PERPETUAL``              coin-settled (inverse) perpetual
-``BTC-27DEC24``                coin-settled dated future
-``BTC-27DEC24-60000-C``        coin-settled call, strike 60,000 USD
-``ETH_USDC-27DEC24-3000-P``    USDC-settled (linear) put
-``SOL_USDC-PERPETUAL``         USDC-settled perpetual
-``XRP_USDC-30JUN25-0d625-C``   strike 0.625 (Deribit writes ``d`` for ``.``)
-=============================  ==========================================
-
-The part before ``_`` is the underlying, the part after it the settlement
-currency; without ``_CCY`` the contract settles in its underlying coin. Day of
-month has one or two digits; Deribit expiries are at 08:00 UTC.
+A *name* is what a venue calls the contract. Names are read and written by a
+venue's naming adapter (:mod:`spanlike.venues`); :func:`parse_instrument` and
+the default names of :func:`make_instrument` use the default venue's (Deribit:
+``BTC-27DEC24-60000-C``, ``ETH_USDC-PERPETUAL``, see
+:mod:`spanlike.venues.deribit.naming`). Instruments can always be given
+explicitly instead (:func:`make_instrument`, :func:`instrument_from_mapping`).
 
 Times are ACT/365 to the second (methodology section 0).
 """
@@ -28,7 +21,7 @@ import datetime as dt
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from spanlike.params.errors import InvalidInputError, InvalidInstrumentError
 from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE, KIND_PUT
@@ -39,25 +32,13 @@ __all__ = [
     "make_instrument",
     "instrument_from_mapping",
     "parse_utc_datetime",
-    "DERIBIT_EXPIRY_HOUR_UTC",
     "SECONDS_PER_YEAR",
 ]
 
-#: Deribit's futures and options expire at 08:00 UTC.
-DERIBIT_EXPIRY_HOUR_UTC: int = 8
 #: ACT/365 year in seconds.
 SECONDS_PER_YEAR: float = 365.0 * 86400.0
 
-_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 _CURRENCY = re.compile(r"^[A-Z0-9]{1,16}$")
-_DATE = re.compile(r"^(\d{1,2})([A-Z]{3})(\d{2})$")
-_STRIKE = re.compile(r"^(\d+)(?:d(\d+))?$")
-
-_FORMS = (
-    "UNDERLYING[_SETTLEMENT]-PERPETUAL, UNDERLYING[_SETTLEMENT]-DMMMYY or "
-    "UNDERLYING[_SETTLEMENT]-DMMMYY-STRIKE-C|P (e.g. BTC-PERPETUAL, BTC-27DEC24, "
-    "BTC-27DEC24-60000-C, ETH_USDC-27DEC24-3000-P, XRP_USDC-30JUN25-0d625-C)"
-)
 
 Kind = Literal["future", "perpetual", "option"]
 Right = Literal["call", "put"]
@@ -68,7 +49,7 @@ Settlement = Literal["coin", "linear"]
 class Instrument:
     """One tradable contract.
 
-    Build with :func:`parse_instrument` (Deribit names) or
+    Build with :func:`parse_instrument` (venue names) or
     :func:`make_instrument` (explicit form); the constructor checks that the
     fields are consistent and raises :class:`InvalidInstrumentError` otherwise.
 
@@ -91,7 +72,8 @@ class Instrument:
     settlement_currency : str
         Equal to ``underlying`` exactly when ``settlement == "coin"``.
     multiplier : float
-        Coins of underlying one unit of quantity represents (1.0 on Deribit).
+        Coins of underlying one unit of quantity represents (e.g. 1.0 for
+        every Deribit contract).
     """
 
     name: str
@@ -224,124 +206,62 @@ def _check_fields(ins: Instrument) -> None:
         raise _bad(label, f"'multiplier' must be a positive finite number of coins per unit. Got {m!r}.")
 
 
-# --------------------------------------------------------------------------- parsing
+# --------------------------------------------------------------------------- names
 
 
-def _parse_date(name: str, token: str) -> dt.datetime:
-    m = _DATE.match(token)
-    if m is None:
-        raise _bad(
-            name,
-            f"the expiry {token!r} is not a Deribit date DMMMYY (one or two digit day, upper-case month, "
-            f"two-digit year, e.g. 27DEC24 or 3JAN25). Expected {_FORMS}.",
-        )
-    day_s, mon_s, yy = m.groups()
-    if mon_s not in _MONTHS:
-        raise _bad(name, f"the expiry month {mon_s!r} is not one of {', '.join(_MONTHS)}. Expected {_FORMS}.")
-    if len(day_s) == 2 and day_s.startswith("0"):
-        raise _bad(name, f"the expiry day {day_s!r} has a leading zero; Deribit writes e.g. 3JAN25. Expected {_FORMS}.")
-    try:
-        return dt.datetime(2000 + int(yy), _MONTHS.index(mon_s) + 1, int(day_s), DERIBIT_EXPIRY_HOUR_UTC, tzinfo=dt.timezone.utc)
-    except ValueError:
-        raise _bad(name, f"the expiry {token!r} is not a calendar date. Expected {_FORMS}.") from None
+def parse_instrument(name: str, *, venue: str | None = None) -> Instrument:
+    """Parse a venue instrument name (Deribit's by default).
 
-
-def _parse_strike(name: str, token: str) -> float:
-    m = _STRIKE.match(token)
-    if m is None:
-        hint = " Deribit writes the decimal point as 'd' (0.625 -> 0d625)." if "." in token else ""
-        raise _bad(name, f"the strike {token!r} is not a number of digits with an optional 'd' decimal point.{hint} Expected {_FORMS}.")
-    strike = float(token.replace("d", "."))
-    if strike <= 0:
-        raise _bad(name, f"the strike {token!r} must be positive. Expected {_FORMS}.")
-    return strike
-
-
-def parse_instrument(name: str) -> Instrument:
-    """Parse a Deribit instrument name.
+    A thin wrapper: the naming rules live in the venue's naming adapter
+    (:mod:`spanlike.venues.deribit.naming` for the default venue).
 
     Parameters
     ----------
     name : str
         e.g. ``"BTC-PERPETUAL"``, ``"BTC-27DEC24"``, ``"BTC-27DEC24-60000-C"``,
         ``"ETH_USDC-27DEC24-3000-P"``, ``"XRP_USDC-30JUN25-0d625-C"``.
+    venue : str, optional
+        Registered venue name (:func:`spanlike.venues.available_venues`);
+        default :data:`spanlike.venues.DEFAULT_VENUE`.
 
     Returns
     -------
     Instrument
-        Expiry at 08:00 UTC on the named date; strike in USD; multiplier 1.
+        Named ``name``; expiry, strike and multiplier as the venue's
+        conventions give them (Deribit: 08:00 UTC, USD per coin, 1).
 
     Raises
     ------
     InvalidInstrumentError
         Naming the name, the part that is wrong and the expected form.
+    InvalidInputError
+        An unknown ``venue``.
 
     Examples
     --------
     >>> parse_instrument("ETH_USDC-27DEC24-3000-P").settlement
     'linear'
     """
-    if not isinstance(name, str):
-        raise InvalidInstrumentError(f"An instrument name must be a string like 'BTC-27DEC24-60000-C'. Got {name!r}.")
-    if not name or name != name.strip():
-        raise _bad(name, f"the name is empty or has surrounding spaces. Expected {_FORMS}.")
-    parts = name.split("-")
-    head = parts[0]
-    if "_" in head:
-        underlying, _, settle = head.partition("_")
-        if not settle or "_" in settle:
-            raise _bad(name, f"the prefix {head!r} must be UNDERLYING or UNDERLYING_SETTLEMENT (e.g. BTC, ETH_USDC). Expected {_FORMS}.")
-    else:
-        underlying, settle = head, head
-    for code in (underlying, settle):
-        if not _CURRENCY.match(code):
-            hint = f" Did you mean {name.upper()!r}?" if name.upper() != name else ""
-            raise _bad(name, f"the currency {code!r} must be upper-case letters and digits.{hint} Expected {_FORMS}.")
-    if underlying == settle and "_" in head:
-        raise _bad(name, f"write a coin-settled contract without the '_{settle}' suffix. Expected {_FORMS}.")
+    return _venue(venue).parse_name(name)
 
-    if len(parts) == 2 and parts[1] == "PERPETUAL":
-        return make_instrument(underlying=underlying, kind="perpetual", expiry=None, settlement_currency=settle, name=name)
-    if len(parts) == 2:
-        expiry = _parse_date(name, parts[1])
-        return make_instrument(underlying=underlying, kind="future", expiry=expiry, settlement_currency=settle, name=name)
-    if len(parts) == 4:
-        expiry = _parse_date(name, parts[1])
-        strike = _parse_strike(name, parts[2])
-        if parts[3] not in ("C", "P"):
-            raise _bad(name, f"the option right {parts[3]!r} must be 'C' (call) or 'P' (put). Expected {_FORMS}.")
-        return make_instrument(
-            underlying=underlying,
-            kind="option",
-            expiry=expiry,
-            strike=strike,
-            right="call" if parts[3] == "C" else "put",
-            settlement_currency=settle,
-            name=name,
-        )
-    if len(parts) >= 2 and len(parts[1]) == 2 and parts[1].isalpha():
-        raise _bad(name, f"combination instruments ({parts[1]}) are not supported; give the legs. Expected {_FORMS}.")
-    if len(parts) == 1:
-        raise _bad(name, f"the name has no '-' separated expiry or PERPETUAL part. Expected {_FORMS}.")
-    raise _bad(name, f"the name has {len(parts)} '-' separated parts; 2 (future, perpetual) or 4 (option) are allowed. Expected {_FORMS}.")
+
+def _venue(venue: str | None) -> Any:
+    from spanlike.venues import default_venue, get_venue
+
+    return default_venue() if venue is None else get_venue(venue)
+
+
+def __getattr__(attr: str) -> Any:
+    # Kept for existing imports: the expiry hour is a Deribit convention,
+    # spanlike.venues.deribit.naming.EXPIRY_HOUR_UTC.
+    if attr == "DERIBIT_EXPIRY_HOUR_UTC":
+        from spanlike.venues.deribit.naming import EXPIRY_HOUR_UTC
+
+        return EXPIRY_HOUR_UTC
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
 # --------------------------------------------------------------------------- explicit form
-
-
-def _format_strike(strike: float) -> str:
-    if float(strike).is_integer():
-        return str(int(strike))
-    text = f"{float(strike):.12f}".rstrip("0")
-    return text.replace(".", "d")
-
-
-def _format_expiry(expiry: dt.datetime) -> str:
-    text = f"{expiry.day}{_MONTHS[expiry.month - 1]}{expiry.year % 100:02d}"
-    if (expiry.hour, expiry.minute, expiry.second, expiry.microsecond) != (DERIBIT_EXPIRY_HOUR_UTC, 0, 0, 0):
-        # Not a Deribit expiry time: keep it in the name so two expiries on one day stay distinct.
-        text += f"T{expiry:%H%M%S}Z"
-    return text
 
 
 def make_instrument(
@@ -354,6 +274,7 @@ def make_instrument(
     settlement_currency: str,
     multiplier: float = 1.0,
     name: str | None = None,
+    venue: str | None = None,
 ) -> Instrument:
     """Build an instrument from its explicit description, validating every field.
 
@@ -375,9 +296,13 @@ def make_instrument(
     multiplier : float, default 1.0
         Coins of underlying per unit of quantity; positive and finite.
     name : str, optional
-        Defaults to the Deribit form (``BTC-27DEC24-60000-C``,
-        ``ETH_USDC-PERPETUAL``); a non-08:00 UTC expiry adds ``THHMMSSZ``
-        to the date, and a non-integer strike is written with ``d``.
+        Defaults to the name the venue's naming adapter gives (Deribit's:
+        ``BTC-27DEC24-60000-C``, ``ETH_USDC-PERPETUAL``; a non-08:00 UTC
+        expiry adds ``THHMMSSZ`` to the date, a non-integer strike is
+        written with ``d``; see :func:`spanlike.venues.deribit.naming.format_name`).
+    venue : str, optional
+        Whose naming makes the default ``name``; default
+        :data:`spanlike.venues.DEFAULT_VENUE`.
 
     Returns
     -------
@@ -404,17 +329,10 @@ def make_instrument(
         multiplier = float(multiplier)
     settlement: Settlement = "coin" if settlement_currency == underlying else "linear"
     if name is None:
-        # Validate first so that a bad field is reported instead of a failure to format it.
-        _check_fields(
-            Instrument(label, underlying, kind, right, expiry, strike, settlement, settlement_currency, multiplier)
-        )
-        head = underlying if settlement == "coin" else f"{underlying}_{settlement_currency}"
-        if kind == "perpetual":
-            name = f"{head}-PERPETUAL"
-        elif kind == "future":
-            name = f"{head}-{_format_expiry(expiry)}"  # type: ignore[arg-type]
-        else:
-            name = f"{head}-{_format_expiry(expiry)}-{_format_strike(strike)}-{'C' if right == 'call' else 'P'}"  # type: ignore[arg-type]
+        # Validate first (the constructor checks) so that a bad field is reported
+        # instead of a failure to format it.
+        unnamed = Instrument(label, underlying, kind, right, expiry, strike, settlement, settlement_currency, multiplier)
+        name = _venue(venue).format_name(unnamed)
     return Instrument(
         name=name,
         underlying=underlying,
@@ -479,7 +397,7 @@ def instrument_from_mapping(data: object, *, where: str = "instrument") -> Instr
     Parameters
     ----------
     data : str or mapping
-        A Deribit name (see :func:`parse_instrument`) or a mapping with keys
+        A name of the default venue (see :func:`parse_instrument`) or a mapping with keys
         ``underlying``, ``kind``, ``expiry`` (ISO-8601 with offset, omitted or
         null for perpetuals), ``strike``, ``right``, ``settlement_currency``
         and optionally ``multiplier`` and ``name``: the keyword arguments of
@@ -498,8 +416,9 @@ def instrument_from_mapping(data: object, *, where: str = "instrument") -> Instr
         except InvalidInstrumentError as err:
             raise InvalidInstrumentError(f"{where}: {err}") from None
     if not isinstance(data, dict):
+        naming = _venue(None)
         raise InvalidInstrumentError(
-            f"{where}: an instrument must be a Deribit name (e.g. 'BTC-27DEC24-60000-C') or an object with keys "
+            f"{where}: an instrument must be a {naming.title} name (e.g. {naming.name_example!r}) or an object with keys "
             f"{', '.join(_EXPLICIT_KEYS)}. Got {data!r}."
         )
     unknown = sorted(set(data) - set(_EXPLICIT_KEYS))

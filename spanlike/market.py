@@ -1,16 +1,14 @@
 """Market data at one valuation time: index prices and per-instrument quotes.
 
-Units follow Deribit
---------------------
+Units (venue-neutral; a venue's reader converts to them)
+--------------------------------------------------------
 * ``index_prices``: USD per one coin of the underlying (``{"BTC": 95000.0}``).
 * ``mark_price``: coin-settled options in coin per one coin of underlying
   (``0.0123`` BTC); linear options in their settlement currency (USDC ~ USD);
   futures and perpetuals in USD.
-* ``mark_iv``: annual volatility as a decimal (0.55 = 55 %). Deribit's API
-  quotes it in percent; :meth:`MarketSnapshot.from_deribit_book_summary`
-  divides by 100.
-* ``underlying_price``: USD forward of the option's expiry (Deribit's
-  ``underlying_price``).
+* ``mark_iv``: annual volatility as a decimal (0.55 = 55 %); a venue that
+  quotes percent (Deribit) is divided by 100 in its reader.
+* ``underlying_price``: USD forward of the option's expiry.
 
 Present values are validated at construction (finite and > 0, aware time);
 absent values stay ``None`` and are reported when a held instrument needs them
@@ -36,15 +34,15 @@ and the valuation time, which must agree across rows; empty cell = absent)::
     instrument,mark_price,mark_iv,underlying_price,index_price,valuation_time
     BTC-25DEC26-110000-C,0.0123,0.55,95420.5,95000,2026-11-24T08:00:00Z
 
-Deribit ``public/get_book_summary_by_currency`` responses are read as they
-come (:meth:`MarketSnapshot.from_deribit_book_summary`).
+A venue's market payload (e.g. Deribit ``public/get_book_summary_by_currency``
+responses) is read by that venue's reader (:mod:`spanlike.venues`);
+:func:`spanlike.loaders.load_market` recognises which format a file is.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -54,8 +52,9 @@ from typing import Any, Mapping
 
 from spanlike.params.errors import InputFileError, InvalidInputError, InvalidInstrumentError, MarketDataError
 from spanlike.instruments import parse_instrument, parse_utc_datetime
+from spanlike.loaders import load_json, read_text
 
-__all__ = ["InstrumentQuote", "MarketSnapshot"]
+__all__ = ["InstrumentQuote", "MarketSnapshot", "check_quote_value", "check_index_price"]
 
 PathLike = str | os.PathLike[str]
 
@@ -88,7 +87,21 @@ class InstrumentQuote:
     underlying_price: float | None = None
 
 
-def _check_value(name: str, field: str, value: object) -> float | None:
+def check_quote_value(name: str, field: str, value: object) -> float | None:
+    """A quote field's value as float, None if absent (for readers of input formats).
+
+    Parameters
+    ----------
+    name : str
+        The instrument, for messages.
+    field : {"mark_price", "mark_iv", "underlying_price"}
+    value : number or None
+
+    Raises
+    ------
+    MarketDataError
+        Not a positive finite number; naming the instrument, field, value and fix.
+    """
     if value is None:
         return None
     fix = _FIX[field]
@@ -100,7 +113,15 @@ def _check_value(name: str, field: str, value: object) -> float | None:
     return v
 
 
-def _check_index(underlying: object, value: object) -> float:
+def check_index_price(underlying: object, value: object) -> float:
+    """An index price as float (for readers of input formats).
+
+    Raises
+    ------
+    MarketDataError
+        A bad underlying key, or a price that is not a positive finite USD
+        price per coin.
+    """
     if not isinstance(underlying, str) or not underlying:
         raise MarketDataError(f"Index prices must be keyed by underlying code (e.g. 'BTC'). Got key {underlying!r}.")
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)) or value <= 0:
@@ -115,29 +136,6 @@ def _aware_utc(value: object, what: str) -> dt.datetime:
         return parse_utc_datetime(value, what=what)
     except InvalidInputError as err:
         raise MarketDataError(str(err)) from None
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"Market file {path} does not exist. Check the path.") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputFileError(f"Market file {path} cannot be read as UTF-8 text: {err}.") from None
-
-
-def _load_json(path: Path) -> Any:
-    try:
-        return json.loads(_read_text(path))
-    except json.JSONDecodeError as err:
-        raise InputFileError(
-            f"Market file {path} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}. "
-            "Fix the syntax (quotes, commas, brackets)."
-        ) from None
-
-
-def _is_deribit(data: Any) -> bool:
-    return isinstance(data, dict) and ("result" in data or "jsonrpc" in data)
 
 
 @dataclass(frozen=True, eq=False)
@@ -168,14 +166,14 @@ class MarketSnapshot:
                 f"The valuation time must be a timezone-aware datetime (e.g. 2026-11-24T08:00:00+00:00). Got {self.valuation_time!r}."
             )
         t = _aware_utc(self.valuation_time, "The valuation time")
-        index = {k: _check_index(k, v) for k, v in dict(self.index_prices).items()}
+        index = {k: check_index_price(k, v) for k, v in dict(self.index_prices).items()}
         quotes: dict[str, InstrumentQuote] = {}
         for name, q in dict(self.quotes).items():
             if not isinstance(name, str) or not name:
                 raise MarketDataError(f"Quotes must be keyed by instrument name. Got key {name!r}.")
             if not isinstance(q, InstrumentQuote):
                 raise MarketDataError(f"The quote of {name} must be an InstrumentQuote. Got {q!r}.")
-            quotes[name] = InstrumentQuote(**{f: _check_value(name, f, getattr(q, f)) for f in _QUOTE_FIELDS})
+            quotes[name] = InstrumentQuote(**{f: check_quote_value(name, f, getattr(q, f)) for f in _QUOTE_FIELDS})
         object.__setattr__(self, "valuation_time", t)
         object.__setattr__(self, "index_prices", MappingProxyType(index))
         object.__setattr__(self, "quotes", MappingProxyType(quotes))
@@ -246,14 +244,15 @@ class MarketSnapshot:
             Invalid values, naming the instrument, field, value and fix.
         """
         p = Path(path)
-        data = _load_json(p)
+        data = load_json(p, what="Market")
         return cls.from_mapping(data, source=str(p))
 
     @classmethod
     def from_csv(cls, path: PathLike) -> "MarketSnapshot":
         """Read the CSV form (module docstring) from ``path``.
 
-        The underlying of each row comes from its Deribit name. ``mark_iv`` is
+        The underlying of each row comes from its name (read by the default
+        venue's naming, :func:`spanlike.instruments.parse_instrument`). ``mark_iv`` is
         a decimal. Blank lines and lines starting with ``#`` are skipped.
 
         Raises
@@ -266,7 +265,7 @@ class MarketSnapshot:
             Invalid values.
         """
         p = Path(path)
-        lines = [(n, line) for n, line in enumerate(_read_text(p).splitlines(), start=1)
+        lines = [(n, line) for n, line in enumerate(read_text(p, what="Market").splitlines(), start=1)
                  if line.strip() and not line.lstrip().startswith("#")]
         if not lines:
             raise InputFileError(f"Market file {p} is empty. Give the header {','.join(_CSV_COLUMNS)} and one row per instrument.")
@@ -307,14 +306,14 @@ class MarketSnapshot:
 
             try:
                 quotes[name] = InstrumentQuote(
-                    mark_price=_check_value(name, "mark_price", number("mark_price")),
-                    mark_iv=_check_value(name, "mark_iv", number("mark_iv")),
-                    underlying_price=_check_value(name, "underlying_price", number("underlying_price")),
+                    mark_price=check_quote_value(name, "mark_price", number("mark_price")),
+                    mark_iv=check_quote_value(name, "mark_iv", number("mark_iv")),
+                    underlying_price=check_quote_value(name, "underlying_price", number("underlying_price")),
                 )
                 idx = number("index_price")
                 if idx is None:
                     raise MarketDataError(f"The index price of {underlying} is empty; every row must carry its underlying's index price in USD.")
-                idx = _check_index(underlying, idx)
+                idx = check_index_price(underlying, idx)
                 t = _aware_utc(cells[col["valuation_time"]], f"The valuation_time of {name}")
             except MarketDataError as err:
                 raise MarketDataError(f"{where}: {err}") from None
@@ -341,111 +340,23 @@ class MarketSnapshot:
     ) -> "MarketSnapshot":
         """Read one or several Deribit ``public/get_book_summary_by_currency`` responses.
 
-        Parameters
-        ----------
-        path_or_obj, *more : path, dict or list
-            JSON files or decoded responses ``{"jsonrpc": "2.0", "result":
-            [{"instrument_name", "mark_price", "mark_iv", "underlying_price",
-            "estimated_delivery_price", "creation_timestamp", ...}]}`` (a bare
-            ``result`` list is accepted), e.g. BTC options and BTC futures.
-
-        Returns
-        -------
-        MarketSnapshot
-            ``mark_iv`` divided by 100 (Deribit quotes percent); the index
-            price of each underlying is the ``estimated_delivery_price`` of its
-            latest entry (largest ``creation_timestamp``); the valuation time
-            is the largest ``creation_timestamp`` (ms since the epoch, UTC).
-            Options keep ``underlying_price``; futures and perpetuals are
-            valued at their ``mark_price`` and get no ``underlying_price``.
-
-        Raises
-        ------
-        InputFileError
-            Wrong shape, an ``error`` response, missing fields, an instrument
-            quoted twice or a name that is not a Deribit instrument.
-        MarketDataError
-            Invalid values.
+        A thin wrapper: the reader is
+        :func:`spanlike.venues.deribit.book_summary.read_book_summary`, whose
+        docstring gives the format, the unit conversions and the errors.
         """
-        quotes: dict[str, InstrumentQuote] = {}
-        seen: dict[str, str] = {}
-        index: dict[str, tuple[int, float]] = {}
-        latest: int | None = None
-        for obj in (path_or_obj, *more):
-            if isinstance(obj, (str, os.PathLike)):
-                src = str(obj)
-                data = _load_json(Path(obj))
-            else:
-                src, data = "<deribit>", obj
-            if isinstance(data, Mapping):
-                if "error" in data:
-                    raise InputFileError(f"Deribit book summary {src} is an error response: {data['error']!r}. Fetch it again.")
-                items = data.get("result")
-            else:
-                items = data
-            if not isinstance(items, list):
-                raise InputFileError(
-                    f"Deribit book summary {src}: expected {{\"jsonrpc\": \"2.0\", \"result\": [...]}} as returned by "
-                    "public/get_book_summary_by_currency."
-                )
-            for i, item in enumerate(items):
-                where = f"Deribit book summary {src} result[{i}]"
-                if not isinstance(item, Mapping):
-                    raise InputFileError(f"{where}: each entry must be an object. Got {item!r}.")
-                missing = [k for k in ("instrument_name", "mark_price", "estimated_delivery_price", "creation_timestamp")
-                           if k not in item]
-                if missing:
-                    raise InputFileError(f"{where}: missing field(s) {missing}.")
-                name = item["instrument_name"]
-                try:
-                    ins = parse_instrument(name)
-                except InvalidInstrumentError as err:
-                    raise InputFileError(f"{where}: {err} Fetch the summary with kind=option or kind=future.") from None
-                if name in seen:
-                    raise InputFileError(f"{where}: {name} is also in {seen[name]}; give each instrument once.")
-                seen[name] = where
-                ts = item["creation_timestamp"]
-                if isinstance(ts, bool) or not isinstance(ts, int) or ts <= 0:
-                    raise InputFileError(f"{where}: 'creation_timestamp' of {name} must be integer milliseconds since 1970. Got {ts!r}.")
-                iv = item.get("mark_iv") if ins.is_option else None
-                if iv is not None:
-                    if isinstance(iv, bool) or not isinstance(iv, (int, float)):
-                        raise MarketDataError(f"{where}: the 'mark_iv' of {name} must be a number in percent. Got {iv!r}.")
-                    iv = iv / 100.0
-                try:
-                    quotes[name] = InstrumentQuote(
-                        mark_price=_check_value(name, "mark_price", item["mark_price"]),
-                        mark_iv=_check_value(name, "mark_iv", iv),
-                        underlying_price=_check_value(name, "underlying_price", item.get("underlying_price")) if ins.is_option else None,
-                    )
-                    idx = _check_index(ins.underlying, item["estimated_delivery_price"])
-                except MarketDataError as err:
-                    raise MarketDataError(f"{where}: {err}") from None
-                if ins.underlying not in index or ts >= index[ins.underlying][0]:
-                    index[ins.underlying] = (ts, idx)
-                latest = ts if latest is None else max(latest, ts)
-        if latest is None:
-            raise InputFileError("Deribit book summary: no instruments in the given response(s).")
-        vt = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(milliseconds=latest)
-        return cls(valuation_time=vt, index_prices={k: v[1] for k, v in index.items()}, quotes=quotes)
+        from spanlike.venues.deribit.book_summary import read_book_summary
+
+        return read_book_summary(path_or_obj, *more)
 
     @classmethod
     def from_file(cls, path: PathLike) -> "MarketSnapshot":
         """Read a market file, choosing the reader by suffix and content.
 
-        ``.csv`` -> :meth:`from_csv`; ``.json`` -> :meth:`from_deribit_book_summary`
-        when the content has Deribit's shape (``jsonrpc``/``result`` keys),
-        else :meth:`from_json`.
+        A thin wrapper of :func:`spanlike.loaders.load_market`: ``.csv`` ->
+        :meth:`from_csv`; ``.json`` -> a registered venue's market reader
+        when the content has that venue's shape (e.g. a Deribit book
+        summary), else :meth:`from_mapping`.
         """
-        p = Path(path)
-        suffix = p.suffix.lower()
-        if suffix == ".csv":
-            return cls.from_csv(p)
-        if suffix == ".json":
-            data = _load_json(p)
-            if _is_deribit(data):
-                return cls.from_deribit_book_summary(p)
-            return cls.from_mapping(data, source=str(p))
-        raise InputFileError(
-            f"Market file {p}: unknown suffix {p.suffix!r}. Use .json (our form or a Deribit book summary) or .csv."
-        )
+        from spanlike.loaders import load_market
+
+        return load_market(path)

@@ -4,7 +4,7 @@ Quantity units and signs
 ------------------------
 A quantity is signed: positive = long (bought), negative = short (sold).
 
-* Options: coins of underlying (``unit="coin"``), Deribit's option ``size``.
+* Options: coins of underlying (``unit="coin"``; e.g. Deribit's option ``size``).
 * Linear (USDC-settled) futures and perpetuals: coins of underlying (``"coin"``).
 * Coin-settled (inverse) futures and perpetuals: either USD notional
   (``"usd"``, Deribit's ``size``) or coins (``"coin"``, Deribit's
@@ -37,14 +37,14 @@ JSON (ours; a bare list of positions is also accepted)::
                                    "settlement_currency": "USDC"},
                     "quantity": 2}]}
 
-Deribit ``private/get_positions`` responses are read as they come
-(:meth:`Portfolio.from_deribit_positions`).
+A venue's positions payload (e.g. a Deribit ``private/get_positions``
+response) is read by that venue's reader (:mod:`spanlike.venues`);
+:func:`spanlike.loaders.load_portfolio` recognises which format a file is.
 """
 
 from __future__ import annotations
 
 import csv
-import json
 import math
 import os
 from dataclasses import dataclass
@@ -53,8 +53,9 @@ from typing import Any, Iterable, Literal, Sequence
 
 from spanlike.params.errors import InputFileError, InvalidInstrumentError, InvalidPositionError
 from spanlike.instruments import Instrument, instrument_from_mapping, parse_instrument
+from spanlike.loaders import load_json, read_text
 
-__all__ = ["Position", "Portfolio", "Unit", "NET_ZERO_RELATIVE_TOLERANCE"]
+__all__ = ["Position", "PositionEntry", "Portfolio", "Unit", "NET_ZERO_RELATIVE_TOLERANCE"]
 
 Unit = Literal["coin", "usd"]
 _UNITS = ("coin", "usd")
@@ -129,16 +130,47 @@ class Position:
 
 
 @dataclass(frozen=True)
-class _Row:
+class PositionEntry:
+    """One position as read from an input, before netting (see :meth:`Portfolio.from_entries`).
+
+    Attributes
+    ----------
+    instrument : Instrument
+    quantity : float
+        Signed (positive long, negative short), finite; in ``unit``.
+    unit : {"coin", "usd"}
+    where : str
+        Where the entry was read, for messages and netting notes
+        (``"book.json result[3]"``).
+
+    Build with :meth:`make`, which checks the quantity and the unit against
+    the instrument and prefixes errors with ``where``.
+    """
+
     instrument: Instrument
     quantity: float
     unit: Unit
     where: str
 
+    @classmethod
+    def make(cls, *, instrument: Instrument, quantity: object, unit: object, where: str) -> "PositionEntry":
+        """A checked entry; ``unit`` None takes the instrument's default (module docstring).
+
+        Raises
+        ------
+        InvalidPositionError
+            A non-finite or non-numeric quantity, or a unit the instrument
+            does not allow; the message starts with ``where``.
+        """
+        q = _check_quantity(instrument, quantity, where)
+        return cls(instrument, q, _default_unit(instrument, unit, where), where)
+
+
+_Row = PositionEntry
+
 
 def _make_row(instrument: Instrument, quantity: object, unit: object, where: str) -> _Row:
-    q = _check_quantity(instrument, quantity, where)
-    return _Row(instrument, q, _default_unit(instrument, unit, where), where)
+    return PositionEntry.make(instrument=instrument, quantity=quantity, unit=unit, where=where)
 
 
 def _net(rows: Sequence[_Row]) -> tuple[tuple[Position, ...], tuple[str, ...]]:
@@ -167,32 +199,6 @@ def _net(rows: Sequence[_Row]) -> tuple[tuple[Position, ...], tuple[str, ...]]:
             continue
         positions.append(Position(legs[0].instrument, net, unit))  # type: ignore[arg-type]
     return tuple(positions), tuple(notes)
-
-
-def _read_text(path: Path, what: str) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise InputFileError(f"{what} file {path} does not exist. Check the path.") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise InputFileError(f"{what} file {path} cannot be read as UTF-8 text: {err}.") from None
-
-
-def _load_json(path: Path, what: str) -> Any:
-    text = _read_text(path, what)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputFileError(
-            f"{what} file {path} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}. "
-            "Fix the syntax (quotes, commas, brackets)."
-        ) from None
-
-
-def _looks_like_deribit(data: Any) -> bool:
-    if isinstance(data, dict):
-        return "result" in data or "jsonrpc" in data
-    return bool(data) and isinstance(data, list) and isinstance(data[0], dict) and "instrument_name" in data[0]
 
 
 @dataclass(frozen=True)
@@ -318,7 +324,7 @@ class Portfolio:
             Naming the file, line and instrument.
         """
         p = Path(path)
-        text = _read_text(p, "Portfolio")
+        text = read_text(p, what="Portfolio")
         lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
                  if line.strip() and not line.lstrip().startswith("#")]
         if not lines:
@@ -370,6 +376,9 @@ class Portfolio:
 
         Each position is ``{"instrument": name-or-object, "quantity": number,
         "unit": "coin"|"usd"}`` (``unit`` optional where it has a default).
+        A file with a registered venue's positions shape (e.g. a Deribit
+        ``get_positions`` response) goes to that venue's reader; the
+        detection is :func:`spanlike.loaders.portfolio_from_json_data`'s.
 
         Raises
         ------
@@ -379,13 +388,28 @@ class Portfolio:
             Naming the file, the element and the instrument.
         """
         p = Path(path)
-        data = _load_json(p, "Portfolio")
-        if _looks_like_deribit(data):
-            return cls.from_deribit_positions(data, source=str(p))
-        return cls._from_our_mapping(data, source=str(p))
+        from spanlike.loaders import portfolio_from_json_data
+
+        return portfolio_from_json_data(load_json(p, what="Portfolio"), source=str(p))
 
     @classmethod
-    def _from_our_mapping(cls, data: Any, *, source: str) -> "Portfolio":
+    def from_mapping(cls, data: Any, *, source: str = "<mapping>") -> "Portfolio":
+        """Build from decoded JSON in our form (module docstring).
+
+        Parameters
+        ----------
+        data : dict or list
+            ``{"account": ..., "positions": [...]}`` or a bare list of positions.
+        source : str
+            Name used in error messages.
+
+        Raises
+        ------
+        InputFileError
+            Wrong shape, naming the source and the element.
+        InvalidPositionError, InvalidInstrumentError
+            Naming the source, the element and the instrument.
+        """
         account = "default"
         if isinstance(data, dict):
             unknown = sorted(set(data) - {"account", "positions"})
@@ -423,6 +447,40 @@ class Portfolio:
         return cls(account=account, positions=found, notes=notes)
 
     @classmethod
+    def from_entries(cls, entries: Iterable[PositionEntry], *, account: str = "default") -> "Portfolio":
+        """Net entries read from an input into a portfolio.
+
+        For readers of input formats (a venue's positions payload, a file):
+        unlike :meth:`from_positions`, each entry carries where it was read,
+        which errors and netting notes quote.
+
+        Parameters
+        ----------
+        entries : iterable of PositionEntry
+            Built with :meth:`PositionEntry.make`.
+        account : str, default "default"
+
+        Returns
+        -------
+        Portfolio
+            Netted per (instrument, unit); net-zero drops recorded in ``notes``.
+
+        Raises
+        ------
+        InvalidPositionError
+            An entry that is not a :class:`PositionEntry`, or one name
+            defined as two different instruments.
+        """
+        rows = list(entries)
+        for row in rows:
+            if not isinstance(row, PositionEntry):
+                raise InvalidPositionError(
+                    f"Portfolio.from_entries needs PositionEntry objects (PositionEntry.make). Got {row!r}."
+                )
+        found, notes = _net(rows)
+        return cls(account=account, positions=found, notes=notes)
+
+    @classmethod
     def from_deribit_positions(
         cls,
         path_or_obj: PathLike | dict[str, Any] | list[Any],
@@ -432,101 +490,28 @@ class Portfolio:
     ) -> "Portfolio":
         """Read a Deribit ``private/get_positions`` response as returned.
 
-        Parameters
-        ----------
-        path_or_obj : path, dict or list
-            A JSON file or the decoded response
-            ``{"jsonrpc": "2.0", "result": [{"instrument_name", "size", "kind",
-            "direction", "size_currency", ...}, ...]}`` (a bare ``result``
-            list is accepted too).
-        account : str, default "default"
-        source : str, optional
-            Name used in error messages (defaults to the path or ``<deribit>``).
-
-        Returns
-        -------
-        Portfolio
-            ``size`` is signed (negative = short). Coin-settled futures and
-            perpetuals become ``unit="usd"`` positions (``size`` is USD);
-            options and linear contracts ``unit="coin"``.
-
-        Raises
-        ------
-        InputFileError
-            An ``error`` response, a missing or non-numeric field, a ``kind``
-            or ``direction`` that contradicts the name or the sign of ``size``.
+        A thin wrapper: the reader is
+        :func:`spanlike.venues.deribit.positions.read_positions`, whose
+        docstring gives the format, the units and the errors.
         """
-        if isinstance(path_or_obj, (str, os.PathLike)):
-            src = str(path_or_obj)
-            data = _load_json(Path(path_or_obj), "Deribit positions")
-        else:
-            src = source or "<deribit>"
-            data = path_or_obj
-        src = source or src
-        if isinstance(data, dict):
-            if "error" in data:
-                raise InputFileError(f"Deribit positions {src} is an error response: {data['error']!r}. Fetch the positions again.")
-            if not isinstance(data.get("result"), list):
-                raise InputFileError(
-                    f"Deribit positions {src}: expected {{\"jsonrpc\": \"2.0\", \"result\": [...]}} with a list 'result' "
-                    "as returned by private/get_positions."
-                )
-            items = data["result"]
-        elif isinstance(data, list):
-            items = data
-        else:
-            raise InputFileError(f"Deribit positions {src}: expected a JSON object or list. Got {type(data).__name__}.")
-        rows: list[_Row] = []
-        for i, item in enumerate(items):
-            where = f"{src} result[{i}]"
-            if not isinstance(item, dict) or "instrument_name" not in item or "size" not in item:
-                raise InputFileError(f"Deribit positions {where}: each entry needs 'instrument_name' and 'size'. Got {item!r}.")
-            try:
-                ins = parse_instrument(item["instrument_name"])
-            except InvalidInstrumentError as err:
-                raise InvalidInstrumentError(f"Deribit positions {where}: {err}") from None
-            size = item["size"]
-            if isinstance(size, bool) or not isinstance(size, (int, float)):
-                raise InputFileError(f"Deribit positions {where}: 'size' of {ins.name} must be a number. Got {size!r}.")
-            kind = item.get("kind")
-            expected_kind = "option" if ins.is_option else "future"
-            if kind is not None and kind != expected_kind:
-                raise InputFileError(
-                    f"Deribit positions {where}: 'kind' {kind!r} contradicts the name {ins.name} (a Deribit {expected_kind})."
-                )
-            direction = item.get("direction")
-            if direction is not None and math.isfinite(size):
-                sign_ok = {"buy": size > 0, "sell": size < 0, "zero": size == 0}.get(direction)
-                if not sign_ok:
-                    raise InputFileError(
-                        f"Deribit positions {where}: 'direction' {direction!r} of {ins.name} does not match the signed "
-                        f"'size' {size!r} (buy > 0, sell < 0, zero = 0)."
-                    )
-            unit: Unit = "usd" if (ins.is_inverse and not ins.is_option) else "coin"
-            rows.append(_make_row(ins, size, unit, where))
-        found, notes = _net(rows)
-        return cls(account=account, positions=found, notes=notes)
+        from spanlike.venues.deribit.positions import read_positions
+
+        return read_positions(path_or_obj, account=account, source=source)
 
     @classmethod
     def from_file(cls, path: PathLike) -> "Portfolio":
         """Read a portfolio file, choosing the reader by suffix and content.
 
-        ``.csv`` -> :meth:`from_csv`; ``.json`` -> :meth:`from_deribit_positions`
-        when the content has Deribit's shape (``jsonrpc``/``result`` keys, or a
-        list of objects with ``instrument_name``), else :meth:`from_json`.
+        A thin wrapper of :func:`spanlike.loaders.load_portfolio`: ``.csv`` ->
+        :meth:`from_csv`; ``.json`` -> a registered venue's positions reader
+        when the content has that venue's shape (e.g. a Deribit
+        ``get_positions`` response), else :meth:`from_json`.
 
         Raises
         ------
         InputFileError
             Any other suffix, or the reader's errors.
         """
-        p = Path(path)
-        suffix = p.suffix.lower()
-        if suffix == ".csv":
-            return cls.from_csv(p)
-        if suffix == ".json":
-            return cls.from_json(p)
-        raise InputFileError(
-            f"Portfolio file {p}: unknown suffix {p.suffix!r}. Use .csv (instrument,quantity,unit) or .json "
-            "(our form or a Deribit get_positions response)."
-        )
+        from spanlike.loaders import load_portfolio
+
+        return load_portfolio(path)

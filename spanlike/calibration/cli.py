@@ -99,7 +99,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from spanlike import params
     from spanlike.calibration.backtest import backtest_margin
     from spanlike.calibration.history import load_history
-    from spanlike.cli import _load_market
+    from spanlike.loaders import load_market
     from spanlike.portfolio import Portfolio
 
     if args.plot is not None and not args.plot.lower().endswith(".png"):
@@ -108,7 +108,7 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     result = backtest_margin(
         history=history,
         portfolio=Portfolio.from_file(args.portfolio),
-        market=_load_market(args.market),
+        market=load_market(args.market),
         parameter_set=params.load(args.params),
         mpor_days=args.mpor_days,
         confidence=args.confidence,

@@ -1,41 +1,37 @@
 """Isolated margin: each position alone under the venue's standard rules, summed.
 
-The rules are the parameter set's ``[isolated]`` section
-(:class:`spanlike.params.IsolatedMargin`; formulas in :mod:`spanlike.params.isolated`,
-methodology section 5). For a position of ``size = |quantity| x multiplier``
-coins:
+The numbers are the parameter set's ``[isolated]`` section
+(:class:`spanlike.params.IsolatedMargin`, methodology section 5); the formula
+is the venue's (:attr:`spanlike.venues.Venue.standard_margin`), found by the
+first word of the section's ``venue`` label (``"Deribit standard margin"`` ->
+:mod:`spanlike.venues.deribit.standard_margin`, whose docstring writes it out).
 
-* short call: ``IM = size x (max(b - OTM/S, m) x u + mark)``,
-  ``MM = size x (r x u + mark)``;
-* short put: ``MM = size x (max(r x u, r x mark) + mark)``,
-  ``IM = size x max(max(b - OTM/S, m) x u + mark, MM / size)``;
-* long option: 0 (the premium is paid, not margined);
-* future or perpetual: ``IM = (B + k x size) x size x u``,
-  ``MM = (B' + k' x size) x size x u``;
-
-with ``S`` the option's underlying (forward) price in USD, ``mark`` the mark
-value of one coin of the option in the settlement currency, and ``u`` the
-value of one coin in the settlement currency (1 for coin-settled contracts,
-``S`` or the future's mark for USDC-settled ones). Amounts are in the
-settlement currency and convert to USD at the index price for coin, 1:1 for
-USDC, as :class:`spanlike.results.CommodityMargin` does.
+This module picks each position's rule (``"short call"``, ``"short put"``,
+``"long option"``, ``"future"`` for futures and perpetuals), its size
+``|quantity| x multiplier`` in coins and ``u``, the value of one coin in the
+settlement currency (1 for coin-settled contracts, the forward for
+USDC-settled ones). Amounts are in the settlement currency and convert to USD
+at the index price for coin, 1:1 for USDC, as
+:class:`spanlike.results.CommodityMargin` does.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from spanlike.params.errors import InvalidPositionError, ParameterSetError
-from spanlike.params.isolated import FuturesStandardMargin, OptionStandardMargin
 from spanlike.revalue import UniverseRisk
+from spanlike.venues import StandardMarginCase as Rule
+from spanlike.venues import available_venues, get_venue, venue_for_label
+# Kept for existing imports (spanlike.efficiency.standard_margin): the formula
+# is Deribit's and lives in spanlike.venues.deribit.standard_margin.
+from spanlike.venues.deribit.standard_margin import standard_margin
 
 __all__ = ["IsolatedPosition", "IsolatedResult", "isolated_margin", "standard_margin"]
-
-Rule = Literal["short call", "short put", "long option", "future"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +42,7 @@ class IsolatedPosition:
     ----------
     instrument : str
     quantity : float
-        Net quantity in contract units (coin for Deribit contracts).
+        Net quantity in contract units (coins when the multiplier is 1).
     rule : {"short call", "short put", "long option", "future"}
         Which standard-margin formula applied (perpetuals use "future").
     settlement_currency : str
@@ -85,57 +81,6 @@ class IsolatedResult:
     maintenance_margin_usd: float
 
 
-def standard_margin(
-    *,
-    rule: Rule,
-    size: float,
-    unit_value: float,
-    underlying_price: float = float("nan"),
-    strike: float = float("nan"),
-    mark: float = 0.0,
-    options: OptionStandardMargin | None = None,
-    futures: FuturesStandardMargin | None = None,
-) -> tuple[float, float]:
-    """Standard (IM, MM) of one position, settlement currency.
-
-    Parameters
-    ----------
-    rule : {"short call", "short put", "long option", "future"}
-    size : float
-        Position size in coins of underlying, ``|quantity| x multiplier`` (> 0).
-    unit_value : float
-        Value of one coin in the settlement currency (1 for coin-settled).
-    underlying_price, strike : float
-        USD per coin; options only (``S`` and ``K``).
-    mark : float
-        Mark value of one coin of the option, settlement currency.
-    options, futures : rules
-        The rules the ``rule`` needs.
-
-    Returns
-    -------
-    (initial_margin, maintenance_margin) : tuple of float
-    """
-    if rule == "long option":
-        return 0.0, 0.0
-    if rule == "future":
-        assert futures is not None
-        im = (futures.im_base_rate + futures.im_rate_per_coin * size) * size * unit_value
-        mm = (futures.mm_base_rate + futures.mm_rate_per_coin * size) * size * unit_value
-        return im, mm
-    assert options is not None
-    s, k = underlying_price, strike
-    otm = max(k - s, 0.0) if rule == "short call" else max(s - k, 0.0)
-    im_rate = max(options.im_base_rate - otm / s, options.im_min_rate)
-    if rule == "short call":
-        im_per_coin = im_rate * unit_value + mark
-        mm_per_coin = options.mm_rate * unit_value + mark
-    else:
-        mm_per_coin = max(options.mm_rate * unit_value, options.mm_rate * mark) + mark
-        im_per_coin = max(im_rate * unit_value + mark, mm_per_coin)
-    return im_per_coin * size, mm_per_coin * size
-
-
 def isolated_margin(universe: UniverseRisk, *, rows: ArrayLike, quantity: ArrayLike) -> IsolatedResult:
     """Margin each position alone under the parameter set's ``[isolated]`` rules and sum.
 
@@ -156,8 +101,9 @@ def isolated_margin(universe: UniverseRisk, *, rows: ArrayLike, quantity: ArrayL
     Raises
     ------
     ParameterSetError
-        The set has no ``[isolated]`` section, or no rules for a held
-        instrument's underlying or kind.
+        The set has no ``[isolated]`` section, its ``venue`` label names no
+        registered venue with a standard margin formula, or it has no rules
+        for a held instrument's underlying or kind.
     InvalidPositionError
         ``rows`` and ``quantity`` of different shapes.
     """
@@ -172,6 +118,7 @@ def isolated_margin(universe: UniverseRisk, *, rows: ArrayLike, quantity: ArrayL
             f"Parameter set {ps.label} has no [isolated] section, so there is no standard-margin baseline. "
             "Add one (see params/isolated.py and the bundled sets) or use a set that has it."
         )
+    formula = _standard_margin_formula(rules.venue, ps.label)
     table = universe.table
     c = table.contracts
     out: list[IsolatedPosition] = []
@@ -194,14 +141,14 @@ def isolated_margin(universe: UniverseRisk, *, rows: ArrayLike, quantity: ArrayL
         usd_per_unit = float(table.index_price[row]) if ins.is_inverse else 1.0
         if ins.is_option:
             rule: Rule = "long option" if qty > 0 else ("short call" if ins.is_call else "short put")
-            im, mm = standard_margin(
+            im, mm = formula(
                 rule=rule, size=size, unit_value=unit_value, underlying_price=forward,
                 strike=float(c.strike[row]), mark=float(table.mark_value[row]) / float(c.multiplier[row]),
                 options=section,  # type: ignore[arg-type]
             )
         else:
             rule = "future"
-            im, mm = standard_margin(rule=rule, size=size, unit_value=unit_value, futures=section)  # type: ignore[arg-type]
+            im, mm = formula(rule=rule, size=size, unit_value=unit_value, futures=section)  # type: ignore[arg-type]
         out.append(IsolatedPosition(
             instrument=ins.name, quantity=qty, rule=rule, settlement_currency=ins.settlement_currency,
             usd_per_unit=usd_per_unit, initial_margin=im, maintenance_margin=mm,
@@ -212,3 +159,16 @@ def isolated_margin(universe: UniverseRisk, *, rows: ArrayLike, quantity: ArrayL
         initial_margin_usd=float(sum(p.initial_margin_usd for p in out)),
         maintenance_margin_usd=float(sum(p.maintenance_margin_usd for p in out)),
     )
+
+
+def _standard_margin_formula(label: str, set_label: str) -> Any:
+    """The standard margin formula of the venue the ``[isolated] venue`` label names."""
+    venue = venue_for_label(label)
+    if venue is None or venue.standard_margin is None:
+        with_formula = [n for n in available_venues() if get_venue(n).standard_margin is not None]
+        raise ParameterSetError(
+            f"Parameter set {set_label}: the [isolated] venue {label!r} names no registered venue with a standard "
+            f"margin formula. Start the label with one of {with_formula} (e.g. 'Deribit standard margin'), "
+            "or add the venue's formula as 'standard_margin' of a module in spanlike/venues."
+        )
+    return venue.standard_margin
