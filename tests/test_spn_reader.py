@@ -20,7 +20,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import spanlike.spn.reader as reader_module
+from spanlike.spn.reading import driver, regex_path
 from spanlike.errors import InputFileError
 from spanlike.spn import OptionFamily, ProductFamily, read_spn, summarise
 from spanlike.spn._fastparse import decimals
@@ -37,17 +37,8 @@ FIXTURES = ["futures.spn", "options.spn", "ccdef.spn", "extra_element.spn"]
 
 
 def read_slow(path: Path):
-    """Read with the fast path disabled: the slow twin (ElementTree walk) for every family."""
-    original = reader_module._family_fast
-
-    def refuse(*args, **kwargs):
-        raise reader_module._Unsupported()
-
-    reader_module._family_fast = refuse
-    try:
-        return read_spn(path)
-    finally:
-        reader_module._family_fast = original
+    """Read with the slow twin (ElementTree walk) for every family."""
+    return read_spn(path, parser="slow")
 
 
 # ---------------------------------------------------------------------------
@@ -208,7 +199,7 @@ def test_fast_path_equals_slow_twin(name: str) -> None:
 @pytest.mark.parametrize("name", FIXTURES)
 def test_bulk_number_parse_equals_slow_twin(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fixtures are too small for the vectorised number parse; force it and compare with the twin."""
-    monkeypatch.setattr(reader_module._NumberBatch, "MIN_BULK", 1)
+    monkeypatch.setattr(regex_path._NumberBatch, "MIN_BULK", 1)
     fast = read_spn(DATA / name)
     assert fast == read_slow(DATA / name)
     assert fast.skipped == read_slow(DATA / name).skipped
@@ -236,7 +227,7 @@ def test_regex_heads_fall_back_to_elementtree(tmp_path: Path, name: str, old: by
 
 
 def test_bulk_number_parse_reports_bad_number(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(reader_module._NumberBatch, "MIN_BULK", 1)
+    monkeypatch.setattr(regex_path._NumberBatch, "MIN_BULK", 1)
     with pytest.raises(InputFileError, match=r"line 45, element .*/opt/ra/a: risk array value '1O.25' is not a number"):
         read_spn(DATA / "bad_number.spn")
 
@@ -376,13 +367,13 @@ def test_input_file_error_is_a_value_error() -> None:
 
 def test_large_records_spanning_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Tiny read chunks force every record across chunk boundaries; the result must not change."""
-    monkeypatch.setattr(reader_module, "_CHUNK", 7)
+    monkeypatch.setattr(driver, "_CHUNK", 7)
     for name in FIXTURES:
-        monkeypatch.setattr(reader_module, "_CHUNK", 7)
+        monkeypatch.setattr(driver, "_CHUNK", 7)
         small = read_spn(DATA / name)
-        monkeypatch.setattr(reader_module, "_CHUNK", 1 << 20)
+        monkeypatch.setattr(driver, "_CHUNK", 1 << 20)
         assert small == read_spn(DATA / name)
-    monkeypatch.setattr(reader_module, "_CHUNK", 5)
+    monkeypatch.setattr(driver, "_CHUNK", 5)
     with pytest.raises(InputFileError, match="line 45"):
         read_spn(DATA / "bad_number.spn")
 

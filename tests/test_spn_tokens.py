@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import spanlike.spn.reader as reader_module
+from spanlike.spn.reading import driver, records, token_path
+from spanlike.spn.reading.archives import _open_source
 from spanlike.errors import InputFileError
 from spanlike.spn import read_spn
 from spanlike.spn._fastparse import WORD_PAD, decimal_spans, integer_spans, word_view
@@ -30,32 +31,19 @@ needs_takasbank = pytest.mark.skipif(not TAKASBANK.exists(), reason=f"the Takasb
 FIXTURES = ["futures.spn", "options.spn", "ccdef.spn", "extra_element.spn", "margin_book.spn"]
 
 
-def _with(attr: str, replacement: Callable[..., Any], path: Path) -> Any:
-    original = getattr(reader_module, attr)
-    setattr(reader_module, attr, replacement)
-    try:
-        return read_spn(path)
-    finally:
-        setattr(reader_module, attr, original)
-
-
 def read_slow(path: Path) -> Any:
-    """The slow twin: the fast path refused for every family (ElementTree walk)."""
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise reader_module._Unsupported()
-
-    return _with("_family_fast", refuse, path)
+    """The slow twin: an ElementTree walk for every family."""
+    return read_spn(path, parser="slow")
 
 
 def read_regex(path: Path) -> Any:
-    """The regex path: the token path refused for every run."""
-    return _with("_read_tokens", lambda *args: None, path)
+    """The regex path: no token path (the slow twin where the regex path does not model a family)."""
+    return read_spn(path, parser="regex")
 
 
 def token_results(path: Path) -> list[bool]:
     """Whether the token path read each group of runs it was given."""
-    original = reader_module._read_tokens
+    original = token_path._read_tokens
     seen: list[bool] = []
 
     def spy(*args: Any) -> Any:
@@ -63,7 +51,11 @@ def token_results(path: Path) -> list[bool]:
         seen.append(got is not None)
         return got
 
-    _with("_read_tokens", spy, path)
+    token_path._read_tokens = spy
+    try:
+        read_spn(path)
+    finally:
+        token_path._read_tokens = original
     return seen
 
 
@@ -123,7 +115,7 @@ def test_takasbank_token_path_equals_both_twins_bit_for_bit() -> None:
 def test_takasbank_in_small_batches_equals_one_batch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Family batches flushed every few records (many token runs) read the same."""
     whole = read_spn(TAKASBANK)
-    monkeypatch.setattr(reader_module, "_BATCH_BYTES", 20_000)
+    monkeypatch.setattr(driver, "_BATCH_BYTES", 20_000)
     assert_same(read_spn(TAKASBANK), whole)
 
 
@@ -305,25 +297,25 @@ def test_integer_spans_equal_int(texts: list[bytes]) -> None:
 def passes(path: Path) -> tuple[list[bool], Any]:
     """Which passes read ``path`` (True: lazy, False: strict), and the outcome."""
     seen: list[bool] = []
-    original = reader_module._Reader
+    original = driver._Reader
 
     class Spy(original):  # type: ignore[misc, valid-type]
         def __init__(self, *args: Any, lazy: bool = False, **kwargs: Any) -> None:
             seen.append(lazy)
             super().__init__(*args, lazy=lazy, **kwargs)
 
-    reader_module._Reader = Spy
+    driver._Reader = Spy
     try:
         return seen, outcome(read_spn, path)
     finally:
-        reader_module._Reader = original
+        driver._Reader = original
 
 
 def read_strict(path: Path) -> Any:
     """The strict pass alone: expat validates every chunk before it is scanned."""
-    stream, total, consumed = reader_module._open_source(path)
+    stream, total, consumed = _open_source(path)
     try:
-        return reader_module._Reader(str(path), stream, total, consumed, None, lazy=False).run()
+        return driver._Reader(str(path), stream, total, consumed, None, lazy=False).run()
     finally:
         stream.close()
 
@@ -337,18 +329,18 @@ def test_lazy_pass_reads_valid_fixtures_alone_equal_to_strict_pass(name: str) ->
 
 @needs_takasbank
 def test_takasbank_lazy_pass_skips_the_checked_runs() -> None:
-    original = reader_module._Lazy.finish
+    original = driver._Lazy.finish
     sent: list[int] = []
 
     def spy(self: Any, *args: Any) -> None:
         original(self, *args)
         sent.append(self.sent)
 
-    reader_module._Lazy.finish = spy  # type: ignore[method-assign]
+    driver._Lazy.finish = spy  # type: ignore[method-assign]
     try:
         seen, got = passes(TAKASBANK)
     finally:
-        reader_module._Lazy.finish = original  # type: ignore[method-assign]
+        driver._Lazy.finish = original  # type: ignore[method-assign]
     assert seen == [True]
     assert sent[0] < 0.1 * TAKASBANK.stat().st_size  # expat reads the rest: family headers, series heads
     assert_same(got, read_strict(TAKASBANK))
@@ -395,29 +387,29 @@ def test_lazy_expat_refuses_a_run_outside_element_content() -> None:
     """The placeholder's instruction must be reported where it was put (not inside a comment)."""
     doc = b'<?xml version="1.0"?><r><!-- <x>skipped</x> --><x>kept</x></r>'
     for skip, ok in ((doc.index(b"<x>kept"), True), (doc.index(b"<x>skipped"), False)):
-        lazy = reader_module._Lazy(reader_module.expat.ParserCreate())
+        lazy = driver._Lazy(driver.expat.ParserCreate())
         lazy.skip([(skip, skip + len(b"<x>kept</x>"))])
         if ok:
             lazy.finish(doc, 0)
         else:
-            with pytest.raises(reader_module._LazyFailed):
+            with pytest.raises(driver._LazyFailed):
                 lazy.finish(doc, 0)
 
 
 @pytest.mark.parametrize("name", ["billion_laughs.spn", "external_entity.spn"])
 def test_lazy_pass_refuses_the_document_type_before_any_record(name: str) -> None:
     calls: list[str] = []
-    original = reader_module._State.record
+    original = records._State.record
 
     def spy(self: Any, key: Any, tag: str, *args: Any) -> Any:
         calls.append(tag)
         return original(self, key, tag, *args)
 
-    reader_module._State.record = spy  # type: ignore[method-assign]
+    records._State.record = spy  # type: ignore[method-assign]
     try:
         seen, got = passes(DATA / name)
     finally:
-        reader_module._State.record = original  # type: ignore[method-assign]
+        records._State.record = original  # type: ignore[method-assign]
     assert seen == [True, False] and "document type (DTD)" in got
     assert calls == []  # neither pass read a record: expat met the prolog first
 
@@ -430,7 +422,7 @@ def test_lazy_pass_refuses_the_document_type_before_any_record(name: str) -> Non
 @pytest.mark.parametrize("name", ["ccdef.spn", "futures.spn", "options.spn"])
 def test_records_parsed_together_read_as_one_at_a_time(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     together = read_spn(DATA / name)
-    monkeypatch.setattr(reader_module, "_SMALL_BYTES", 0)  # each record parsed on its own
+    monkeypatch.setattr(driver, "_SMALL_BYTES", 0)  # each record parsed on its own
     alone = read_spn(DATA / name)
     assert together == alone and together.skipped == alone.skipped
     assert together.combined_commodities == alone.combined_commodities
@@ -440,7 +432,7 @@ def test_records_parsed_together_read_as_one_at_a_time(name: str, monkeypatch: p
 @needs_takasbank
 def test_takasbank_records_parsed_together_read_as_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     together = read_spn(TAKASBANK)
-    monkeypatch.setattr(reader_module, "_SMALL_BYTES", 0)
+    monkeypatch.setattr(driver, "_SMALL_BYTES", 0)
     alone = read_spn(TAKASBANK)
     assert together == alone
     assert together.combined_commodities == alone.combined_commodities
