@@ -156,7 +156,8 @@ def build_instrument_table(
     Parameters
     ----------
     instruments : sequence of Instrument or str
-        Instruments or Deribit names; duplicates are merged.
+        Instruments or names of the default venue (read by
+        :func:`spanlike.instruments.parse_instrument`); duplicates are merged.
     market : MarketSnapshot
         Quotes and index prices at the valuation time.
     parameter_set : ParameterSet
@@ -187,7 +188,9 @@ def build_instrument_table(
     for item in instruments:
         ins = parse_instrument(item) if isinstance(item, str) else item
         if not isinstance(ins, Instrument):
-            raise InvalidInstrumentError(f"Instruments must be Instrument objects or Deribit names. Got {item!r}.")
+            raise InvalidInstrumentError(
+                f"Instruments must be Instrument objects or instrument names (e.g. 'BTC-27DEC24-60000-C'). Got {item!r}."
+            )
         prev = unique.setdefault(ins.name, ins)
         if prev != ins:
             raise InvalidInstrumentError(
@@ -340,7 +343,7 @@ def resolve_positions(
         Table rows, strictly increasing.
     quantity : ndarray of float64, shape (m,)
         Signed quantity in contract units (each ``multiplier`` coins; coins
-        for Deribit contracts). USD-sized coin-settled futures and perpetuals
+        when the multiplier is 1). USD-sized coin-settled futures and perpetuals
         are converted at the row's forward ``F`` (USD): ``q = q_usd / (F x
         multiplier)``. Rows of one instrument (e.g. a USD and a coin position
         in one future) are summed.

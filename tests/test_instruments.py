@@ -1,4 +1,4 @@
-"""Instrument parsing (Deribit names), explicit construction and time to expiry."""
+"""Instrument parsing (default-venue names, read by spanlike.venues.deribit.naming), explicit construction and time to expiry."""
 
 from __future__ import annotations
 
