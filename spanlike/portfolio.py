@@ -80,7 +80,7 @@ def _default_unit(instrument: Instrument, unit: object, where: str) -> Unit:
         if needs_choice:
             raise InvalidPositionError(
                 f"{where}: {instrument.name} is a coin-settled {instrument.kind}, so its quantity needs a unit: "
-                f"'usd' (USD notional, Deribit's size) or 'coin' ({instrument.underlying}, Deribit's size_currency)."
+                f"'usd' (USD notional, as inverse contracts are usually sized) or 'coin' (coins of {instrument.underlying})."
             )
         return "coin"
     if unit == "usd" and not needs_choice:
@@ -166,17 +166,14 @@ class PositionEntry:
         return cls(instrument, q, _default_unit(instrument, unit, where), where)
 
 
-_Row = PositionEntry
-
-
-def _make_row(instrument: Instrument, quantity: object, unit: object, where: str) -> _Row:
+def _make_row(instrument: Instrument, quantity: object, unit: object, where: str) -> PositionEntry:
     return PositionEntry.make(instrument=instrument, quantity=quantity, unit=unit, where=where)
 
 
-def _net(rows: Sequence[_Row]) -> tuple[tuple[Position, ...], tuple[str, ...]]:
+def _net(rows: Sequence[PositionEntry]) -> tuple[tuple[Position, ...], tuple[str, ...]]:
     """Net rows of the same (instrument, unit), in order of first appearance."""
-    by_name: dict[str, _Row] = {}
-    groups: dict[tuple[str, str], list[_Row]] = {}
+    by_name: dict[str, PositionEntry] = {}
+    groups: dict[tuple[str, str], list[PositionEntry]] = {}
     for row in rows:
         first = by_name.setdefault(row.instrument.name, row)
         if first.instrument != row.instrument:
@@ -268,7 +265,8 @@ class Portfolio:
         positions : iterable
             :class:`Position` objects or tuples ``(instrument, quantity)`` /
             ``(instrument, quantity, unit)`` where ``instrument`` is an
-            :class:`Instrument` or a Deribit name. Quantities signed, in
+            :class:`Instrument` or a name (:func:`~spanlike.instruments.parse_instrument`).
+            Quantities signed, in
             ``unit`` (see module docstring).
         account : str, default "default"
 
@@ -285,11 +283,11 @@ class Portfolio:
         InvalidInstrumentError
             An unparseable instrument name.
         """
-        rows: list[_Row] = []
+        rows: list[PositionEntry] = []
         for i, item in enumerate(positions):
             where = f"position #{i}"
             if isinstance(item, Position):
-                rows.append(_Row(item.instrument, item.quantity, item.unit, where))
+                rows.append(PositionEntry(item.instrument, item.quantity, item.unit, where))
                 continue
             if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
                 raise InvalidPositionError(
@@ -345,7 +343,7 @@ class Portfolio:
                 "'instrument' and 'quantity' once (and optionally 'unit'), e.g. 'instrument,quantity,unit'."
             )
         col = {h: i for i, h in enumerate(header)}
-        rows: list[_Row] = []
+        rows: list[PositionEntry] = []
         for line_no, line in lines[1:]:
             cells = [c.strip() for c in next(csv.reader([line]))]
             where = f"{p} line {line_no}"
@@ -426,7 +424,7 @@ class Portfolio:
             items = data
         if not isinstance(items, list):
             raise InputFileError(f"Portfolio {source}: 'positions' must be a list of objects. Got {type(items).__name__}.")
-        rows: list[_Row] = []
+        rows: list[PositionEntry] = []
         for i, item in enumerate(items):
             where = f"{source} positions[{i}]"
             if not isinstance(item, dict):
