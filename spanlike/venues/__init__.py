@@ -179,12 +179,13 @@ def _scan() -> None:
     global _SCANNED
     if _SCANNED:
         return
+    # Set first: a venue module that calls register_venue while it is imported must not rescan.
+    _SCANNED = True
     for info in pkgutil.iter_modules(__path__):
         module = import_module(f"{__name__}.{info.name}")
         venue = getattr(module, "VENUE", None)
         if isinstance(venue, Venue):
             _REGISTERED.setdefault(venue.name, venue)
-    _SCANNED = True
 
 
 def register_venue(venue: Venue, *, replace: bool = False) -> Venue:
@@ -233,8 +234,7 @@ def get_venue(name: str) -> Venue:
         No venue has that name; the message lists the registered ones.
     """
     _scan()
-    key = name.strip().lower() if isinstance(name, str) else name
-    venue = _REGISTERED.get(key)  # type: ignore[arg-type]
+    venue = _REGISTERED.get(name.strip().lower()) if isinstance(name, str) else None
     if venue is None:
         raise InvalidInputError(
             f"Unknown venue {name!r}. Registered venues: {', '.join(available_venues())}. "
