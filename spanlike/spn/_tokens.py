@@ -30,6 +30,8 @@ by the slower paths, which report what they find.
 
 from __future__ import annotations
 
+import math
+
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -355,7 +357,10 @@ def numbers(run: Run, spans: tuple[np.ndarray, np.ndarray], groups: Sequence[int
     values, ok = decimal_spans(run.u, run.words, starts, ends, guess)
     if not ok.all():
         for i in np.flatnonzero(~ok).tolist():
-            values[i] = float(run.data[starts[i]:ends[i]])
+            text = run.data[starts[i]:ends[i]]
+            values[i] = float(text)
+            if not math.isfinite(values[i]):  # nan, inf, 1e999: refused (the slow twin names it)
+                raise ValueError(f"{text!r} is not a finite number")
     return values
 
 

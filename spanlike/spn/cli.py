@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -76,20 +77,26 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--tolerance must be a positive amount per contract (e.g. 0.01). Got {tolerance!r}.")
     report = verify(_read(args.file), tolerance=tolerance)
     if args.format == "json":
-        json.dump(report.to_dict(), sys.stdout, indent=2, allow_nan=False)
-        sys.stdout.write("\n")
+        # the whole document is encoded before the first byte is written: never half a document
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n")
     else:
         sys.stdout.write(format_verify(report))
     return EXIT_OK if report.within_tolerance == report.contracts else EXIT_RUNTIME
 
 
 def _cmd_write(args: argparse.Namespace) -> int:
-    from spanlike.spn.writer import write_spn
+    from spanlike.spn.writer import _check_target, write_spn
 
+    out, source = Path(args.out), Path(args.file)
+    # checked before the (possibly long) read: a missing directory, OUT the input itself (the same
+    # path, a symlink to it or a hard link: same device and inode)
+    _check_target(out)
+    if out.resolve() == source.resolve() or (out.exists() and source.exists() and os.path.samefile(out, source)):
+        raise InputFileError(
+            f"OUT {out} is the input file {source} (the same path, a symlink or a hard link to it); "
+            "writing would destroy the input. Write to another path."
+        )
     span_file = _read(args.file)
-    out = Path(args.out)
-    if out.resolve() == Path(args.file).resolve():
-        raise InputFileError(f"OUT {out} is the input file; write to another path.")
     write_spn(span_file, out)
     print(f"wrote {out} ({out.stat().st_size:,} bytes)")
     return EXIT_OK

@@ -174,7 +174,9 @@ def load_spn_portfolio(path: str | Path) -> SpnPortfolio:
     Raises
     ------
     InputFileError
-        Unreadable file, missing columns, a row with the wrong number of fields.
+        Unreadable file, bytes that are not UTF-8, missing, unknown or repeated
+        columns, a row with the wrong number of fields, a cell past the csv
+        module's field limit (131,072 characters).
     InvalidInstrumentError
         An unknown ``type``, a ``put_call`` other than C/P, a strike that is not a
         number, option fields on a non-option or missing on an option.
@@ -183,14 +185,31 @@ def load_spn_portfolio(path: str | Path) -> SpnPortfolio:
     """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        data = p.read_bytes()
     except OSError as err:
         raise InputFileError(f"Cannot read the portfolio {p}: {err.strerror or err}.") from err
-    reader = csv.reader(text.splitlines())
     try:
-        header = next(reader)
-    except StopIteration:
-        raise InputFileError(f"The portfolio {p} is empty; write the header {','.join(PORTFOLIO_COLUMNS)}.") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise InputFileError(
+            f"{_where(str(p), line)}: byte 0x{data[err.start]:02x} is not UTF-8. Save the portfolio as UTF-8 "
+            "(plain ASCII codes and numbers need no other characters)."
+        ) from None
+    # csv.Error is not a typed input error; a cell past the csv module's field limit raises it
+    reader = csv.reader(text.splitlines())
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for fields in reader:
+            rows.append((reader.line_num, fields))
+    except csv.Error as err:
+        raise InputFileError(
+            f"{_where(str(p), reader.line_num)}: not a readable CSV row ({err}); a portfolio cell is a short code "
+            f"or number (at most {csv.field_size_limit():,} characters)."
+        ) from None
+    if not rows:
+        raise InputFileError(f"The portfolio {p} is empty; write the header {','.join(PORTFOLIO_COLUMNS)}.")
+    header = rows[0][1]
     names = [h.strip().lower() for h in header]
     missing = [c for c in PORTFOLIO_COLUMNS if c not in names]
     if missing:
@@ -198,9 +217,19 @@ def load_spn_portfolio(path: str | Path) -> SpnPortfolio:
             f"The portfolio {p} lacks the column(s) {', '.join(missing)}; its header is {','.join(header)!r}. "
             f"Write the header {','.join(PORTFOLIO_COLUMNS)}."
         )
+    extra = [h for h, n in zip(header, names) if n not in PORTFOLIO_COLUMNS]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if extra or repeated:
+        what = f"the unknown column(s) {', '.join(map(repr, extra))}" if extra else ""
+        what += (" and " if extra and repeated else "") + (
+            f"the repeated column(s) {', '.join(map(repr, repeated))}" if repeated else "")
+        raise InputFileError(
+            f"The portfolio {p} has {what}; a column it does not read would be silently ignored. "
+            f"Write exactly the header {','.join(PORTFOLIO_COLUMNS)}."
+        )
     col = {c: names.index(c) for c in PORTFOLIO_COLUMNS}
     positions: list[SpnPosition] = []
-    for line, fields in enumerate(reader, start=2):
+    for line, fields in rows[1:]:
         if not fields or all(not f.strip() for f in fields):
             continue
         if len(fields) != len(header):

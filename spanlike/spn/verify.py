@@ -193,12 +193,19 @@ class VerifyReport:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
+        """JSON-ready dict (strict JSON: no NaN or infinity).
+
+        A number that is not finite is written as ``null``, meaning *not
+        computed*: the file lacks an input to regenerate that value (no price
+        scan range, no underlying price, no risk array), so there is no
+        regenerated value, error or ratio to report. The table format shows
+        these as ``nan``.
+        """
         return {
             "source": self.source,
             "business_date": self.business_date,
-            "tolerance": self.tolerance,
-            "lookahead_years": self.lookahead_years,
+            "tolerance": _json_number(self.tolerance),
+            "lookahead_years": _json_number(self.lookahead_years),
             "contracts": self.contracts,
             "within_tolerance": self.within_tolerance,
             "share_within": self.share_within,
@@ -207,10 +214,11 @@ class VerifyReport:
                     "exchange": f.exchange, "product_code": f.product_code, "product_type": f.product_type,
                     "model": f.model, "contracts": f.contracts, "within_tolerance": f.within_tolerance,
                     "share_within": f.share_within, "max_abs_error": _json_number(f.max_abs_error),
-                    "max_rel_to_scan": _json_number(f.max_rel_to_scan), "max_delta_error": f.max_delta_error,
+                    "max_rel_to_scan": _json_number(f.max_rel_to_scan),
+                    "max_delta_error": _json_number(f.max_delta_error),
                     "worst": [
-                        {"contract": w.contract, "point": w.point, "published": w.published,
-                         "regenerated": w.regenerated, "abs_error": w.abs_error}
+                        {"contract": w.contract, "point": w.point, "published": _json_number(w.published),
+                         "regenerated": _json_number(w.regenerated), "abs_error": _json_number(w.abs_error)}
                         for w in f.worst
                     ],
                 }
@@ -221,7 +229,7 @@ class VerifyReport:
 
 
 def _json_number(value: float) -> float | None:
-    """JSON has no NaN: a family without a price scan range reports null."""
+    """JSON has no NaN or infinity: a value that could not be computed is null (see ``to_dict``)."""
     return None if not np.isfinite(value) else float(value)
 
 
@@ -395,7 +403,10 @@ def verify(
                 exchange=ex.code, product_code=fam.product_code, product_type=fam.product_type, model=model,
                 contracts=int(has.sum()), within_tolerance=int((row_err <= tolerance).sum()),
                 max_abs_error=max_err, max_rel_to_scan=(max_err / max(scans)) if scans else float("nan"),
-                max_delta_error=float(np.nanmax(d_err)) if d_err.size else 0.0, worst=tuple(worst),
+                # NaN (not computed) when no delta could be regenerated; nanmax would warn
+                max_delta_error=(float(np.nanmax(d_err)) if not np.isnan(d_err).all() else float("nan"))
+                if d_err.size else 0.0,
+                worst=tuple(worst),
             ))
     return VerifyReport(source=span_file.source, business_date=span_file.business_date, tolerance=tolerance,
                         lookahead_years=lookahead_years, families=tuple(families), notes=tuple(notes))

@@ -24,6 +24,8 @@ from xml.sax.saxutils import escape
 
 import numpy as np
 
+from spanlike.params.errors import InputFileError
+
 from spanlike.spn.model import (
     CombinedCommodityDef,
     DeltaSpread,
@@ -102,8 +104,17 @@ def write_spn(span_file: SpanFile, path: str | os.PathLike[str]) -> Path:
     Notes
     -----
     The file is UTF-8 encoded. ``read_spn(write_spn(s, p)) == s`` for every
-    ``SpanFile`` the reader produces.
+    ``SpanFile`` the reader produces. A ``.gz`` file has a fixed gzip header
+    (modification time 0, no file name), so equal input gives equal bytes.
+
+    Raises
+    ------
+    InputFileError
+        The directory of ``path`` does not exist, or ``path`` is a directory
+        (checked before anything is written).
     """
+    target = Path(path)
+    _check_target(target)
     out = _Out()
     out.parts.append('<?xml version="1.0" encoding="UTF-8"?>\n')
     out.open("spanFile")
@@ -133,16 +144,28 @@ def write_spn(span_file: SpanFile, path: str | os.PathLike[str]) -> Path:
     _clearing_org(out, span_file)
     out.close("pointInTime")
     out.close("spanFile")
-    target = Path(path)
     data = "".join(out.parts).encode("utf-8")
     stream: IO[bytes]
     if target.suffix == ".gz":
-        with gzip.open(target, "wb") as stream:
+        # gzip.open stores the time and the file name in the header: the same input would give
+        # different bytes on every run; a fixed header (mtime 0, empty name) makes output reproducible
+        with open(target, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as stream:
             stream.write(data)
     else:
         with open(target, "wb") as stream:
             stream.write(data)
     return target
+
+
+def _check_target(target: Path) -> None:
+    """Refuse a destination that cannot be written, before any work is done."""
+    parent = target.parent
+    if not parent.is_dir():
+        raise InputFileError(
+            f"Cannot write the SPAN file {target}: the directory {parent} does not exist. Create it or write elsewhere."
+        )
+    if target.is_dir():
+        raise InputFileError(f"Cannot write the SPAN file {target}: it is a directory. Give a file name (.spn or .spn.gz).")
 
 
 def _clearing_org(out: _Out, span_file: SpanFile) -> None:

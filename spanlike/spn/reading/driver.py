@@ -361,6 +361,13 @@ class _Reader:
             if closing or (not selfclose and tag in _CONTAINERS.get(key, ())):
                 self.flush_small()  # (their handlers may depend on order: pointDef before families)
             if closing:
+                if not self.stack or self.stack[-1] != tag:
+                    raise self.fail(
+                        self.line_at(start), "/".join(self.stack),
+                        f"closing tag </{tag}> does not close the open element "
+                        f"{'<' + self.stack[-1] + '>' if self.stack else '(none: the document has ended)'}; "
+                        "the file has a repeated or missing line.",
+                    )
                 self.stack.pop()
                 self.pos = end
                 self.state.close(key, self)
@@ -472,6 +479,9 @@ class _Reader:
         path = "/".join(key + (tag,))
         try:
             handled = self.state.record(key, tag, record, self)
+        except ET.ParseError as exc:  # the record's bounds were misread (a closer inside a comment or CDATA)
+            line = base_line + buf.count(b"\n", 0, start)
+            raise self.fail(line, path, f"not well-formed XML in this element: {exc}.") from None
         except _FieldError as exc:
             rel = exc.rel_path
             line = base_line + buf.count(b"\n", 0, start) + _line_in_record(record, rel)
@@ -487,8 +497,11 @@ class _Reader:
         if not small:
             return
         decl = f'<?xml version="1.0" encoding="{self.encoding}"?><_>'.encode("ascii")
-        root = ET.fromstring(decl + b"".join(item[2] for item in small) + b"</_>")
-        self.parsed = {id(item[2]): el for item, el in zip(small, root)}  # (each record is one element)
+        try:
+            root = ET.fromstring(decl + b"".join(item[2] for item in small) + b"</_>")
+            self.parsed = {id(item[2]): el for item, el in zip(small, root)}  # (each record is one element)
+        except ET.ParseError:  # one of them is not well-formed: each is parsed alone and the bad one named
+            self.parsed = {}
         if self.lazy is not None:
             # ElementTree's expat has just checked these bytes (same encoding, no DTD): the lazy
             # expat need not read them again
@@ -511,7 +524,7 @@ class _Reader:
             if self.parser == "slow":
                 raise _Unsupported()
             families = _families_fast([(tag, record) for tag, record, *_ in pending], self, checked)
-        except (_Unsupported, _FieldError):  # one needs the slow path or is in error: read each on its own
+        except (_Unsupported, _FieldError, ET.ParseError):  # one needs the slow path or is in error: read each on its own
             self.skipped = noted
             checked = []
             families = [self._family_record(*item, checked=checked) for item in pending]
@@ -529,6 +542,9 @@ class _Reader:
     ) -> Family:
         try:
             return read_family(tag, record, self, checked)
+        except ET.ParseError as exc:  # the record's bounds were misread (a closer inside a comment or CDATA)
+            line = base_line + buf.count(b"\n", 0, start)
+            raise self.fail(line, "/".join(_EX + (tag,)), f"not well-formed XML in this element: {exc}.") from None
         except _FieldError as exc:
             rel = exc.rel_path
             line = base_line + buf.count(b"\n", 0, start) + _line_in_record(record, rel)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -28,6 +30,10 @@ class _FieldError(Exception):
         super().__init__(message)
         self.rel_path = tuple(rel_path)
         self.message = message
+
+#: the message for a number float() reads that is NaN or infinite (``nan``, ``inf``, ``1e999``)
+_NOT_FINITE = "{!r} is not a finite number; SPAN values are finite decimals (fix or regenerate the file)."
+
 
 class _Unsupported(Exception):
     """The fast path met something it does not model; the slow path takes over."""
@@ -108,15 +114,20 @@ class _El:
         if t is None:
             return None
         try:
-            return float(t)
+            value = float(t)
         except ValueError:
             raise _FieldError(self.path + ((tag, 1),), f"{t!r} is not a number.") from None
+        if not math.isfinite(value):
+            raise _FieldError(self.path + ((tag, 1),), _NOT_FINITE.format(t))
+        return value
 
     def fnum(self, tag: str) -> float:
         c = self.el.find(tag)
         if c is not None:
             try:
-                return float((c.text or "").strip())
+                value = float((c.text or "").strip())
+                if math.isfinite(value):
+                    return value
             except ValueError:
                 pass
         value = self.float(tag)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -112,6 +114,10 @@ class _State:
         if key == ("spanFile", "pointInTime"):
             if tag in ("date", "isSetl", "setlQualifier", "time", "run"):
                 self.pit[tag] = _simple_text(record, tag, reader)
+                if tag == "isSetl":
+                    _parse_bool(self.pit[tag], tag)
+                elif tag == "date":
+                    _check_date(self.pit[tag], tag, "the business date")
                 return True
             return False
         if key == _CO:
@@ -145,6 +151,8 @@ class _State:
         }
         if tag in simple:
             self.co[tag] = _simple_text(record, tag, reader)
+            if tag in _CO_BOOLEANS:
+                _parse_bool(self.co[tag], tag)
             return True
         if tag == "curConv":
             n = _El(reader.element(record), ())
@@ -218,7 +226,31 @@ class _State:
             source=reader.name,
         )
 
+#: clearing-org children that are XSD booleans
+_CO_BOOLEANS = frozenset({"isContractScale", "isNetMargin", "capAnov"})
+
+
+def _parse_bool(text: str, tag: str) -> bool:
+    """An XSD boolean (1, true, 0, false); anything else is refused, not read as false."""
+    if text in ("1", "true"):
+        return True
+    if text in ("0", "false"):
+        return False
+    raise _FieldError((), f"{text!r} is not a boolean; write 1, true, 0 or false.")
+
+
+def _check_date(text: str, tag: str, what: str) -> None:
+    """A date field must be ``YYYYMMDD`` and a real calendar date (an empty text is refused)."""
+    if not (len(text) == 8 and text.isascii() and text.isdigit()):
+        raise _FieldError((), f"{what} {text!r} is not a date in the form YYYYMMDD (e.g. 20240102).")
+    try:
+        dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+    except ValueError:
+        raise _FieldError((), f"{what} {text!r} is not a calendar date (YYYYMMDD).") from None
+
+
 def _opt_bool(text: str | None) -> bool | None:
+    """A boolean already checked by :func:`_parse_bool` when its record was read."""
     if text is None:
         return None
     return text in ("1", "true")

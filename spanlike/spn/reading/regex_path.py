@@ -67,7 +67,7 @@ def _header_fast(tag: str, record: bytes, first: int, reader: _Reader) -> _Heade
             product_code=text(code),
             name=text(name),
             currency=text(currency),
-            cvf=None if cvf is None else float(cvf),
+            cvf=None if cvf is None else _num(cvf),
             price_decimals=None if price_dl is None else int(price_dl),
             price_format=raw(price_fmt),
             value_method=text(value_meth),
@@ -78,11 +78,11 @@ def _header_fast(tag: str, record: bytes, first: int, reader: _Reader) -> _Heade
             exercise=text(exercise),
             strike_decimals=None if strike_dl is None else int(strike_dl),
             strike_format=raw(strike_fmt),
-            cabinet_value=float(cab) if option else None,
+            cabinet_value=_num(cab) if option else None,
             price_model=text(price_model),
         ) if option else {}
         und = None if u_ex is None else UnderlyingFamily(
-            text(u_ex), int(u_pf), text(u_code), text(u_type), text(u_s), float(u_i)  # type: ignore[arg-type]
+            text(u_ex), int(u_pf), text(u_code), text(u_type), text(u_s), _num(u_i)  # type: ignore[arg-type]
         )
     except ValueError:
         return None
@@ -148,6 +148,18 @@ _SCANRATE_ITEM = re.compile(rb"<scanRate>\s*<r>([^<]*)</r>((?:\s*<[a-zA-Z]+>[^<&
 _SCANRATE_FIELD = re.compile(rb"<(priceScan|priceScanPct|volScan|volScanPct)>([^<&]*)</\1>")
 _NAN = float("nan")
 
+
+def _num(text: bytes | str) -> float:
+    """``float(text)``, but ValueError for NaN and infinities (``nan``, ``inf``, ``1e999``).
+
+    SPAN numbers are finite decimals; a non-finite one would give NaN margins. The fast paths
+    then give way, and the slow twin names the element, line and value.
+    """
+    value = float(text)
+    if value - value != 0.0:  # NaN and +-inf (faster than math.isfinite on this path)
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
 def _f64(column: Sequence[Any]) -> np.ndarray:
     """Numbers from text (bytes or str, parsed as Python's float does); a missing element (None) -> NaN.
 
@@ -155,10 +167,14 @@ def _f64(column: Sequence[Any]) -> np.ndarray:
     """
     try:
         if None in column:
-            return np.array([_NAN if x is None else float(x) for x in column], dtype=np.float64)
-        return np.array(column, dtype=np.float64)
+            return np.array([_NAN if x is None else _num(x) for x in column], dtype=np.float64)
+        values = np.array(column, dtype=np.float64)
     except ValueError:
         raise _Unsupported() from None
+    if not np.isfinite(values).all():
+        raise _Unsupported()
+    return values
+
 
 def _i64(column: Sequence[Any]) -> np.ndarray:
     try:
@@ -193,7 +209,7 @@ def _scan_rates_fast(raw: bytes | None) -> tuple[ScanRate, ...]:
     out = []
     for m in _SCANRATE_ITEM.finditer(raw):
         pairs = _SCANRATE_FIELD.findall(m.group(2))
-        values = {k.decode(): float(v) for k, v in pairs}
+        values = {k.decode(): _num(v) for k, v in pairs}
         if len(values) != len(pairs):
             raise ValueError("a scan rate field repeats")
         out.append(ScanRate(int(m.group(1)), values.get("priceScan"), values.get("priceScanPct"),
@@ -241,7 +257,7 @@ class _NumberBatch:
 
         def fallback() -> np.ndarray:
             try:
-                return np.array([float(x) for b in blocks for x in _A_TEXT.findall(b)], dtype=np.float64)
+                return np.array([_num(x) for b in blocks for x in _A_TEXT.findall(b)], dtype=np.float64)
             except ValueError:
                 raise _Unsupported() from None
 
@@ -331,7 +347,7 @@ def _non_option_from_rows(
             try:
                 if b"\r" in u_ex[j] or b"\r" in u_s[j]:  # (as in _strings)
                     raise _Unsupported()
-                underlying.append(UnderlyingContract(reader.text(u_ex[j]), int(u_pf[j]), int(u_c[j]), reader.text(u_s[j]), float(u_i[j])))
+                underlying.append(UnderlyingContract(reader.text(u_ex[j]), int(u_pf[j]), int(u_c[j]), reader.text(u_s[j]), _num(u_i[j])))
             except ValueError:
                 raise _Unsupported() from None
     try:
@@ -453,23 +469,23 @@ def _series_fast(record: bytes, start: int, end: int, reader: _Reader) -> Option
             if len(items) != intr.count(b"<intrRate>"):  # an item not in the modelled form
                 return None
             rates = tuple(
-                InterestRate(float(r[0]), float(r[1]), float(r[2]), float(r[3]), None if r[4] is None else float(r[4]))
+                InterestRate(_num(r[0]), _num(r[1]), _num(r[2]), _num(r[3]), None if r[4] is None else _num(r[4]))
                 for r in items
             )
             if len(_intr_cache) < 4096:
                 _intr_cache[intr] = rates
         return OptionSeries(
             period=pe.decode(enc).strip(),
-            vol=None if v is None else float(v),
+            vol=None if v is None else _num(v),
             vol_source=None if vol_src is None else vol_src.decode(enc),
             settlement_date=None if setl is None else setl.decode(enc).strip(),
-            time_to_expiry=None if t is None else float(t),
-            cvf=None if cvf is None else float(cvf),
-            svf=None if svf is None else float(svf),
-            scale=float(sc),
-            underlying=UnderlyingContract(u_ex.decode(enc).strip(), int(u_pf), int(u_c), u_s.decode(enc).strip(), float(u_i)),
+            time_to_expiry=None if t is None else _num(t),
+            cvf=None if cvf is None else _num(cvf),
+            svf=None if svf is None else _num(svf),
+            scale=_num(sc),
+            underlying=UnderlyingContract(u_ex.decode(enc).strip(), int(u_pf), int(u_c), u_s.decode(enc).strip(), _num(u_i)),
             interest_rates=rates,
-            dividend_yield=None if div is None else float(div),
+            dividend_yield=None if div is None else _num(div),
             scan_rates=_scan_rates_fast(scan),
         )
     except ValueError:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +20,7 @@ from spanlike.spn.model import (
     OptionSeries,
     ProductFamily,
 )
-from spanlike.spn.reading.elements import _EX, _El, _FieldError, _note_unknown, _raw_text, _scan_rate, _und_c, _und_pf, _Unsupported
+from spanlike.spn.reading.elements import _EX, _NOT_FINITE, _El, _FieldError, _note_unknown, _raw_text, _scan_rate, _und_c, _und_pf, _Unsupported
 from spanlike.spn.reading.regex_path import _Header
 
 if TYPE_CHECKING:
@@ -58,7 +60,66 @@ def _header_fields(node: _El) -> dict[str, Any]:
         settlement_method=node.text("setlMeth", False),
     )
 
+#: a SPAN period code: year, month and optional day/week/settlement letters (202403, 20240315,
+#: 201606S0, and the physicals' 00000S of the Takasbank file)
+_PERIOD = re.compile(r"[0-9]{4}[0-9A-Za-z]{2,6}")
+_DATE = re.compile(r"[0-9]{8}")
+
+
+def _check_period(text: str | None, rel: tuple[tuple[str, int], ...], tag: str, checked: set[str]) -> None:
+    if text is None or text in checked:
+        return
+    if tag == "pe" and not _PERIOD.fullmatch(text):
+        raise _FieldError(rel + (("pe", 1),), f"period code {text!r} is not a SPAN period (YYYYMM, YYYYMMDD, e.g. 202403).")
+    if tag == "setlDate":
+        try:
+            if not _DATE.fullmatch(text):
+                raise ValueError
+            dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            raise _FieldError(rel + (("setlDate", 1),), f"settlement date {text!r} is not a date YYYYMMDD (e.g. 20240315).") from None
+    checked.add(text)
+
+
+def _check_family(tag: str, family: Family) -> Family:
+    """Refuse what every path reads alike but no margin can use.
+
+    Period codes and settlement dates must be well formed (an empty or garbage one is not
+    guessed at). An option of a premium-style family (``valueMeth`` not FUT) must state its
+    value ``<val>``: the net option value is built from it, so a missing one is refused rather
+    than margined as NaN or derived from ``p`` and ``cvf`` behind the user's back.
+    """
+    seen: set[str] = set()
+    if isinstance(family, OptionFamily):
+        for s, one in enumerate(family.series, 1):
+            _check_period(one.period, (("series", s),), "pe", seen)
+            _check_period(one.settlement_date, (("series", s),), "setlDate", seen)
+        value = family.contracts.value
+        if not family.is_futures_style and value.size and np.isnan(value).any():
+            j = int(np.flatnonzero(np.isnan(value))[0])
+            index = family.contracts.series_index
+            s = int(index[j])
+            k = int((index[:j] == s).sum()) + 1
+            raise _FieldError(
+                (("series", s + 1), ("opt", k)),
+                f"required element <val> is missing: family {family.product_code} is premium-style "
+                f"(valueMeth {family.value_method}), and its net option value is built from <val> (= p x cvf); "
+                "add it.",
+            )
+        return family
+    child = "phy" if tag == "phyPf" else "fut"
+    c = family.contracts
+    for i, (pe, setl) in enumerate(zip(c.period, c.settlement_date), 1):
+        _check_period(pe, ((child, i),), "pe", seen)
+        _check_period(setl, ((child, i),), "setlDate", seen)
+    return family
+
+
 def _make_family(tag: str, node: _El | _Header, series: tuple[OptionSeries, ...], contracts: Any) -> Family:
+    return _check_family(tag, _build_family(tag, node, series, contracts))
+
+
+def _build_family(tag: str, node: _El | _Header, series: tuple[OptionSeries, ...], contracts: Any) -> Family:
     if isinstance(node, _Header):
         if tag in NON_OPTION_FAMILY_TAGS:
             return ProductFamily(family_type=tag, underlying=node.underlying, contracts=contracts, **node.fields)
@@ -132,6 +193,8 @@ def _ra_slow(node: _El) -> tuple[int, list[float], float] | None:
             values.append(float(text))
         except ValueError:
             raise _FieldError(ra.path + (("a", j),), f"risk array value {text!r} is not a number.") from None
+        if not math.isfinite(values[-1]):
+            raise _FieldError(ra.path + (("a", j),), "risk array value " + _NOT_FINITE.format(text))
     if not values:
         raise _FieldError(ra.path, "a risk array needs at least one <a> value.")
     return ra.inum("r"), values, ra.fnum("d")
