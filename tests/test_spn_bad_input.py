@@ -136,12 +136,13 @@ def test_long_text_or_attribute_is_refused_with_the_limit(tmp_path: Path) -> Non
 def test_only_regular_files_are_read(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.spn"
     os.mkfifo(fifo)
-    assert "is not a regular file (a FIFO" in _error(fifo)
+    assert "is not a regular file but a FIFO" in _error(fifo)
     link = tmp_path / "zero.spn"
     link.symlink_to("/dev/zero")
-    assert "is not a regular file (a character device)" in _error(link)
-    assert "is not a regular file (a directory)" in _error(tmp_path)
+    assert "is not a regular file but a character device" in _error(link)
+    assert "is not a regular file but a directory" in _error(tmp_path)
     assert "does not exist" in _error(tmp_path / "missing.spn")
+    assert main(["spn", "info", str(fifo)]) == 2  # the CLI says the same, not "does not exist"
 
 
 # --- values --------------------------------------------------------------------------

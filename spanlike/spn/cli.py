@@ -56,10 +56,8 @@ def register(subparsers: Any) -> None:
 def _read(path: str) -> Any:
     from spanlike.spn.reader import read_spn
 
-    p = Path(path)
-    if not p.is_file():
-        raise InputFileError(f"The SPAN file {p} does not exist; give the path of a .spn, .gz or .zip file.")
-    return read_spn(p)
+    # read_spn tells a missing file from one that is not a regular file (a FIFO, a device)
+    return read_spn(Path(path))
 
 
 def _cmd_info(args: argparse.Namespace) -> int:

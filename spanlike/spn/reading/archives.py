@@ -33,7 +33,7 @@ def _kind(mode: int) -> str:
                        (stat.S_ISSOCK, "a socket")):
         if test(mode):
             return name
-    return "not a regular file"
+    return "another kind of file"
 
 
 def _open_source(path: Path, limits: ReadLimits = ReadLimits()) -> tuple[IO[bytes], int | None, Callable[[], int]]:
@@ -54,7 +54,7 @@ def _open_source(path: Path, limits: ReadLimits = ReadLimits()) -> tuple[IO[byte
         raise InputFileError(f"Cannot open SPAN file '{path}': {exc.strerror or exc}.") from exc
     if not stat.S_ISREG(info.st_mode):
         raise InputFileError(
-            f"Cannot open SPAN file '{path}': it is not a regular file ({_kind(info.st_mode)}). "
+            f"Cannot open SPAN file '{path}': it is not a regular file but {_kind(info.st_mode)}. "
             "Give the path of a .spn, .gz or .zip file."
         )
     try:
