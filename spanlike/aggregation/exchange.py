@@ -10,6 +10,10 @@
 * Roll shock ``= sum over expiries |delta_e| x max(min_annualised_move,
   annualised_move_risk x T_e)`` in underlying units, times the value of one
   unit in the settlement currency; a perpetual is its own expiry with T = 0.
+  ``delta_e`` is the delta of the expiry's futures (and perpetuals) only
+  [our choice: Deribit's published examples hold futures alone, so whether
+  options' delta is shocked is not published; shocking it would let a long
+  option need more margin than its premium, which it can never lose].
 * Delta shock [our choice] ``= rate x max(0, |net delta x index| - threshold)``
   USD, converted to the settlement currency.
 * Risk-matrix margin ``= worst case + roll shock + delta shock``.
@@ -62,7 +66,8 @@ def roll_shock(book: CommodityBook, addons: ExchangeAddOns) -> float:
     spec = addons.roll_shock
     if spec is None:
         return 0.0
-    delta_by_row = book.quantity * book.composite_delta
+    # Futures and perpetuals only (module notes); zeros in place keep the sums' order.
+    delta_by_row = np.where(book.is_option, 0.0, book.quantity * book.composite_delta)
     total = 0.0
     for days in np.unique(book.days_to_expiry):
         rows = book.days_to_expiry == days

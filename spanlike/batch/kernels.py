@@ -282,8 +282,8 @@ def _sign(x):  # type: ignore[no-untyped-def]
 
 
 # Rows of the float scratch ``fs`` of _build_state: the values of each sum, then other scratch.
-FS_DELTA, FS_DELIV, FS_CALL, FS_PUT, FS_NOV, FS_BUF, FS_SUMS = range(7)
-N_FS = 7
+FS_DELTA, FS_DELIV, FS_CALL, FS_PUT, FS_NOV, FS_BUF, FS_SUMS, FS_ROLL = range(8)
+N_FS = 8
 # Rows of its int scratch ``ks``: keys, the sum jobs (values row, start, count, state column),
 # run ends of tiers and expiries, counting-sort offsets.
 (KS_TIER, KS_DELIV_TIER, KS_EXP, KS_JOB_ROW, KS_JOB_START, KS_JOB_N, KS_JOB_COL, KS_T_END, KS_E_END,
@@ -466,6 +466,9 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
             last_exp = 0
             for i in range(k):
                 expiry = row_i[rows[p + i], RI_EXP]
+                # Futures and perpetuals only (aggregation.exchange.roll_shock): an option's delta is 0 here.
+                opt_i = (int(rx[rows[p + i], RX_CODE]) >> CODE_OPT) & 1
+                fs[FS_ROLL, i] = 0.0 if opt_i != 0 else fs[FS_DELTA, i]
                 ks[KS_EXP, i] = expiry
                 ks[KS_E_END, expiry] = i + 1
                 exps_sorted &= expiry >= last_exp
@@ -474,14 +477,14 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
                 pos = 0
                 for x in range(e_max):
                     e = max(ks[KS_E_END, x], pos)
-                    ks[KS_JOB_ROW, n_jobs] = FS_DELTA
+                    ks[KS_JOB_ROW, n_jobs] = FS_ROLL
                     ks[KS_JOB_START, n_jobs] = pos
                     ks[KS_JOB_N, n_jobs] = e - pos
                     ks[KS_JOB_COL, n_jobs] = o_exp + x
                     n_jobs += 1
                     pos = e
             else:
-                _bucket_sums(fs[FS_DELTA], ks[KS_EXP], k, e_max, fs[FS_BUF], ks[KS_OFFSETS], fs[FS_SUMS])
+                _bucket_sums(fs[FS_ROLL], ks[KS_EXP], k, e_max, fs[FS_BUF], ks[KS_OFFSETS], fs[FS_SUMS])
                 for x in range(e_max):
                     state[c, o_exp + x] = fs[FS_SUMS, x]
         for job in range(n_jobs):
@@ -564,7 +567,8 @@ def _apply_order(state, r, q_old, q_new, R, row_i, row_f, n_tiers_max):  # type:
     state[c, m_max + tier] += d
     if row_i[r, RI_DELIV] != 0:
         state[c, m_max + t_max + tier] += d
-    state[c, m_max + 2 * t_max + row_i[r, RI_EXP]] += d
+    if row_i[r, RI_OPT] == 0:  # the roll-shock ladder holds futures and perpetuals only
+        state[c, m_max + 2 * t_max + row_i[r, RI_EXP]] += d
     if row_i[r, RI_OPT] != 0:
         mult = row_f[r, RF_MULT]
         col = o_s + (S_SHORT_CALL if row_i[r, RI_CALL] != 0 else S_SHORT_PUT)
