@@ -17,7 +17,7 @@ from .charges import (
     SpanCharges,
     Tier,
 )
-from .cross import CorrelationMatrix, InterSpread, InterSpreadLeg
+from .cross import CorrelationMatrix, InterSpread, InterSpreadLeg, JointMoveFloor
 from .grids import DeltaPoint, ExchangeGrid, HistoricalGrid, ScanPoint, SpanGrid, standard_span_points
 from .isolated import (
     FuturesStandardMargin,
@@ -36,7 +36,7 @@ __all__ = [
     "SpanGrid", "ExchangeGrid", "ScanPoint", "DeltaPoint", "standard_span_points",
     "SpanCharges", "Tier", "IntraSpread", "IntraSpreadLeg", "DeliveryCharge", "ShortOptionMinimum",
     "ExchangeAddOns", "RollShock", "DeltaShock",
-    "InterSpread", "InterSpreadLeg", "CorrelationMatrix",
+    "InterSpread", "InterSpreadLeg", "CorrelationMatrix", "JointMoveFloor",
     "IsolatedMargin", "UnderlyingStandardMargin", "OptionStandardMargin", "FuturesStandardMargin",
     "HistoricalGrid", "VarModel", "ScenarioSet", "StressComponent",
     "LiquidityCharge", "SizeLadder", "SquareRootImpact", "LadderStep",

@@ -1,7 +1,8 @@
 """Cross-commodity parameters: inter-commodity spreads and correlation offsets.
 
 Inter-commodity spread credits follow CME SPAN (methodology 3); correlation
-offsets follow the SIMM-style aggregation of methodology 6.
+offsets follow the SIMM-style aggregation of methodology 6; the joint-move
+floor (methodology 6.2) bounds what both can take off.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pydantic import Field, model_validator
 
 from .base import FrozenModel
 
-__all__ = ["InterSpreadLeg", "InterSpread", "CorrelationMatrix"]
+__all__ = ["InterSpreadLeg", "InterSpread", "CorrelationMatrix", "JointMoveFloor"]
 
 
 class InterSpreadLeg(FrozenModel):
@@ -106,3 +107,26 @@ class CorrelationMatrix(FrozenModel):
     def as_array(self) -> np.ndarray:
         """The matrix as a float64 array, shape (n, n)."""
         return np.asarray(self.matrix, dtype=np.float64)
+
+
+class JointMoveFloor(FrozenModel):
+    """The cross level's floor: an account's loss when every underlying moves together.
+
+    With this section, the cross-margined requirement of an account (after
+    inter-commodity credits and correlation offsets) is never below
+    ``weight x`` its worst loss in the joint scenarios, less its net option
+    value (the requirement's own convention, methodology 3). A joint
+    scenario moves every combined commodity of the account by its own whole
+    price scan range (the grid's +-1 scan-range points), all up or all down,
+    with vol moved the same way in all of them (up, unchanged or down, as the
+    grid has it at that point; a grid without that vol move counts its worst
+    vol move there). See methodology 6.2.
+
+    Attributes
+    ----------
+    weight : float
+        Share of the joint-move loss the requirement must cover, in (0, 1];
+        1 covers it whole.
+    """
+
+    weight: Annotated[float, Field(gt=0.0, le=1.0, strict=True)] = 1.0

@@ -22,7 +22,7 @@ from pydantic import Field, model_validator
 
 from .base import FrozenModel
 from .charges import ExchangeAddOns, SpanCharges
-from .cross import CorrelationMatrix, InterSpread
+from .cross import CorrelationMatrix, InterSpread, JointMoveFloor
 from .grids import ExchangeGrid, Grid, HistoricalGrid, SpanGrid
 from .isolated import IsolatedSection
 from .liquidity import LiquidityCharge
@@ -162,6 +162,7 @@ class ParameterSet(FrozenModel):
     combined_commodities: tuple[CombinedCommodity, ...]
     inter_spreads: tuple[InterSpread, ...] = ()
     correlation: CorrelationMatrix | None = None
+    joint_move_floor: JointMoveFloor | None = None  # cross-level floor (params.cross, methodology 6.2)
     margin_relation: MarginRelation = MarginRelation()
     isolated: IsolatedSection = None  # standard per-position rules (params.isolated), the efficiency baseline
     var_model: VarModel | None = None  # joint historical scenarios: selects the VaR/ES model (params.var_model)
@@ -195,6 +196,21 @@ class ParameterSet(FrozenModel):
                         f"inter spread '{spread.name}' leg '{cc.name}' uses the exchange-style path; "
                         "inter-commodity spread credits need SPAN price-risk decomposition"
                     )
+        if self.joint_move_floor is not None and self.var_model is not None:
+            raise ValueError(
+                "joint_move_floor applies to grid-based sets; a var_model set already margins the account "
+                "over joint scenarios: remove the joint_move_floor section"
+            )
+        if self.joint_move_floor is not None:
+            for cc in self.combined_commodities:
+                if isinstance(cc.grid, SpanGrid):
+                    fractions = {p.price_fraction for p in cc.grid.points()}
+                    if not {1.0, -1.0} <= fractions:
+                        raise ValueError(
+                            f"joint_move_floor moves every underlying by its whole price scan range, but the "
+                            f"scan points of {cc.name} have no price_fraction +1 and -1; add those points or "
+                            "remove the joint_move_floor section"
+                        )
         if self.correlation is not None:
             for name in self.correlation.combined_commodities:
                 if name not in known:

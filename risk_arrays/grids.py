@@ -104,6 +104,7 @@ def _span_arrays(grid: SpanGrid) -> ScenarioArrays:
         delta_price_move=dp_fraction * grid.price_scan_range if relative_price else np.zeros(len(dp_fraction)),
         delta_price_shift_abs=np.zeros(len(dp_fraction)) if relative_price else dp_fraction * grid.price_scan_range,
         delta_weight=np.array([d.weight for d in grid.delta_points], dtype=np.float64),
+        price_fraction=price_fraction,
     )
 
 
@@ -122,9 +123,11 @@ def _exchange_arrays(grid: ExchangeGrid) -> ScenarioArrays:
     weight: list[float] = []
     labels: list[str] = []
     extended: list[bool] = []
+    fraction: list[float] = []
     for k in range(-n, n + 1):
         move = grid.price_range * k / n
         for word, rel, flo in vol_states:
+            fraction.append(k / n)
             opt_move.append(move)
             fut_move.append(move)
             vol_rel.append(rel)
@@ -141,6 +144,7 @@ def _exchange_arrays(grid: ExchangeGrid) -> ScenarioArrays:
         weight.append(w)
         labels.append(f"extended price {move * 100:+.4g}%, vol up, weight {w:.3g}")
         extended.append(True)
+        fraction.append(move / grid.price_range)
     m = len(weight)
     dp_fraction = np.array([d.price_fraction for d in grid.delta_points], dtype=np.float64)
     return ScenarioArrays(
@@ -158,6 +162,7 @@ def _exchange_arrays(grid: ExchangeGrid) -> ScenarioArrays:
         delta_price_move=dp_fraction * grid.price_range,
         delta_price_shift_abs=np.zeros(len(dp_fraction)),
         delta_weight=np.array([d.weight for d in grid.delta_points], dtype=np.float64),
+        price_fraction=np.array(fraction, dtype=np.float64),
     )
 
 

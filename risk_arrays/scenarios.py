@@ -58,6 +58,11 @@ class ScenarioArrays:
         True for extended/extreme scenarios.
     delta_price_move, delta_price_shift_abs, delta_weight : ndarray, shape (k,)
         Delta points for composite delta.
+    price_fraction : ndarray, shape (m,), or None
+        Signed price move as a fraction of the grid's scan range (+1 = up by
+        the whole price scan range, -1/3 = down by a third of it), or None
+        for grids without a scan range (historical scenarios). The cross
+        level's joint-move floor reads the +-1 scenarios from it.
     """
 
     price_move_option: NDArray[np.float64]
@@ -74,8 +79,21 @@ class ScenarioArrays:
     delta_price_move: NDArray[np.float64]
     delta_price_shift_abs: NDArray[np.float64]
     delta_weight: NDArray[np.float64]
+    price_fraction: NDArray[np.float64] | None = None
 
     @property
     def n_scenarios(self) -> int:
         """Number of scenarios ``m``."""
         return int(self.weight.shape[0])
+
+    @property
+    def price_side(self) -> NDArray[np.int64]:
+        """Side of the price grid per scenario: -1 price falls, +1 price rises, 0 no move."""
+        move = np.sign(self.price_move_option) + np.sign(self.price_shift_abs)
+        return np.sign(move).astype(np.int64)
+
+    @property
+    def vol_side(self) -> NDArray[np.int64]:
+        """Direction of the vol move per scenario: -1 down, +1 up, 0 unchanged."""
+        move = np.sign(self.vol_shift_rel) + np.sign(self.vol_shift_abs)
+        return np.sign(move).astype(np.int64)

@@ -32,8 +32,10 @@ from spanlike.params.parameter_set import ParameterSet
 from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE
 from spanlike.aggregation.commodity_book import CommodityBook
 from spanlike.aggregation.correlation import correlated_total
+from spanlike.aggregation.direction import directional_share, offsetting_delta
 from spanlike.aggregation.exchange import exchange_margin
 from spanlike.aggregation.inter_spreads import InterSpreadInput, inter_spread_credits
+from spanlike.aggregation.joint_move import JOINT_LABELS, joint_move_floor, parameter_set_joint_masks
 from spanlike.aggregation.liquidity import liquidity_charge
 from spanlike.aggregation.span import (
     IntraResult,
@@ -105,7 +107,8 @@ class _Partial:
     """A commodity's components before inter-commodity credits (mutable while aggregating)."""
 
     book: CommodityBook
-    losses: NDArray[np.float64]
+    raw_losses: NDArray[np.float64]  # q @ R, what direction and the joint-move floor read
+    losses: NDArray[np.float64]  # what the worst scenario is taken over (exchange style: after offsets)
     worst: int
     scan: float
     time_risk: float
@@ -118,6 +121,12 @@ class _Partial:
     roll: float
     delta_shock: float
     liquidity: float = 0.0
+
+    @property
+    def direction(self) -> float:
+        """Directional share of the raw scenario losses (:mod:`spanlike.aggregation.direction`)."""
+        s = self.book.scenarios
+        return float(directional_share.py_func(self.raw_losses, s.price_side, s.n_scenarios))
 
 
 def _span_partial(book: CommodityBook) -> _Partial:
@@ -132,7 +141,7 @@ def _span_partial(book: CommodityBook) -> _Partial:
     )
     intra = intra_spread_charge(book, charges)
     return _Partial(
-        book=book, losses=losses, worst=scan.worst, scan=scan.scan_risk, time_risk=time_risk,
+        book=book, raw_losses=losses, losses=losses, worst=scan.worst, scan=scan.scan_risk, time_risk=time_risk,
         vol_risk=vol_risk, price_risk=price_risk, intra=intra, delivery=delivery_charge(book, charges, intra),
         som=short_option_minimum(book, charges),
         nov=net_option_value(book) if charges.net_option_value else 0.0, roll=0.0, delta_shock=0.0,
@@ -146,14 +155,15 @@ def _exchange_partial(book: CommodityBook) -> _Partial:
     assert isinstance(grid, ExchangeGrid) and addons is not None
     res = exchange_margin(book, grid, addons)
     return _Partial(
-        book=book, losses=res.losses, worst=res.worst, scan=res.worst_case, time_risk=0.0, vol_risk=0.0,
+        book=book, raw_losses=res.raw_losses, losses=res.losses, worst=res.worst, scan=res.worst_case, time_risk=0.0, vol_risk=0.0,
         price_risk=res.price_risk, intra=None, delivery=0.0, som=0.0, nov=0.0, roll=res.roll_shock,
         delta_shock=res.delta_shock, liquidity=liquidity_charge(book),
     )
 
 
 def _finish(
-    p: _Partial, credit: float, inter_formed: tuple[SpreadFormed, ...], parameter_set: ParameterSet
+    p: _Partial, credit: float, inter_formed: tuple[SpreadFormed, ...], parameter_set: ParameterSet,
+    direction: float,
 ) -> CommodityMargin:
     book = p.book
     relation = parameter_set.margin_relation
@@ -199,6 +209,7 @@ def _finish(
         contributions=contributions,
         spreads=spreads,
         liquidity_charge=p.liquidity,
+        direction=direction,
     )
 
 
@@ -261,38 +272,51 @@ def margin_positions(
         book = commodity_book(universe, risk, r[mine][order], q[mine][order])
         partials.append(_span_partial(book) if risk.commodity.method == "span" else _exchange_partial(book))
 
+    directions = [p.direction for p in partials]
     credits: dict[str, tuple[float, tuple[SpreadFormed, ...]]] = {}
-    span_parts = [p for p in partials if p.book.commodity.method == "span"]
+    span_parts = [(p, w) for p, w in zip(partials, directions) if p.book.commodity.method == "span"]
     if cross_commodity and ps.inter_spreads and len(span_parts) >= 2:
+        # A commodity's delta offsets another's only where it points the way its scenario losses do.
         inputs = [
             InterSpreadInput(
                 name=p.book.commodity.name,
-                available_delta=float(p.intra.remaining_delta.sum()) if p.intra and p.intra.tier_numbers
-                else p.book.net_delta(),
+                available_delta=offsetting_delta.py_func(
+                    float(p.intra.remaining_delta.sum()) if p.intra and p.intra.tier_numbers else p.book.net_delta(),
+                    w,
+                ),
                 net_delta=p.book.net_delta(),
                 price_risk=p.price_risk,
                 index_price=p.book.index_price,
             )
-            for p in span_parts
+            for p, w in span_parts
         ]
         credits = inter_spread_credits(inputs=inputs, spreads=ps.inter_spreads)
 
     commodities = tuple(
-        _finish(p, *credits.get(p.book.commodity.name, (0.0, ())), parameter_set=ps) for p in partials
+        _finish(p, *credits.get(p.book.commodity.name, (0.0, ())), parameter_set=ps, direction=w)
+        for p, w in zip(partials, directions)
     )
     names = [c.name for c in commodities]
     k_usd = [c.requirement_usd for c in commodities]
     # Liquidity charges are concentration in one market and do not diversify across
     # underlyings [our choice]: correlate the requirements without them, add them after.
     liq_usd = [c.liquidity_charge * c.usd_per_unit for c in commodities]
-    directional = [float(np.sign(c.net_delta)) * c.price_risk * c.usd_per_unit for c in commodities]
+    # Directional components from the scenario losses, not the sign of net delta (methodology 6.1).
+    directional = [c.direction * c.price_risk * c.usd_per_unit for c in commodities]
     total, offset = correlated_total(
         names=names, requirement_usd=[k - l for k, l in zip(k_usd, liq_usd)], directional_usd=directional,
         correlation=ps.correlation if cross_commodity else None,
     )
+    floor, addon, joint_label = 0.0, 0.0, None
+    if cross_commodity and ps.joint_move_floor is not None and len(partials) >= 2:
+        floor, key = _joint_move_floor(partials, ps)
+        if key >= 0:
+            joint_label = JOINT_LABELS[key]
+            addon = max(0.0, floor - total)
+            total = total + addon
     if any(liq_usd):  # without liquidity charges the totals stay bit-for-bit what they were
         total += float(sum(liq_usd))
-        offset = float(sum(k_usd)) - total
+        offset = float(sum(k_usd)) - (total - addon)
     rel = ps.margin_relation
     return MarginResult(
         account=account,
@@ -305,7 +329,32 @@ def margin_positions(
         maintenance_margin_usd=rel.mm_factor * total,
         initial_margin_usd=rel.im_factor * total,
         notes=tuple(notes),
+        joint_move_floor_usd=floor,
+        joint_move_addon_usd=addon,
+        joint_move_scenario=joint_label,
     )
+
+
+def _joint_move_floor(partials: Sequence[_Partial], ps: ParameterSet) -> tuple[float, int]:
+    """The joint-move floor (USD) over the account's commodities and its joint scenario index."""
+    assert ps.joint_move_floor is not None
+    n = len(partials)
+    m_max = max(p.book.scenarios.n_scenarios for p in partials)
+    by_name = parameter_set_joint_masks(ps)
+    losses = np.zeros((n, m_max))
+    masks = np.zeros((n, m_max), dtype=np.int64)
+    n_scen = np.zeros(n, dtype=np.int64)
+    usd = np.zeros(n)
+    nov_usd = 0.0
+    for i, p in enumerate(partials):
+        m = p.book.scenarios.n_scenarios
+        losses[i, :m] = p.raw_losses
+        masks[i, :m] = by_name[p.book.commodity.name]
+        n_scen[i] = m
+        usd[i] = p.book.usd_per_unit
+        nov_usd += p.nov * p.book.usd_per_unit
+    floor, key = joint_move_floor.py_func(losses, masks, n_scen, np.ones(n), usd, nov_usd, ps.joint_move_floor.weight)
+    return float(floor), int(key)
 
 
 # --- VaR/ES model (parameter sets with a var_model section) ---------------------------------------

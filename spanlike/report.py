@@ -21,6 +21,14 @@ def format_amount(value: float, currency: str) -> str:
     return f"{value:,.2f} {currency}"
 
 
+def _direction_words(w: float) -> str:
+    """What the directional share says, in words (spanlike.aggregation.direction)."""
+    if w == 0.0:
+        return "no direction"
+    side = "falls" if w > 0.0 else "rises"
+    return f"loses on price {side} only" if abs(w) == 1.0 else f"loses more on price {side}"
+
+
 def _commodity_lines(c: "CommodityMargin", contributions: int, reporting: str) -> list[str]:
     ccy = c.settlement_currency
     scan_label = "scan risk (standalone VaR/ES)" if c.method == "var" else "scan risk"
@@ -49,7 +57,8 @@ def _commodity_lines(c: "CommodityMargin", contributions: int, reporting: str) -
     out = [
         f"{c.name} ({c.method}, settled in {ccy}"
         + (")" if ccy == reporting else f", 1 {ccy} = {c.usd_per_unit:,.2f} {reporting})"),
-        f"  worst scenario #{c.worst_scenario.index + 1}: {c.worst_scenario.label}; net delta {c.net_delta:+,.4f}",
+        f"  worst scenario #{c.worst_scenario.index + 1}: {c.worst_scenario.label}; net delta {c.net_delta:+,.4f}; "
+        f"direction {c.direction:+.2f} ({_direction_words(c.direction)})",
     ]
     for label, value in rows:
         out.append(f"  {label:<{width}}  {format_amount(value, ccy):>22}")
@@ -79,8 +88,13 @@ def format_margin_result(result: "MarginResult", *, contributions: int = 5) -> s
         f"  sum over combined commodities {format_amount(result.sum_of_requirements_usd, cur)}, "
         f"inter-commodity credits {format_amount(result.inter_spread_credit_usd, cur)} (included), "
         f"correlation offset {format_amount(result.correlation_offset_usd, cur)}",
-        "",
     ]
+    if result.joint_move_scenario is not None:
+        binding = (f"binding: adds {format_amount(result.joint_move_addon_usd, cur)}"
+                   if result.joint_move_addon_usd > 0.0 else "not binding")
+        lines.append(f"  joint-move floor {format_amount(result.joint_move_floor_usd, cur)} ({binding}; "
+                     f"{result.joint_move_scenario}, net of option value)")
+    lines.append("")
     for c in result.commodities:
         lines += _commodity_lines(c, contributions, cur)
         lines.append("")

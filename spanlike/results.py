@@ -20,7 +20,9 @@ from typing import Any, Literal
 
 __all__ = ["Scenario", "PositionContribution", "SpreadFormed", "CommodityMargin", "MarginResult", "RESULT_SCHEMA_VERSION"]
 
-RESULT_SCHEMA_VERSION = 1
+# 2: the account's joint-move floor (joint_move_floor_usd, joint_move_addon_usd,
+#    joint_move_scenario) and each commodity's directional share (direction).
+RESULT_SCHEMA_VERSION = 2
 
 
 def _plain(value: Any) -> Any:
@@ -122,6 +124,11 @@ class CommodityMargin:
 
     ``maintenance_margin = mm_factor x requirement`` and
     ``initial_margin = im_factor x requirement`` (parameter set's relation).
+
+    ``direction`` is the directional share ``w`` in [-1, 1] read from the
+    scenario losses (:mod:`spanlike.aggregation.direction`): +1 loses on
+    price falls only, -1 on rises only, 0 not directional. The cross level
+    offsets commodities by it, not by the sign of ``net_delta``.
     """
 
     name: str
@@ -151,6 +158,7 @@ class CommodityMargin:
     spreads: tuple[SpreadFormed, ...] = ()
     liquidity_charge: float = 0.0
     stress_charge: float = 0.0
+    direction: float = 0.0
 
     @property
     def requirement_usd(self) -> float:
@@ -196,6 +204,7 @@ class CommodityMargin:
                 "liquidity_charge": self.liquidity_charge,
             },
             "net_delta": self.net_delta,
+            "direction": self.direction,
             "worst_scenario": {"index": self.worst_scenario.index, "label": self.worst_scenario.label},
             "scenarios": [
                 {"index": i, "label": label, "loss": loss}
@@ -217,7 +226,13 @@ class CommodityMargin:
 class MarginResult:
     """Cross-margined result of one account.
 
-    ``requirement_usd = sum_of_requirements_usd - correlation_offset_usd``.
+    ``requirement_usd = sum_of_requirements_usd - correlation_offset_usd +
+    joint_move_addon_usd``: the correlated total is never left below the
+    joint-move floor (:mod:`spanlike.aggregation.joint_move`, parameter
+    sets with a ``joint_move_floor`` section): ``joint_move_floor_usd`` is the
+    account's loss, net of option value, when every underlying moves by its
+    scan range together (``joint_move_scenario`` says which way), and
+    ``joint_move_addon_usd = max(0, floor - correlated total)``.
     Under the VaR/ES model the account requirement is the VaR/ES of the joint
     scenario losses summed across commodities in USD (plus the joint stress
     charge and the liquidity charges), so ``correlation_offset_usd`` is the
@@ -239,6 +254,9 @@ class MarginResult:
     initial_margin_usd: float
     notes: tuple[str, ...] = field(default_factory=tuple)
     reporting_currency: str = "USD"
+    joint_move_floor_usd: float = 0.0
+    joint_move_addon_usd: float = 0.0
+    joint_move_scenario: str | None = None
 
     def commodity(self, name: str) -> CommodityMargin:
         """The result of combined commodity ``name`` (KeyError if the book has none)."""
@@ -266,6 +284,9 @@ class MarginResult:
             "sum_of_requirements_usd": self.sum_of_requirements_usd,
             "inter_spread_credit_usd": self.inter_spread_credit_usd,
             "correlation_offset_usd": self.correlation_offset_usd,
+            "joint_move_floor_usd": self.joint_move_floor_usd,
+            "joint_move_addon_usd": self.joint_move_addon_usd,
+            "joint_move_scenario": self.joint_move_scenario,
             "combined_commodities": [c.to_dict() for c in self.commodities],
             "notes": list(self.notes),
         })

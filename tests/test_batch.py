@@ -94,8 +94,14 @@ def assert_batch_equals_reference(engine: PreparedEngine, book: AccountBook, *, 
             (result.requirement_usd[a], ref.requirement_usd),
             (result.sum_of_requirements_usd[a], ref.sum_of_requirements_usd),
             (result.correlation_offset_usd[a], ref.correlation_offset_usd),
+            (result.joint_move_floor_usd[a], ref.joint_move_floor_usd),
+            (result.joint_move_addon_usd[a], ref.joint_move_addon_usd),
         ):
             assert _close(got, want, scale), (account, got, want)
+        from spanlike.aggregation.joint_move import JOINT_LABELS
+
+        k = int(result.joint_move_scenario[a])
+        assert (JOINT_LABELS[k] if k >= 0 else None) == ref.joint_move_scenario, account
         present = result.components[a, :, COMPONENT_NAMES.index("present")]
         assert int(present.sum()) == len(ref.commodities)
         for cm in ref.commodities:
@@ -104,7 +110,7 @@ def assert_batch_equals_reference(engine: PreparedEngine, book: AccountBook, *, 
             cscale = 1e-9 * max(1.0, cm.scan_risk, abs(cm.net_option_value), cm.short_option_minimum)
             for name in ("scan_risk", "time_risk", "vol_risk", "price_risk", "net_delta", "intra_spread_charge",
                          "delivery_charge", "inter_spread_credit", "short_option_minimum", "net_option_value",
-                         "roll_shock", "delta_shock", "requirement"):
+                         "roll_shock", "delta_shock", "requirement", "direction"):
                 assert _close(comp[name], getattr(cm, name), cscale), (account, cm.name, name, comp[name],
                                                                         getattr(cm, name))
             assert bool(comp["short_option_minimum_binding"]) == cm.short_option_minimum_binding

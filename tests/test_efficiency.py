@@ -178,7 +178,19 @@ def test_btc_eth_pair_saves_through_inter_credits_and_correlation() -> None:
     corr = r.attribution.line("correlation_offsets").savings_im_usd
     assert inter == pytest.approx(im * credits_usd, rel=1e-9) and inter > 0.0
     assert corr == pytest.approx(im * cross.correlation_offset_usd, rel=1e-9) and corr > 0.0
-    assert inter + corr == pytest.approx(pf.initial_margin_usd - cross.initial_margin_usd, rel=1e-9)
+    # A short call gains at most its premium when prices fall, while the short put loses on: the
+    # delta-based credit and the offset take off more than a joint fall can spare, and the joint-move
+    # floor (methodology 6.2) puts the difference back. Hand check of the floor: both commodities at
+    # +-1 PSR scenarios with the same vol move (indices 10..13: up/vol up, up/vol down, down/vol up,
+    # down/vol down), in USD, less the options' value (short options: negative).
+    floor_line = r.attribution.line("joint_move_floor").savings_im_usd
+    assert cross.joint_move_addon_usd > 0.0 and floor_line == pytest.approx(-im * cross.joint_move_addon_usd, rel=1e-9)
+    joint = [btc.scenario_losses[k] * btc.usd_per_unit + eth.scenario_losses[k] * eth.usd_per_unit
+             for k in (10, 11, 12, 13)]
+    nov_usd = btc.net_option_value * btc.usd_per_unit + eth.net_option_value * eth.usd_per_unit
+    assert cross.joint_move_floor_usd == pytest.approx(max(joint) - nov_usd, rel=1e-12)
+    assert cross.requirement_usd == pytest.approx(cross.joint_move_floor_usd, rel=1e-12)
+    assert inter + corr + floor_line == pytest.approx(pf.initial_margin_usd - cross.initial_margin_usd, rel=1e-9)
 
 
 def test_hedged_straddle_savings_are_scenario_netting() -> None:

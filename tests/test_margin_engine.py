@@ -199,7 +199,7 @@ def test_cli_margin_json(capsys) -> None:
                "deribit-style", "--format", "json"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["schema_version"] == 1
+    assert out["schema_version"] == 2
     assert {c["name"] for c in out["combined_commodities"]} == {"BTC", "ETH"}
     btc = out["combined_commodities"][0]
     assert len(btc["scenarios"]) == 35 and btc["worst_scenario"]["label"]

@@ -1,10 +1,10 @@
 """Correlation offsets across combined commodities (methodology section 6, SIMM-style).
 
 With per-commodity requirements ``K_i`` (USD, after inter-commodity credits)
-and signed directional components
-``S_i = clamp(sign(net delta_i) x price_risk_i, -K_i, K_i)`` (USD), where the
-engine passes the price risk left after inter-commodity credits (the credit
-already netted that part of the hedge [our choice])::
+and signed directional components ``S_i = clamp(w_i x price_risk_i, -K_i, K_i)``
+(USD), where ``w_i`` in [-1, 1] is the commodity's directional share read
+from its scenario losses (:mod:`spanlike.aggregation.direction`; +1 loses
+on falls, -1 on rises, 0 not directional), never the sign of its net delta::
 
     total = sqrt(sum_i K_i^2 + sum_{i != j} rho_ij S_i S_j)
 
@@ -42,7 +42,7 @@ def correlated_total(
     requirement_usd : sequence of float
         ``K_i >= 0``.
     directional_usd : sequence of float
-        ``sign(net delta_i) x price_risk_i`` before clamping.
+        ``w_i x price_risk_i`` before clamping.
     correlation : CorrelationMatrix or None
 
     Returns

@@ -1,7 +1,9 @@
 """Inter-commodity spread credits (methodology section 3, CME pubspan "Inter Spreads").
 
 Each combined commodity offers its net composite delta left after intra
-spreads. Its weighted futures price risk is ``WFPR = price_risk / |net delta|``
+spreads, as far as it points the way the commodity's scenario losses do
+(:func:`spanlike.aggregation.direction.offsetting_delta`: a short-gamma book
+whose delta is negative but which loses on falls offers none). Its weighted futures price risk is ``WFPR = price_risk / |net delta|``
 (price risk from the paired-scenario decomposition, net delta over all its
 contracts). Spreads form in priority order between commodities whose deltas
 have opposite signs on sides A and B (:mod:`spread_forming`); each leg
@@ -36,7 +38,9 @@ class InterSpreadInput:
     ----------
     name : str
     available_delta : float
-        Net delta left after intra spreads, underlying units.
+        Net delta left after intra spreads that the commodity's direction
+        lets it offer (:func:`~spanlike.aggregation.direction.offsetting_delta`),
+        underlying units.
     net_delta : float
         Net delta of the whole commodity, underlying units (WFPR denominator).
     price_risk : float

@@ -113,6 +113,12 @@ class BatchResult:
         Combined commodities of the universe (axis 1 of :attr:`components`).
     initial_margin_usd, maintenance_margin_usd, requirement_usd : ndarray, shape (n,)
     sum_of_requirements_usd, correlation_offset_usd : ndarray, shape (n,)
+    joint_move_floor_usd, joint_move_addon_usd : ndarray, shape (n,)
+        The cross level's joint-move floor and what it added
+        (:class:`spanlike.results.MarginResult`); 0 where the set has no floor.
+    joint_move_scenario : ndarray of int64, shape (n,)
+        Index into :data:`spanlike.aggregation.joint_move.JOINT_LABELS` of the
+        floor's joint scenario, -1 where none applies.
     equity_usd : ndarray, shape (n,)
     worst_commodity : ndarray of int64, shape (n,)
         Index into :attr:`commodity_names` of the commodity with the largest
@@ -143,6 +149,9 @@ class BatchResult:
     worst_scenario: NDArray[np.int64]
     scenario_labels: tuple[tuple[str, ...], ...]
     components: NDArray[np.float64] | None = None
+    joint_move_floor_usd: NDArray[np.float64] | None = None
+    joint_move_addon_usd: NDArray[np.float64] | None = None
+    joint_move_scenario: NDArray[np.int64] | None = None
 
     @cached_property
     def worst_scenario_labels(self) -> tuple[str, ...]:
@@ -235,6 +244,9 @@ class BatchResult:
             "requirement_usd": self.requirement_usd,
             "correlation_offset_usd": self.correlation_offset_usd,
         }
+        if self.joint_move_addon_usd is not None:
+            cols["joint_move_floor_usd"] = self.joint_move_floor_usd
+            cols["joint_move_addon_usd"] = self.joint_move_addon_usd
         if self.components is not None:
             for c, cc in enumerate(self.commodity_names):
                 for k, comp in enumerate(COMPONENT_NAMES):
@@ -352,6 +364,9 @@ def result_from_totals(
         requirement_usd=totals[:, K.T_REQ].copy(),
         sum_of_requirements_usd=totals[:, K.T_SUM].copy(),
         correlation_offset_usd=totals[:, K.T_OFFSET].copy(),
+        joint_move_floor_usd=totals[:, K.T_FLOOR].copy(),
+        joint_move_addon_usd=totals[:, K.T_ADDON].copy(),
+        joint_move_scenario=totals[:, K.T_JOINT].astype(np.int64),
         equity_usd=eq,
         worst_commodity=worst_cc,
         worst_scenario=worst_scen,

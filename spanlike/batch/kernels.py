@@ -46,6 +46,8 @@ import math
 import numpy as np
 from numba import prange
 
+from spanlike.aggregation.direction import directional_share, offsetting_delta
+from spanlike.aggregation.joint_move import joint_move_floor
 from spanlike.risk_arrays._numba import njit_inline, njit_kernel, njit_parallel
 
 __all__: list[str] = []  # private module: import the kernels by name
@@ -66,28 +68,31 @@ N_CI = 14
 N_CF = 13
 METHOD_SPAN, METHOD_EXCHANGE = 0, 1
 # --- scen_i[c, j, :] ---------------------------------------------------------------------------
-SC_PAIRED, SC_EXTENDED, SC_PURE_PRICE = 0, 1, 2
-N_SC = 3
+SC_PAIRED, SC_EXTENDED, SC_PURE_PRICE, SC_SIDE, SC_JOINT = 0, 1, 2, 3, 4
+N_SC = 5
 # --- spr_i[c, s, :] = [n_legs, tier_pos_0..L-1, side_0..L-1]; spr_f[c, s, :] = [rate, months, ratio_0..L-1]
 # --- inter_i[p, :] = [n_legs, notional, cc_0..L-1, side_0..L-1]; inter_f[p, :] = [credit_rate, ratio_0..L-1]
-# --- glob_i = [has_inter_spreads, has_correlation, n_tiers_max T]; glob_f = [mm_factor, im_factor]
-GI_HAS_INTER, GI_HAS_CORR, GI_T = 0, 1, 2
-GF_MM, GF_IM = 0, 1
+# --- glob_i = [has_inter_spreads, has_correlation, n_tiers_max T, has_joint_move_floor];
+# --- glob_f = [mm_factor, im_factor, joint-move floor weight]
+GI_HAS_INTER, GI_HAS_CORR, GI_T, GI_HAS_FLOOR = 0, 1, 2, 3
+N_GI = 4
+GF_MM, GF_IM, GF_FLOOR_WEIGHT = 0, 1, 2
+N_GF = 3
 # --- state scalar columns (after the ladders) ----------------------------------------------------
 S_NET, S_SHORT_CALL, S_SHORT_PUT, S_NOV, S_COUNT = 0, 1, 2, 3, 4
 N_S = 5
 # --- comp[c, :]: per-commodity components written by _finish_account ----------------------------
 (C_PRESENT, C_SCAN, C_TIME, C_VOL, C_PRICE, C_NET_DELTA, C_INTRA, C_DELIVERY, C_INTER, C_SOM,
- C_SOM_BINDING, C_NOV, C_ROLL, C_DELTA_SHOCK, C_REQUIREMENT, C_WORST) = range(16)
-N_COMP = 16
+ C_SOM_BINDING, C_NOV, C_ROLL, C_DELTA_SHOCK, C_REQUIREMENT, C_WORST, C_DIRECTION) = range(17)
+N_COMP = 17
 COMPONENT_NAMES = (
     "present", "scan_risk", "time_risk", "vol_risk", "price_risk", "net_delta", "intra_spread_charge",
     "delivery_charge", "inter_spread_credit", "short_option_minimum", "short_option_minimum_binding",
-    "net_option_value", "roll_shock", "delta_shock", "requirement", "worst_scenario",
+    "net_option_value", "roll_shock", "delta_shock", "requirement", "worst_scenario", "direction",
 )
 # --- tot[:]: account totals --------------------------------------------------------------------
-T_REQ, T_SUM, T_OFFSET, T_IM, T_MM, T_WORST_CC, T_WORST_SCEN = range(7)
-N_TOT = 7
+T_REQ, T_SUM, T_OFFSET, T_IM, T_MM, T_WORST_CC, T_WORST_SCEN, T_FLOOR, T_ADDON, T_JOINT = range(10)
+N_TOT = 10
 
 # Deltas within this of zero are flat (spanlike.aggregation.spread_forming._DELTA_EPS).
 _DELTA_EPS = 1e-12
@@ -864,8 +869,12 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
             continue
         comp[c, C_PRESENT] = 1.0
         comp[c, C_NET_DELTA] = state[c, o_s + S_NET]
+        # Direction from the scenario losses (aggregation.direction), not the sign of net delta.
+        w = directional_share(state[c], scen_i[c, :, SC_SIDE], cc_i[c, CI_M])
+        comp[c, C_DIRECTION] = w
         if cc_i[c, CI_METHOD] == METHOD_SPAN:
-            work[W_AVAIL, c] = _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, t_max, comp, work)
+            avail = _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, t_max, comp, work)
+            work[W_AVAIL, c] = offsetting_delta(avail, w)
             n_span += 1
         else:
             _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, t_max, comp, work)
@@ -891,8 +900,7 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
         comp[c, C_REQUIREMENT] = req
         usd = cc_f[c, CF_USD_PER_UNIT]
         work[W_K_USD, n_present] = req * usd
-        net = comp[c, C_NET_DELTA]
-        work[W_S_DIR, n_present] = (1.0 if net > 0.0 else (-1.0 if net < 0.0 else 0.0)) * comp[c, C_PRICE] * usd
+        work[W_S_DIR, n_present] = comp[c, C_DIRECTION] * comp[c, C_PRICE] * usd
         iwork[IW_PRESENT, n_present] = c
         if req * usd > best_usd:
             best_usd = req * usd
@@ -930,9 +938,27 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
             # sqrt(argument) <= sum(k_in) holds exactly for |rho| <= 1; guard the last bit of rounding.
             correlated = min(correlated, _row_sum(work, W_K_IN, n_in))
             total = correlated + _row_sum(work, W_K_OUT, n_out)
+    offset = plain - total
+    # The joint-move floor (aggregation.joint_move): never below the loss of a joint move.
+    floor = 0.0
+    addon = 0.0
+    joint = -1
+    if cross != 0 and glob_i[GI_HAS_FLOOR] != 0 and n_present >= 2:
+        nov_usd = 0.0
+        for c in range(n_cc):
+            if comp[c, C_PRESENT] != 0.0:
+                nov_usd += comp[c, C_NOV] * cc_f[c, CF_USD_PER_UNIT]
+        floor, joint = joint_move_floor(state, scen_i[:, :, SC_JOINT], cc_i[:, CI_M], comp[:, C_PRESENT],
+                                        cc_f[:, CF_USD_PER_UNIT], nov_usd, glob_f[GF_FLOOR_WEIGHT])
+        if joint >= 0:
+            addon = max(0.0, floor - total)
+            total = total + addon
     tot[T_REQ] = total
     tot[T_SUM] = plain
-    tot[T_OFFSET] = plain - total
+    tot[T_OFFSET] = offset
+    tot[T_FLOOR] = floor
+    tot[T_ADDON] = addon
+    tot[T_JOINT] = float(joint)
     tot[T_MM] = glob_f[GF_MM] * total
     tot[T_IM] = glob_f[GF_IM] * total
     tot[T_WORST_CC] = float(best_cc)
@@ -1123,7 +1149,7 @@ def _unpack(fbuf, ibuf):  # type: ignore[no-untyped-def]
     o += p * (1 + li)
     rho = fbuf[o:o + n_cc * n_cc].reshape((n_cc, n_cc))
     o += n_cc * n_cc
-    glob_f = fbuf[o:o + 2]
+    glob_f = fbuf[o:o + N_GF]
     o = N_HEADER
     row_i = ibuf[o:o + n_rows * N_RI].reshape((n_rows, N_RI))
     o += n_rows * N_RI
@@ -1135,7 +1161,7 @@ def _unpack(fbuf, ibuf):  # type: ignore[no-untyped-def]
     o += n_cc * s * (1 + 2 * legs)
     inter_i = ibuf[o:o + p * (2 + 2 * li)].reshape((p, 2 + 2 * li))
     o += p * (2 + 2 * li)
-    glob_i = ibuf[o:o + 3]
+    glob_i = ibuf[o:o + N_GI]
     return R, row_i, row_f, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f
 
 

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from spanlike.params.grids import ExchangeGrid
 from spanlike.params.parameter_set import ParameterSet
 from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE
+from spanlike.aggregation.joint_move import parameter_set_joint_masks
 from spanlike.aggregation.span import DAYS_PER_MONTH
 from spanlike.batch import kernels as K
 from spanlike.batch.accounts import checked_unit
@@ -192,6 +193,7 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
     exp_t = np.zeros((n_cc, e_max))
     contracts = table.contracts
     cc_index = {r.commodity.name: c for c, r in enumerate(ccs)}
+    joint = parameter_set_joint_masks(ps) if ps.joint_move_floor is not None else None
 
     for c, risk in enumerate(ccs):
         cc = risk.commodity
@@ -229,6 +231,9 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
         scen_i[c, :m, K.SC_EXTENDED] = s.is_extended.astype(np.int64)
         pure = ~s.is_extended & (s.vol_shift_rel == 0.0) & (s.vol_shift_abs == 0.0)
         scen_i[c, :m, K.SC_PURE_PRICE] = pure.astype(np.int64)
+        scen_i[c, :m, K.SC_SIDE] = s.price_side
+        if joint is not None:
+            scen_i[c, :m, K.SC_JOINT] = joint[cc.name]
         no_move = np.flatnonzero((s.price_move_option == 0.0) & (s.price_shift_abs == 0.0) & (s.paired >= 0))
         cc_i[c, K.CI_NO_MOVE] = int(no_move[0]) if no_move.size else -1
         cc_i[c, K.CI_CORR] = -1
@@ -311,8 +316,11 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
                 pa, pb = order.get(ra.commodity.name), order.get(rb.commodity.name)
                 if pa is not None and pb is not None:
                     rho[a, b] = full[pa, pb]
-    glob_i = np.array([1 if inter else 0, 1 if ps.correlation is not None else 0, t_max], dtype=np.int64)
-    glob_f = np.array([ps.margin_relation.mm_factor, ps.margin_relation.im_factor])
+    floor = ps.joint_move_floor
+    glob_i = np.array([1 if inter else 0, 1 if ps.correlation is not None else 0, t_max, 1 if floor is not None else 0],
+                      dtype=np.int64)
+    glob_f = np.array([ps.margin_relation.mm_factor, ps.margin_relation.im_factor,
+                       floor.weight if floor is not None else 1.0])
     return _from_parts(
         dims=(n_rows, m_max, n_cc, s_max, l_max, e_max, len(inter), li_max),
         floats=(R, row_f, cc_f, spr_f, exp_t, inter_f, rho, glob_f),

@@ -27,7 +27,9 @@ parameter set's ``im_factor`` (IM) or ``mm_factor`` (MM). The lines are::
     liquidity and concentration charge    = the set's liquidity add-on (0 without one)
     -> the portfolio level (per underlying, engine's cross_commodity=False)
     inter-commodity credits               = portfolio - level(S6)
-    correlation offsets                   = level(S6) - cross
+    correlation offsets                   = level(S6) - (cross - joint-move add-on)
+    joint-move floor                      = -(joint-move add-on): what the floor
+                                            puts back (methodology 6.2), <= 0
 
 A positive line saves margin, a negative one costs (charges are negative
 savings). "Scenario netting" compares the standard rules with the
@@ -68,6 +70,7 @@ COMPONENTS: tuple[tuple[str, str, str], ...] = (
     ("liquidity", "liquidity and concentration charge", "within underlying"),
     ("inter_commodity_credits", "inter-commodity spread credits", "across underlyings"),
     ("correlation_offsets", "correlation offsets", "across underlyings"),
+    ("joint_move_floor", "joint-move floor", "across underlyings"),
 )
 
 #: Relative agreement required between a chain level and the engine's level
@@ -218,7 +221,8 @@ def attribute_savings(levels: MarginLevels, *, universe: UniverseRisk, rows: Arr
     with_credits = level_usd(frozenset(within + ["inter_commodity_credits"]))
     _check(with_credits, cross.sum_of_requirements_usd, "after inter-commodity credits")
     req["inter_commodity_credits"] = cross.sum_of_requirements_usd
-    req["correlation_offsets"] = cross.requirement_usd
+    req["correlation_offsets"] = cross.requirement_usd - cross.joint_move_addon_usd
+    req["joint_move_floor"] = cross.requirement_usd
 
     def lines_for(factor: float, isolated: float, final: float) -> list[float]:
         values = [isolated] + [factor * req[k] for k in keys]
