@@ -60,3 +60,20 @@ def test_cli_demo_beside_user_params_py(tmp_path: Path) -> None:
     out = subprocess.run([exe, "demo"], cwd=work, env=_env(), capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr
     assert "initial margin" in out.stdout.lower()
+
+
+def test_every_package_is_listed_in_pyproject() -> None:
+    """A package missing from pyproject's explicit list installs as an editable checkout but not as a
+    wheel, so the list is checked against the tree (folders with an __init__.py)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    mapping = config["package-dir"]
+    found = set()
+    for name, folder in [("spanlike", "spanlike")] + [(k, v) for k, v in mapping.items()]:
+        for init in (root / folder).rglob("__init__.py"):
+            rel = init.parent.relative_to(root / folder)
+            found.add(".".join([name, *rel.parts]) if rel.parts else name)
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
