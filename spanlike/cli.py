@@ -215,6 +215,7 @@ FEATURE_CLI_MODULES = (
     "spanlike.efficiency.cli",
     "spanlike.spn.cli",
     "spanlike.calibration.cli",
+    "spanlike.service.cli",
 )
 
 
