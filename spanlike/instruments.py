@@ -33,10 +33,23 @@ __all__ = [
     "instrument_from_mapping",
     "parse_utc_datetime",
     "SECONDS_PER_YEAR",
+    "MIN_STRIKE",
+    "MAX_STRIKE",
+    "MIN_MULTIPLIER",
+    "MAX_MULTIPLIER",
 ]
 
 #: ACT/365 year in seconds.
 SECONDS_PER_YEAR: float = 365.0 * 86400.0
+
+#: Plausible strikes, USD per coin: wide enough for any listed coin (a
+#: SHIB-like coin at 1e-5 USD, BTC at 1e5), narrow enough that scenario
+#: prices stay far from float overflow and underflow.
+MIN_STRIKE: float = 1e-12
+MAX_STRIKE: float = 1e12
+#: Plausible multipliers, coins of underlying per unit of quantity.
+MIN_MULTIPLIER: float = 1e-9
+MAX_MULTIPLIER: float = 1e9
 
 _CURRENCY = re.compile(r"^[A-Z0-9]{1,16}$")
 
@@ -147,30 +160,43 @@ class Instrument:
 def _require_aware(t: dt.datetime) -> None:
     if not isinstance(t, dt.datetime) or t.tzinfo is None or t.utcoffset() is None:
         raise InvalidInputError(
-            f"The valuation time must be a timezone-aware datetime (e.g. 2026-11-24T08:00:00+00:00). Got {t!r}."
+            f"The valuation time must be a timezone-aware datetime (e.g. 2026-11-24T08:00:00+00:00). Got {_show(t)}."
         )
 
 
+def _show(value: object) -> str:
+    from spanlike.loaders import show_value  # lazy: loaders imports this module's users
+
+    return show_value(value)
+
+
+def _int_to_float(value: int) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # past float range: refused by the range check as inf
+        return math.inf
+
+
 def _bad(name: str, what: str) -> InvalidInstrumentError:
-    return InvalidInstrumentError(f"Instrument {name!r}: {what}")
+    return InvalidInstrumentError(f"Instrument {_show(name)}: {what}")
 
 
 def _check_fields(ins: Instrument) -> None:
     """Consistency of an Instrument's fields; raises InvalidInstrumentError."""
     label = ins.name if isinstance(ins.name, str) and ins.name else "<unnamed>"
     if not isinstance(ins.name, str) or not ins.name.strip() or ins.name != ins.name.strip():
-        raise _bad(label, f"the name must be a non-empty string without surrounding spaces. Got {ins.name!r}.")
+        raise _bad(label, f"the name must be a non-empty string without surrounding spaces. Got {_show(ins.name)}.")
     for field in ("underlying", "settlement_currency"):
         value = getattr(ins, field)
         if not isinstance(value, str) or not _CURRENCY.match(value):
             raise _bad(
                 label,
-                f"'{field}' must be an upper-case currency code of letters and digits (e.g. 'BTC', 'USDC'). Got {value!r}.",
+                f"'{field}' must be an upper-case currency code of letters and digits (e.g. 'BTC', 'USDC'). Got {_show(value)}.",
             )
     if ins.kind not in ("future", "perpetual", "option"):
-        raise _bad(label, f"'kind' must be 'future', 'perpetual' or 'option'. Got {ins.kind!r}.")
+        raise _bad(label, f"'kind' must be 'future', 'perpetual' or 'option'. Got {_show(ins.kind)}.")
     if ins.settlement not in ("coin", "linear"):
-        raise _bad(label, f"'settlement' must be 'coin' or 'linear'. Got {ins.settlement!r}.")
+        raise _bad(label, f"'settlement' must be 'coin' or 'linear'. Got {_show(ins.settlement)}.")
     coin = ins.settlement_currency == ins.underlying
     if (ins.settlement == "coin") != coin:
         raise _bad(
@@ -180,10 +206,10 @@ def _check_fields(ins: Instrument) -> None:
         )
     if ins.kind == "perpetual":
         if ins.expiry is not None:
-            raise _bad(label, f"a perpetual has no expiry; give expiry=None. Got {ins.expiry!r}.")
+            raise _bad(label, f"a perpetual has no expiry; give expiry=None. Got {_show(ins.expiry)}.")
     else:
         if not isinstance(ins.expiry, dt.datetime):
-            raise _bad(label, f"a {ins.kind} needs 'expiry' as a timezone-aware datetime. Got {ins.expiry!r}.")
+            raise _bad(label, f"a {ins.kind} needs 'expiry' as a timezone-aware datetime. Got {_show(ins.expiry)}.")
         if ins.expiry.tzinfo is None or ins.expiry.utcoffset() is None:
             raise _bad(
                 label,
@@ -193,17 +219,29 @@ def _check_fields(ins: Instrument) -> None:
             raise _bad(label, f"'expiry' must be in UTC (use make_instrument, which converts). Got {ins.expiry.isoformat()}.")
     if ins.kind == "option":
         if ins.right not in ("call", "put"):
-            raise _bad(label, f"an option needs 'right' 'call' or 'put'. Got {ins.right!r}.")
+            raise _bad(label, f"an option needs 'right' 'call' or 'put'. Got {_show(ins.right)}.")
         if isinstance(ins.strike, bool) or not isinstance(ins.strike, (int, float)) or not math.isfinite(ins.strike) or ins.strike <= 0:
-            raise _bad(label, f"an option needs a positive finite 'strike' in USD. Got {ins.strike!r}.")
+            raise _bad(label, f"an option needs a positive finite 'strike' in USD. Got {_show(ins.strike)}.")
+        if not MIN_STRIKE <= ins.strike <= MAX_STRIKE:
+            raise _bad(
+                label,
+                f"'strike' {ins.strike!r} USD is outside the plausible range [{MIN_STRIKE:g}, {MAX_STRIKE:g}] USD per coin. "
+                "Check the number.",
+            )
     else:
         if ins.right is not None:
-            raise _bad(label, f"only options have a 'right'; a {ins.kind} needs right=None. Got {ins.right!r}.")
+            raise _bad(label, f"only options have a 'right'; a {ins.kind} needs right=None. Got {_show(ins.right)}.")
         if ins.strike is not None:
-            raise _bad(label, f"only options have a 'strike'; a {ins.kind} needs strike=None. Got {ins.strike!r}.")
+            raise _bad(label, f"only options have a 'strike'; a {ins.kind} needs strike=None. Got {_show(ins.strike)}.")
     m = ins.multiplier
     if isinstance(m, bool) or not isinstance(m, (int, float)) or not math.isfinite(m) or m <= 0:
-        raise _bad(label, f"'multiplier' must be a positive finite number of coins per unit. Got {m!r}.")
+        raise _bad(label, f"'multiplier' must be a positive finite number of coins per unit. Got {_show(m)}.")
+    if not MIN_MULTIPLIER <= m <= MAX_MULTIPLIER:
+        raise _bad(
+            label,
+            f"'multiplier' {m!r} is outside the plausible range [{MIN_MULTIPLIER:g}, {MAX_MULTIPLIER:g}] coins per unit. "
+            "Check the number.",
+        )
 
 
 # --------------------------------------------------------------------------- names
@@ -316,7 +354,7 @@ def make_instrument(
     label = name if name is not None else f"{underlying} {kind}"
     if expiry is not None:
         if not isinstance(expiry, dt.datetime):
-            raise _bad(label, f"'expiry' must be a timezone-aware datetime. Got {expiry!r}.")
+            raise _bad(label, f"'expiry' must be a timezone-aware datetime. Got {_show(expiry)}.")
         if expiry.tzinfo is None or expiry.utcoffset() is None:
             raise _bad(
                 label,
@@ -324,9 +362,9 @@ def make_instrument(
             )
         expiry = expiry.astimezone(dt.timezone.utc)
     if isinstance(strike, int) and not isinstance(strike, bool):
-        strike = float(strike)
+        strike = _int_to_float(strike)
     if isinstance(multiplier, int) and not isinstance(multiplier, bool):
-        multiplier = float(multiplier)
+        multiplier = _int_to_float(multiplier)
     settlement: Settlement = "coin" if settlement_currency == underlying else "linear"
     if name is None:
         # Validate first (the constructor checks) so that a bad field is reported
@@ -376,19 +414,22 @@ def parse_utc_datetime(value: object, *, what: str) -> dt.datetime:
             parsed = dt.datetime.fromisoformat(value.strip())
         except ValueError:
             raise InvalidInputError(
-                f"{what} must be an ISO-8601 time with a UTC offset, e.g. 2026-11-24T08:00:00Z. Got {value!r}."
+                f"{what} must be an ISO-8601 time with a UTC offset, e.g. 2026-11-24T08:00:00Z. Got {_show(value)}."
             ) from None
     elif isinstance(value, dt.datetime):
         parsed = value
     else:
         raise InvalidInputError(
-            f"{what} must be an ISO-8601 time with a UTC offset, e.g. 2026-11-24T08:00:00Z. Got {value!r}."
+            f"{what} must be an ISO-8601 time with a UTC offset, e.g. 2026-11-24T08:00:00Z. Got {_show(value)}."
         )
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise InvalidInputError(
-            f"{what} has no UTC offset: add one, e.g. 'Z' or '+00:00' ({parsed.isoformat()}Z). Got {value!r}."
+            f"{what} has no UTC offset: add one, e.g. 'Z' or '+00:00' ({parsed.isoformat()}Z). Got {_show(value)}."
         )
-    return parsed.astimezone(dt.timezone.utc)
+    try:
+        return parsed.astimezone(dt.timezone.utc)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00 is past year 9999 in UTC
+        raise InvalidInputError(f"{what} is out of the range of dates (years 1-9999 in UTC). Got {_show(value)}.") from None
 
 
 def instrument_from_mapping(data: object, *, where: str = "instrument") -> Instrument:
@@ -419,7 +460,7 @@ def instrument_from_mapping(data: object, *, where: str = "instrument") -> Instr
         naming = _venue(None)
         raise InvalidInstrumentError(
             f"{where}: an instrument must be a {naming.title} name (e.g. {naming.name_example!r}) or an object with keys "
-            f"{', '.join(_EXPLICIT_KEYS)}. Got {data!r}."
+            f"{', '.join(_EXPLICIT_KEYS)}. Got {_show(data)}."
         )
     unknown = sorted(set(data) - set(_EXPLICIT_KEYS))
     if unknown:
@@ -439,7 +480,7 @@ def instrument_from_mapping(data: object, *, where: str = "instrument") -> Instr
     for key in ("strike", "multiplier"):
         value = kwargs.get(key)
         if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise InvalidInstrumentError(f"{where}: '{key}' must be a number. Got {value!r}.")
+            raise InvalidInstrumentError(f"{where}: '{key}' must be a number. Got {_show(value)}.")
     try:
         return make_instrument(expiry=expiry, **kwargs)
     except InvalidInstrumentError as err:

@@ -41,7 +41,6 @@ responses) is read by that venue's reader (:mod:`spanlike.venues`);
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 import os
@@ -52,9 +51,26 @@ from typing import Any, Mapping
 
 from spanlike.params.errors import InputFileError, InvalidInputError, InvalidInstrumentError, MarketDataError
 from spanlike.instruments import parse_instrument, parse_utc_datetime
-from spanlike.loaders import load_json, read_text
+from spanlike.loaders import csv_lines, load_json, parse_decimal, read_text, show_value
 
-__all__ = ["InstrumentQuote", "MarketSnapshot", "check_quote_value", "check_index_price"]
+__all__ = [
+    "InstrumentQuote",
+    "MarketSnapshot",
+    "check_quote_value",
+    "check_index_price",
+    "PLAUSIBLE_PRICE",
+    "PLAUSIBLE_IV",
+]
+
+#: Plausible range of every price read (index, forward, mark), in its unit.
+#: Wide enough for any listed coin and any option mark (Deribit's tick is
+#: 1e-4 coin); narrow enough that scenario prices x quantities stay far from
+#: float overflow and underflow (a mark of 1e-300 or a forward of 1e308
+#: margined at NaN/inf before these bounds).
+PLAUSIBLE_PRICE: tuple[float, float] = (1e-12, 1e12)
+#: Plausible annual implied vol as a decimal: 0.01 % to 500 %. A value above
+#: 5.0 can only be a percent (60.54 for 60.54 %) and is refused with that fix.
+PLAUSIBLE_IV: tuple[float, float] = (1e-4, 5.0)
 
 PathLike = str | os.PathLike[str]
 
@@ -106,11 +122,29 @@ def check_quote_value(name: str, field: str, value: object) -> float | None:
         return None
     fix = _FIX[field]
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MarketDataError(f"The '{field}' of {name} must be {fix}. Got {value!r}.")
-    v = float(value)
+        raise MarketDataError(f"The '{field}' of {name} must be {fix}. Got {show_value(value)}.")
+    v = _as_float(value)
     if not math.isfinite(v) or v <= 0.0:
-        raise MarketDataError(f"The '{field}' of {name} must be {fix}. Got {value!r}.")
+        raise MarketDataError(f"The '{field}' of {name} must be {fix}. Got {show_value(value)}.")
+    lo, hi = PLAUSIBLE_IV if field == "mark_iv" else PLAUSIBLE_PRICE
+    if field == "mark_iv" and hi < v <= 100.0 * hi:
+        raise MarketDataError(
+            f"The 'mark_iv' of {name} is {v!r}, which can only be a percent ({v!r} % = {v / 100.0!r}): mark_iv is an "
+            f"annual vol as a decimal (0.55 = 55%), plausible in [{lo:g}, {hi:g}]. Divide it by 100."
+        )
+    if not lo <= v <= hi:
+        raise MarketDataError(
+            f"The '{field}' of {name} is {v!r}, outside the plausible range [{lo:g}, {hi:g}]; it must be {fix}. "
+            "Check the number and its unit."
+        )
     return v
+
+
+def _as_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an int past float range
+        return math.inf
 
 
 def check_index_price(underlying: object, value: object) -> float:
@@ -123,12 +157,21 @@ def check_index_price(underlying: object, value: object) -> float:
         price per coin.
     """
     if not isinstance(underlying, str) or not underlying:
-        raise MarketDataError(f"Index prices must be keyed by underlying code (e.g. 'BTC'). Got key {underlying!r}.")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)) or value <= 0:
         raise MarketDataError(
-            f"The index price of {underlying} must be a positive finite USD price per coin. Got {value!r}."
+            f"Index prices must be keyed by underlying code (e.g. 'BTC'). Got key {show_value(underlying)}."
         )
-    return float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(_as_float(value)) or value <= 0:
+        raise MarketDataError(
+            f"The index price of {underlying} must be a positive finite USD price per coin. Got {show_value(value)}."
+        )
+    v = float(value)
+    lo, hi = PLAUSIBLE_PRICE
+    if not lo <= v <= hi:
+        raise MarketDataError(
+            f"The index price of {underlying} is {v!r} USD per coin, outside the plausible range [{lo:g}, {hi:g}]. "
+            "Check the number."
+        )
+    return v
 
 
 def _aware_utc(value: object, what: str) -> dt.datetime:
@@ -170,9 +213,9 @@ class MarketSnapshot:
         quotes: dict[str, InstrumentQuote] = {}
         for name, q in dict(self.quotes).items():
             if not isinstance(name, str) or not name:
-                raise MarketDataError(f"Quotes must be keyed by instrument name. Got key {name!r}.")
+                raise MarketDataError(f"Quotes must be keyed by instrument name. Got key {show_value(name)}.")
             if not isinstance(q, InstrumentQuote):
-                raise MarketDataError(f"The quote of {name} must be an InstrumentQuote. Got {q!r}.")
+                raise MarketDataError(f"The quote of {name} must be an InstrumentQuote. Got {show_value(q)}.")
             quotes[name] = InstrumentQuote(**{f: check_quote_value(name, f, getattr(q, f)) for f in _QUOTE_FIELDS})
         object.__setattr__(self, "valuation_time", t)
         object.__setattr__(self, "index_prices", MappingProxyType(index))
@@ -211,6 +254,12 @@ class MarketSnapshot:
             raise InputFileError(f"Market {source}: 'index_prices' must be an object underlying -> USD price, e.g. {{\"BTC\": 95000}}.")
         items = data["instruments"]
         if isinstance(items, Mapping):
+            for k, v in items.items():
+                if not isinstance(v, Mapping) or "instrument" in v:
+                    raise InputFileError(
+                        f"Market {source} instruments[{show_value(k)}]: each value must be an object of "
+                        f"{', '.join(_QUOTE_FIELDS)}. Got {show_value(v)}."
+                    )
             items = [{"instrument": k, **dict(v)} for k, v in items.items()]
         if not isinstance(items, list):
             raise InputFileError(f"Market {source}: 'instruments' must be a list of objects. Got {type(items).__name__}.")
@@ -218,10 +267,12 @@ class MarketSnapshot:
         for i, item in enumerate(items):
             where = f"Market {source} instruments[{i}]"
             if not isinstance(item, Mapping) or not isinstance(item.get("instrument"), str):
-                raise InputFileError(f"{where}: each entry must be an object with a string 'instrument'. Got {item!r}.")
+                raise InputFileError(
+                    f"{where}: each entry must be an object with a string 'instrument'. Got {show_value(item)}."
+                )
             bad = sorted(set(item) - {"instrument", *_QUOTE_FIELDS})
             if bad:
-                raise InputFileError(f"{where}: unknown key(s) {bad}; allowed: instrument, {', '.join(_QUOTE_FIELDS)}.")
+                raise InputFileError(f"{where}: unknown key(s) {show_value(bad)}; allowed: instrument, {', '.join(_QUOTE_FIELDS)}.")
             name = item["instrument"]
             if name in quotes:
                 raise InputFileError(f"{where}: {name} is quoted twice; keep one entry per instrument.")
@@ -265,16 +316,16 @@ class MarketSnapshot:
             Invalid values.
         """
         p = Path(path)
-        lines = [(n, line) for n, line in enumerate(read_text(p, what="Market").splitlines(), start=1)
-                 if line.strip() and not line.lstrip().startswith("#")]
+        lines = list(csv_lines(read_text(p, what="Market"), where=f"Market file {p}"))
         if not lines:
             raise InputFileError(f"Market file {p} is empty. Give the header {','.join(_CSV_COLUMNS)} and one row per instrument.")
-        header_no, header_text = lines[0]
-        header = [h.strip().lower() for h in next(csv.reader([header_text]))]
+        header_no, header_cells = lines[0]
+        header_text = ",".join(header_cells)
+        header = [h.strip().lower() for h in header_cells]
         if sorted(header) != sorted(_CSV_COLUMNS):
             raise InputFileError(
                 f"Market file {p} line {header_no}: the header must have the columns {','.join(_CSV_COLUMNS)} "
-                f"(any order, each once). Got {header_text.strip()!r}."
+                f"(any order, each once). Got {show_value(header_text)}."
             )
         if len(lines) == 1:
             raise InputFileError(f"Market file {p} has a header but no rows; the valuation time comes from the rows.")
@@ -282,11 +333,13 @@ class MarketSnapshot:
         quotes: dict[str, InstrumentQuote] = {}
         index: dict[str, tuple[float, int]] = {}
         times: tuple[dt.datetime, int] | None = None
-        for line_no, line in lines[1:]:
+        for line_no, raw in lines[1:]:
             where = f"Market file {p} line {line_no}"
-            cells = [c.strip() for c in next(csv.reader([line]))]
+            cells = [c.strip() for c in raw]
             if len(cells) != len(header):
-                raise InputFileError(f"{where}: expected {len(header)} cells, got {len(cells)}: {line.strip()!r}.")
+                raise InputFileError(
+                    f"{where}: expected {len(header)} cells, got {len(cells)}: {show_value(','.join(raw))}."
+                )
             name = cells[col["instrument"]]
             try:
                 underlying = parse_instrument(name).underlying
@@ -299,10 +352,12 @@ class MarketSnapshot:
                 text = cells[col[field]]
                 if not text:
                     return None
-                try:
-                    return float(text)
-                except ValueError:
-                    raise InputFileError(f"{where}: the '{field}' of {name} must be a number or empty. Got {text!r}.") from None
+                value = parse_decimal(text)
+                if value is None:
+                    raise InputFileError(
+                        f"{where}: the '{field}' of {name} must be a number or empty. Got {show_value(text)}."
+                    )
+                return value
 
             try:
                 quotes[name] = InstrumentQuote(

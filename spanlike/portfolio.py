@@ -53,9 +53,9 @@ from typing import Any, Iterable, Literal, Sequence
 
 from spanlike.params.errors import InputFileError, InvalidInstrumentError, InvalidPositionError
 from spanlike.instruments import Instrument, instrument_from_mapping, parse_instrument
-from spanlike.loaders import load_json, read_text
+from spanlike.loaders import csv_lines, load_json, parse_decimal, read_text, show_value
 
-__all__ = ["Position", "PositionEntry", "Portfolio", "Unit", "NET_ZERO_RELATIVE_TOLERANCE"]
+__all__ = ["Position", "PositionEntry", "Portfolio", "Unit", "NET_ZERO_RELATIVE_TOLERANCE", "MAX_ABS_QUANTITY"]
 
 Unit = Literal["coin", "usd"]
 _UNITS = ("coin", "usd")
@@ -64,17 +64,25 @@ _UNITS = ("coin", "usd")
 #: such as 0.1 + 0.2 - 0.3 are not exactly zero).
 NET_ZERO_RELATIVE_TOLERANCE: float = 1e-12
 
+#: Largest |quantity| read, in the position's unit (coins, contract units or
+#: USD). 1e12 is past any real position in any unit (a trillion USD, a
+#: trillion coins); beyond it scenario losses overflow to inf/NaN, so a larger
+#: number is refused where it is read, not margined. Notional bounds that
+#: need a price are checked when positions meet the market
+#: (:func:`spanlike.universe.resolve_positions`).
+MAX_ABS_QUANTITY: float = 1e12
+
 PathLike = str | os.PathLike[str]
 
 
 def _default_unit(instrument: Instrument, unit: object, where: str) -> Unit:
     """The unit of a position, checked against its instrument."""
     if unit is not None and not isinstance(unit, str):
-        raise InvalidPositionError(f"{where}: the unit of {instrument.name} must be 'coin' or 'usd'. Got {unit!r}.")
+        raise InvalidPositionError(f"{where}: the unit of {instrument.name} must be 'coin' or 'usd'. Got {show_value(unit)}.")
     if isinstance(unit, str):
         unit = unit.strip().lower() or None
     if unit is not None and unit not in _UNITS:
-        raise InvalidPositionError(f"{where}: the unit of {instrument.name} must be 'coin' or 'usd'. Got {unit!r}.")
+        raise InvalidPositionError(f"{where}: the unit of {instrument.name} must be 'coin' or 'usd'. Got {show_value(unit)}.")
     needs_choice = instrument.is_inverse and not instrument.is_option
     if unit is None:
         if needs_choice:
@@ -94,11 +102,22 @@ def _default_unit(instrument: Instrument, unit: object, where: str) -> Unit:
 
 def _check_quantity(instrument: Instrument, quantity: object, where: str) -> float:
     if isinstance(quantity, bool) or not isinstance(quantity, (int, float)):
-        raise InvalidPositionError(f"{where}: the quantity of {instrument.name} must be a number. Got {quantity!r}.")
-    q = float(quantity)
+        raise InvalidPositionError(
+            f"{where}: the quantity of {instrument.name} must be a number. Got {show_value(quantity)}."
+        )
+    try:
+        q = float(quantity)
+    except OverflowError:  # an int past float range
+        q = math.inf
     if not math.isfinite(q):
         raise InvalidPositionError(
-            f"{where}: the quantity of {instrument.name} must be a finite number (positive long, negative short). Got {q!r}."
+            f"{where}: the quantity of {instrument.name} must be a finite number (positive long, negative short). "
+            f"Got {show_value(quantity)}."
+        )
+    if abs(q) > MAX_ABS_QUANTITY:
+        raise InvalidPositionError(
+            f"{where}: the quantity of {instrument.name} is {show_value(quantity)}, beyond the plausible range "
+            f"|quantity| <= {MAX_ABS_QUANTITY:g} (coins, contract units or USD). Check the number and its unit."
         )
     return q
 
@@ -124,7 +143,7 @@ class Position:
 
     def __post_init__(self) -> None:
         if not isinstance(self.instrument, Instrument):
-            raise InvalidPositionError(f"A position's instrument must be an Instrument. Got {self.instrument!r}.")
+            raise InvalidPositionError(f"A position's instrument must be an Instrument. Got {show_value(self.instrument)}.")
         object.__setattr__(self, "quantity", _check_quantity(self.instrument, self.quantity, "position"))
         object.__setattr__(self, "unit", _default_unit(self.instrument, self.unit, "position"))
 
@@ -223,13 +242,13 @@ class Portfolio:
 
     def __post_init__(self) -> None:
         if not isinstance(self.account, str) or not self.account.strip():
-            raise InvalidPositionError(f"The account must be a non-empty string. Got {self.account!r}.")
+            raise InvalidPositionError(f"The account must be a non-empty string. Got {show_value(self.account)}.")
         object.__setattr__(self, "positions", tuple(self.positions))
         object.__setattr__(self, "notes", tuple(self.notes))
         seen: set[tuple[str, str]] = set()
         for p in self.positions:
             if not isinstance(p, Position):
-                raise InvalidPositionError(f"Portfolio positions must be Position objects. Got {p!r}.")
+                raise InvalidPositionError(f"Portfolio positions must be Position objects. Got {show_value(p)}.")
             key = (p.instrument.name, p.unit)
             if key in seen:
                 raise InvalidPositionError(
@@ -291,7 +310,7 @@ class Portfolio:
                 continue
             if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
                 raise InvalidPositionError(
-                    f"{where}: expected a Position or a tuple (instrument, quantity[, unit]). Got {item!r}."
+                    f"{where}: expected a Position or a tuple (instrument, quantity[, unit]). Got {show_value(item)}."
                 )
             ins = item[0]
             if isinstance(ins, str):
@@ -300,7 +319,7 @@ class Portfolio:
                 except InvalidInstrumentError as err:
                     raise InvalidInstrumentError(f"{where}: {err}") from None
             elif not isinstance(ins, Instrument):
-                raise InvalidPositionError(f"{where}: the instrument must be a name or an Instrument. Got {ins!r}.")
+                raise InvalidPositionError(f"{where}: the instrument must be a name or an Instrument. Got {show_value(ins)}.")
             rows.append(_make_row(ins, item[1], item[2] if len(item) == 3 else None, where))
         found, notes = _net(rows)
         return cls(account=account, positions=found, notes=notes)
@@ -323,48 +342,52 @@ class Portfolio:
         """
         p = Path(path)
         text = read_text(p, what="Portfolio")
-        lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
-                 if line.strip() and not line.lstrip().startswith("#")]
+        lines = list(csv_lines(text, where=f"Portfolio file {p}"))
         if not lines:
             raise InputFileError(f"Portfolio file {p} is empty. Give a header line 'instrument,quantity,unit' and one row per position.")
-        header_line, header_text = lines[0]
-        header = [h.strip().lower() for h in next(csv.reader([header_text]))]
+        header_line, header_cells = lines[0]
+        header_text = ",".join(header_cells)
+        header = [h.strip().lower() for h in header_cells]
         unknown = [h for h in header if h not in ("instrument", "quantity", "unit")]
         if unknown:
             extra = (" A portfolio file holds one account; margin several accounts with the batch input."
                      if "account" in unknown else "")
             raise InputFileError(
-                f"Portfolio file {p} line {header_line}: unknown column(s) {unknown}. "
+                f"Portfolio file {p} line {header_line}: unknown column(s) {show_value(unknown)}. "
                 f"The header must be 'instrument,quantity' or 'instrument,quantity,unit'.{extra}"
             )
         if len(set(header)) != len(header) or "instrument" not in header or "quantity" not in header:
             raise InputFileError(
-                f"Portfolio file {p} line {header_line}: the header {header_text.strip()!r} must name each of "
+                f"Portfolio file {p} line {header_line}: the header {show_value(header_text)} must name each of "
                 "'instrument' and 'quantity' once (and optionally 'unit'), e.g. 'instrument,quantity,unit'."
             )
         col = {h: i for i, h in enumerate(header)}
         rows: list[PositionEntry] = []
-        for line_no, line in lines[1:]:
-            cells = [c.strip() for c in next(csv.reader([line]))]
+        for line_no, raw in lines[1:]:
+            cells = [c.strip() for c in raw]
             where = f"{p} line {line_no}"
             if len(cells) != len(header):
                 raise InputFileError(
-                    f"Portfolio file {where}: expected {len(header)} cells ({','.join(header)}), got {len(cells)}: {line.strip()!r}."
+                    f"Portfolio file {where}: expected {len(header)} cells ({','.join(header)}), got {len(cells)}: "
+                    f"{show_value(','.join(raw))}."
                 )
             try:
                 ins = parse_instrument(cells[col["instrument"]])
             except InvalidInstrumentError as err:
                 raise InvalidInstrumentError(f"Portfolio file {where}: {err}") from None
             q_text = cells[col["quantity"]]
-            try:
-                quantity = float(q_text)
-            except ValueError:
+            quantity = parse_decimal(q_text)
+            if quantity is None:
                 raise InputFileError(
-                    f"Portfolio file {where}: the quantity of {ins.name} must be a number like -2.5. Got {q_text!r}."
-                ) from None
+                    f"Portfolio file {where}: the quantity of {ins.name} must be a number like -2.5. Got {show_value(q_text)}."
+                )
             unit = cells[col["unit"]] if "unit" in col else None
             rows.append(_make_row(ins, quantity, unit or None, f"{where}"))
         found, notes = _net(rows)
+        if not rows:
+            notes = notes + (
+                f"Portfolio file {p} has a header but no positions: the account is empty and its margin is 0.",
+            )
         return cls(account=account, positions=found, notes=notes)
 
     @classmethod
@@ -418,7 +441,7 @@ class Portfolio:
                 )
             account = data.get("account", "default")
             if not isinstance(account, str) or not account.strip():
-                raise InputFileError(f"Portfolio {source}: 'account' must be a non-empty string. Got {account!r}.")
+                raise InputFileError(f"Portfolio {source}: 'account' must be a non-empty string. Got {show_value(account)}.")
             items = data["positions"]
         else:
             items = data
@@ -430,7 +453,7 @@ class Portfolio:
             if not isinstance(item, dict):
                 raise InputFileError(
                     f"Portfolio {where}: each position must be an object "
-                    f'{{"instrument": ..., "quantity": ..., "unit": ...}}. Got {item!r}.'
+                    f'{{"instrument": ..., "quantity": ..., "unit": ...}}. Got {show_value(item)}.'
                 )
             unknown = sorted(set(item) - {"instrument", "quantity", "unit"})
             missing = [k for k in ("instrument", "quantity") if k not in item]
@@ -442,6 +465,8 @@ class Portfolio:
             ins = instrument_from_mapping(item["instrument"], where=f"Portfolio {where}")
             rows.append(_make_row(ins, item["quantity"], item.get("unit"), where))
         found, notes = _net(rows)
+        if not rows:
+            notes = notes + (f"Portfolio {source} lists no positions: the account is empty and its margin is 0.",)
         return cls(account=account, positions=found, notes=notes)
 
     @classmethod
@@ -473,7 +498,7 @@ class Portfolio:
         for row in rows:
             if not isinstance(row, PositionEntry):
                 raise InvalidPositionError(
-                    f"Portfolio.from_entries needs PositionEntry objects (PositionEntry.make). Got {row!r}."
+                    f"Portfolio.from_entries needs PositionEntry objects (PositionEntry.make). Got {show_value(row)}."
                 )
         found, notes = _net(rows)
         return cls(account=account, positions=found, notes=notes)

@@ -39,6 +39,8 @@ from numpy.typing import NDArray
 from spanlike.params.errors import (
     ExpiredInstrumentError,
     InvalidInstrumentError,
+    InvalidPositionError,
+    MarketDataError,
     MissingMarketDataError,
     UnknownInstrumentError,
 )
@@ -46,9 +48,35 @@ from spanlike.params.parameter_set import ParameterSet
 from spanlike.risk_arrays.contracts import ContractArrays, make_contract_arrays
 from spanlike.instruments import Instrument, parse_instrument
 from spanlike.market import MarketSnapshot
-from spanlike.portfolio import NET_ZERO_RELATIVE_TOLERANCE, Portfolio
+from spanlike.portfolio import NET_ZERO_RELATIVE_TOLERANCE, Portfolio, Position
 
-__all__ = ["InstrumentTable", "build_instrument_table", "resolve_positions", "table_for_portfolio"]
+__all__ = [
+    "InstrumentTable",
+    "build_instrument_table",
+    "resolve_positions",
+    "table_for_portfolio",
+    "MAX_POSITION_NOTIONAL_USD",
+    "MARK_IV_TOLERANCE",
+]
+
+#: Largest notional one position may have, USD (|coins| x index price). The
+#: largest single positions on crypto venues are a few hundred million USD;
+#: a position past 1 bn USD is almost always a unit slip (a USD size given as
+#: coins: ``BTC-PERPETUAL,-150000,coin`` is 14 bn USD at 95,000). Refused with
+#: the fix; pass ``max_notional_usd=None`` (or a larger bound) to
+#: :func:`resolve_positions` to margin such a position on purpose.
+MAX_POSITION_NOTIONAL_USD: float = 1e9
+
+#: How far an option's quoted mark may sit from the Black-76 value of its
+#: quoted ``mark_iv`` before the quote is refused as inconsistent: a factor
+#: ``ratio`` either way, past an absolute ``tick x F`` (USD): ratio = 2 and
+#: tick = 1e-4 (one Deribit tick, 0.0001 coin, at the forward ``F``). Wide
+#: enough for a different interest rate, a stale mark or a smile the venue
+#: marks differently; a vol divided by 100 twice, a percent read as a decimal
+#: or a mark in the wrong unit (USD for coin) is off by far more. The margin
+#: uses ``mark_iv`` for scenarios and the mark for the option value, so a
+#: mismatch past this is refused rather than margined.
+MARK_IV_TOLERANCE: tuple[float, float] = (2.0, 1e-4)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -297,6 +325,8 @@ def build_instrument_table(
         inverse=inverse, multiplier=multiplier, names=[ins.name for ins in table_ins],
     )
 
+    _check_marks_match_ivs(table_ins, mark, forward, strike, t_years, vol, rate, kind, inverse, need_iv)
+
     mark_value = np.zeros(n)
     opt = contracts.is_option
     quoted = opt & ~np.isnan(mark)
@@ -324,10 +354,71 @@ def build_instrument_table(
     )
 
 
+def _check_marks_match_ivs(
+    instruments: Sequence[Instrument],
+    mark: NDArray[np.float64],
+    forward: NDArray[np.float64],
+    strike: NDArray[np.float64],
+    t_years: NDArray[np.float64],
+    vol: NDArray[np.float64],
+    rate: NDArray[np.float64],
+    kind: NDArray[np.int8],
+    inverse: NDArray[np.bool_],
+    implied: Sequence[int],
+) -> None:
+    """Refuse an option whose quoted mark and quoted IV disagree (see :data:`MARK_IV_TOLERANCE`)."""
+    done = set(implied)
+    rows = [i for i, ins in enumerate(instruments) if ins.is_option and not np.isnan(mark[i]) and i not in done]
+    if not rows:
+        return
+    from spanlike.risk_arrays.pricing import black76_price
+
+    idx = np.asarray(rows, dtype=np.intp)
+    model = black76_price(
+        forward=forward[idx], strike=strike[idx], t_years=t_years[idx], vol=vol[idx],
+        rate=rate[idx], is_call=kind[idx] == 1,
+    )
+    quoted = np.where(inverse[idx], mark[idx] * forward[idx], mark[idx])
+    ratio, tick = MARK_IV_TOLERANCE
+    far = (model > ratio * quoted) | (quoted > ratio * model)
+    bad = far & (np.abs(model - quoted) > tick * forward[idx])
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        i = rows[j]
+        ins = instruments[i]
+        unit = "coin" if inverse[i] else ins.settlement_currency
+        model_in_unit = model[j] / forward[i] if inverse[i] else model[j]
+        raise MarketDataError(
+            f"The quote of {ins.name} is inconsistent: mark_price {float(mark[i])!r} {unit} but mark_iv "
+            f"{float(vol[i])!r} gives {float(model_in_unit):.6g} {unit} (Black-76 at forward {float(forward[i])!r}); "
+            f"tolerance a factor {ratio:g} either way (past {tick:g} x forward). Check the units: mark_iv is a decimal "
+            "(0.55 = 55%), a coin-settled option's mark is in coin per coin. Or drop one of the two."
+        )
+
+
+def _notional_error(
+    account: str, pos: Position, q_units: float, row: int, table: InstrumentTable, bound: float
+) -> InvalidPositionError:
+    index = float(table.index_price[row])
+    notional = abs(q_units) * float(table.contracts.multiplier[row]) * index
+    hint = ""
+    if pos.unit == "coin" and pos.instrument.is_inverse and not pos.instrument.is_option:
+        hint = (f" Did you mean unit 'usd'? {pos.instrument.name} is coin-settled, usually sized in USD: "
+                f"{pos.quantity!r} USD is {pos.quantity / index:.6g} coins.")
+    elif pos.unit == "usd":
+        hint = " A USD size counts dollars of notional; check for extra digits."
+    return InvalidPositionError(
+        f"Account {account}: the position {pos.quantity!r} {pos.unit} of {pos.instrument.name} has a "
+        f"notional of {notional:,.0f} USD at {index!r} USD per coin, beyond the plausible {bound:,.0f} USD per "
+        f"position.{hint} To margin it on purpose, pass max_notional_usd=None (or a larger bound)."
+    )
+
+
 def resolve_positions(
     portfolio: Portfolio,
     *,
     table: InstrumentTable,
+    max_notional_usd: float | None = MAX_POSITION_NOTIONAL_USD,
 ) -> tuple[NDArray[np.intp], NDArray[np.float64], tuple[str, ...]]:
     """Map a portfolio onto table rows, with quantities in contract units.
 
@@ -336,6 +427,9 @@ def resolve_positions(
     portfolio : Portfolio
     table : InstrumentTable
         Must contain every instrument the portfolio holds.
+    max_notional_usd : float or None, default :data:`MAX_POSITION_NOTIONAL_USD`
+        Largest USD notional (``|coins| x index price``) of one position;
+        None margins any size.
 
     Returns
     -------
@@ -355,6 +449,10 @@ def resolve_positions(
     UnknownInstrumentError
         A position's instrument is not in the table (or the table holds a
         different instrument of that name).
+    InvalidPositionError
+        A position past ``max_notional_usd``, naming the account, the
+        position, its notional and (for a coin-sized inverse contract) the
+        likely unit slip.
     """
     qty: dict[int, list[float]] = {}
     for pos in portfolio.positions:
@@ -367,6 +465,10 @@ def resolve_positions(
         q = pos.quantity
         if pos.unit == "usd":
             q = q / (float(table.contracts.forward[row]) * float(table.contracts.multiplier[row]))
+        if max_notional_usd is not None:
+            notional = abs(q) * float(table.contracts.multiplier[row]) * float(table.index_price[row])
+            if not notional <= max_notional_usd:
+                raise _notional_error(portfolio.account, pos, q, row, table, max_notional_usd)
         qty.setdefault(row, []).append(q)
     notes: list[str] = []
     rows: list[int] = []

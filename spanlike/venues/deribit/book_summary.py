@@ -14,14 +14,19 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from spanlike.loaders import PathLike, load_json
-from spanlike.market import InstrumentQuote, MarketSnapshot, check_index_price, check_quote_value
+from spanlike.loaders import PathLike, load_json, show_value
+from spanlike.market import PLAUSIBLE_IV, InstrumentQuote, MarketSnapshot, check_index_price, check_quote_value
 from spanlike.params.errors import InputFileError, InvalidInstrumentError, MarketDataError
 from spanlike.venues.deribit.naming import parse_name
 
 __all__ = ["read_book_summary", "is_book_summary_payload"]
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+#: Plausible ``creation_timestamp`` range, ms since the epoch: 2000-01-01 to
+#: 2200-01-01 UTC (Deribit opened in 2016; seconds or microseconds given by
+#: mistake fall outside).
+TIMESTAMP_RANGE_MS: tuple[int, int] = (946_684_800_000, 7_258_118_400_000)
 
 
 def is_book_summary_payload(data: Any) -> bool:
@@ -73,7 +78,10 @@ def read_book_summary(
             src, data = "<deribit>", obj
         if isinstance(data, Mapping):
             if "error" in data:
-                raise InputFileError(f"Deribit book summary {src} is an error response: {data['error']!r}. Fetch it again.")
+                raise InputFileError(
+                    f"Deribit book summary {src} is an error response: {show_value(data['error'], limit=200)}. "
+                    "Fetch it again."
+                )
             items = data.get("result")
         else:
             items = data
@@ -85,7 +93,7 @@ def read_book_summary(
         for i, item in enumerate(items):
             where = f"Deribit book summary {src} result[{i}]"
             if not isinstance(item, Mapping):
-                raise InputFileError(f"{where}: each entry must be an object. Got {item!r}.")
+                raise InputFileError(f"{where}: each entry must be an object. Got {show_value(item)}.")
             missing = [k for k in ("instrument_name", "mark_price", "estimated_delivery_price", "creation_timestamp")
                        if k not in item]
             if missing:
@@ -99,12 +107,25 @@ def read_book_summary(
                 raise InputFileError(f"{where}: {name} is also in {seen[name]}; give each instrument once.")
             seen[name] = where
             ts = item["creation_timestamp"]
-            if isinstance(ts, bool) or not isinstance(ts, int) or ts <= 0:
-                raise InputFileError(f"{where}: 'creation_timestamp' of {name} must be integer milliseconds since 1970. Got {ts!r}.")
+            if isinstance(ts, bool) or not isinstance(ts, int) or not TIMESTAMP_RANGE_MS[0] <= ts <= TIMESTAMP_RANGE_MS[1]:
+                raise InputFileError(
+                    f"{where}: 'creation_timestamp' of {name} must be integer milliseconds since 1970 between "
+                    f"{TIMESTAMP_RANGE_MS[0]} (2000-01-01) and {TIMESTAMP_RANGE_MS[1]} (2200-01-01). Got {show_value(ts)}."
+                )
             iv = item.get("mark_iv") if ins.is_option else None
             if iv is not None:
                 if isinstance(iv, bool) or not isinstance(iv, (int, float)):
-                    raise MarketDataError(f"{where}: the 'mark_iv' of {name} must be a number in percent. Got {iv!r}.")
+                    raise MarketDataError(
+                        f"{where}: the 'mark_iv' of {name} must be a number in percent. Got {show_value(iv)}."
+                    )
+                lo, hi = (100.0 * b for b in PLAUSIBLE_IV)
+                # Only the top is checked in percent (the reader's own unit); the rest after the
+                # division, by check_quote_value, like every other reader's.
+                if (not isinstance(iv, float) and abs(iv) > 10**6) or iv > hi:
+                    raise MarketDataError(
+                        f"{where}: the 'mark_iv' of {name} is {show_value(iv)} percent (Deribit quotes percent), "
+                        f"outside the plausible range [{lo:g}, {hi:g}] %. Check the number."
+                    )
                 iv = iv / 100.0
             try:
                 quotes[name] = InstrumentQuote(

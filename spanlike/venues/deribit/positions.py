@@ -9,12 +9,11 @@ present, must agree with the sign and the name.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
 
-from spanlike.loaders import PathLike, load_json
+from spanlike.loaders import PathLike, load_json, show_value
 from spanlike.params.errors import InputFileError, InvalidInstrumentError
 from spanlike.portfolio import Portfolio, PositionEntry, Unit
 from spanlike.venues.deribit.naming import parse_name
@@ -78,7 +77,7 @@ def read_positions(
     src = source or src
     if isinstance(data, dict):
         if "error" in data:
-            raise InputFileError(f"Deribit positions {src} is an error response: {data['error']!r}. Fetch the positions again.")
+            raise InputFileError(f"Deribit positions {src} is an error response: {show_value(data['error'], limit=200)}. Fetch the positions again.")
         if not isinstance(data.get("result"), list):
             raise InputFileError(
                 f"Deribit positions {src}: expected {{\"jsonrpc\": \"2.0\", \"result\": [...]}} with a list 'result' "
@@ -93,28 +92,35 @@ def read_positions(
     for i, item in enumerate(items):
         where = f"{src} result[{i}]"
         if not isinstance(item, dict) or "instrument_name" not in item or "size" not in item:
-            raise InputFileError(f"Deribit positions {where}: each entry needs 'instrument_name' and 'size'. Got {item!r}.")
+            raise InputFileError(
+                f"Deribit positions {where}: each entry needs 'instrument_name' and 'size'. Got {show_value(item)}."
+            )
         try:
             ins = parse_name(item["instrument_name"])
         except InvalidInstrumentError as err:
             raise InvalidInstrumentError(f"Deribit positions {where}: {err}") from None
         size = item["size"]
         if isinstance(size, bool) or not isinstance(size, (int, float)):
-            raise InputFileError(f"Deribit positions {where}: 'size' of {ins.name} must be a number. Got {size!r}.")
+            raise InputFileError(
+                f"Deribit positions {where}: 'size' of {ins.name} must be a number. Got {show_value(size)}."
+            )
+        unit: Unit = "usd" if (ins.is_inverse and not ins.is_option) else "coin"
+        # Checked first (finite, in range), so the direction test below compares a float.
+        entry = PositionEntry.make(instrument=ins, quantity=size, unit=unit, where=where)
+        size = entry.quantity
         kind = item.get("kind")
         expected_kind = "option" if ins.is_option else "future"
         if kind is not None and kind != expected_kind:
             raise InputFileError(
-                f"Deribit positions {where}: 'kind' {kind!r} contradicts the name {ins.name} (a Deribit {expected_kind})."
+                f"Deribit positions {where}: 'kind' {show_value(kind)} contradicts the name {ins.name} (a Deribit {expected_kind})."
             )
         direction = item.get("direction")
-        if direction is not None and math.isfinite(size):
+        if direction is not None:
             sign_ok = {"buy": size > 0, "sell": size < 0, "zero": size == 0}.get(direction)
             if not sign_ok:
                 raise InputFileError(
-                    f"Deribit positions {where}: 'direction' {direction!r} of {ins.name} does not match the signed "
+                    f"Deribit positions {where}: 'direction' {show_value(direction)} of {ins.name} does not match the signed "
                     f"'size' {size!r} (buy > 0, sell < 0, zero = 0)."
                 )
-        unit: Unit = "usd" if (ins.is_inverse and not ins.is_option) else "coin"
-        entries.append(PositionEntry.make(instrument=ins, quantity=size, unit=unit, where=where))
+        entries.append(entry)
     return Portfolio.from_entries(entries, account=account)
