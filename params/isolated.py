@@ -140,7 +140,7 @@ class IsolatedMargin(FrozenModel):
     """
 
     venue: Annotated[str, Field(min_length=1)]
-    as_of: dt.date
+    as_of: Annotated[dt.date, Field(strict=False)]  # ISO text from JSON, a date from TOML
     sources: tuple[str, ...] = ()
     underlyings: tuple[UnderlyingStandardMargin, ...]
 

@@ -10,6 +10,8 @@ file, the field path and the reason; nothing is half-loaded.
 from __future__ import annotations
 
 import json
+import os
+import stat
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -24,6 +26,18 @@ from .parameter_set import ParameterSet
 __all__ = ["load", "available", "validate", "from_mapping", "json_schema", "dump", "dumps_toml"]
 
 _SUFFIXES = (".toml", ".json")
+
+#: Largest parameter file read, in bytes (16 MiB; the bundled sets are a few
+#: KiB, a VaR scenario set a few MiB). Refused past it, the bound named.
+MAX_PARAMETER_FILE_BYTES: int = 16 * 1024 * 1024
+
+
+def _shown(value: Any) -> str:
+    # repr of a value a user wrote, short, and safe for integers Python cannot print.
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value).bit_length() > 200:
+        return f"an integer of about {int(abs(value).bit_length() * 0.30103) + 1} digits"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + f"... ({len(text):,} characters)"
 
 
 def _bundled_dir() -> Path:
@@ -51,38 +65,106 @@ def _validation_message(source: str, err: ValidationError) -> str:
         # Discriminated unions add the tag to the location; keep it, it tells which family failed.
         where = _format_location(tuple(e["loc"]))
         got = e.get("input")
-        shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+        shown = "" if isinstance(got, (dict, list, tuple)) else f" (got {_shown(got)})"
         msg = e["msg"].removeprefix("Value error, ")
+        kind = e.get("type", "")
+        if kind == "finite_number":
+            lines.append(f"  - {where} must be a finite number{shown}; inf and nan are not parameters.")
+            continue
+        if kind in ("float_type", "int_type", "bool_type") and isinstance(got, (str, bool, int, float)):
+            want = {"float_type": "a number", "int_type": "an integer", "bool_type": "true or false"}[kind]
+            hint = " without quotes" if isinstance(got, str) else ""
+            lines.append(f"  - {where}: {msg}{shown}; write {want}{hint} (parameters are read strictly, never converted).")
+            continue
         lines.append(f"  - {where}: {msg}{shown}")
     return "\n".join(lines)
 
 
+def _tuples(data: Any) -> Any:
+    # The models are strict (params.base): arrays are tuples there, and TOML/JSON give lists.
+    if isinstance(data, Mapping):
+        return {k: _tuples(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return tuple(_tuples(v) for v in data)
+    return data
+
+
 def from_mapping(data: Mapping[str, Any], *, source: str = "<mapping>") -> ParameterSet:
     """Validate a plain mapping (parsed TOML/JSON) into a :class:`ParameterSet`.
+
+    Validation is strict (:mod:`spanlike.params.base`): no string or boolean
+    is read as a number, no ``inf``/``nan`` is accepted; arrays may be lists
+    or tuples.
 
     Raises
     ------
     ParameterSetError
         With ``source``, each failing field path and its reason.
     """
+    if not isinstance(data, Mapping):
+        raise ParameterSetError(f"Parameter set {source} must be a table (mapping) at the top level. Got {type(data).__name__}.")
     try:
-        return ParameterSet.model_validate(dict(data))
+        return ParameterSet.model_validate(_tuples(data))
     except ValidationError as err:
         raise ParameterSetError(_validation_message(source, err)) from None
 
 
+def _read_bytes(path: Path) -> bytes:
+    """A regular file's bytes, at most :data:`MAX_PARAMETER_FILE_BYTES`."""
+    try:
+        info = os.stat(path)  # follows symlinks: the target decides
+    except FileNotFoundError:
+        raise ParameterSetError(f"Parameter set file {path} does not exist.") from None
+    except OSError as err:
+        raise ParameterSetError(f"Parameter set file {path} cannot be opened: {err.strerror or err}.") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a directory" if stat.S_ISDIR(info.st_mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(info.st_mode)
+                else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file")
+        raise ParameterSetError(f"Parameter set file {path} is not a regular file ({kind}). Give a .toml or .json file.")
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read(MAX_PARAMETER_FILE_BYTES + 1)
+    except OSError as err:
+        raise ParameterSetError(f"Parameter set file {path} cannot be read: {err.strerror or err}.") from None
+    if len(data) > MAX_PARAMETER_FILE_BYTES:
+        raise ParameterSetError(
+            f"Parameter set file {path} is larger than {MAX_PARAMETER_FILE_BYTES:,} bytes, the limit for a parameter "
+            "file (loader.MAX_PARAMETER_FILE_BYTES). Check the path."
+        )
+    return data
+
+
+class _Refused(Exception):
+    pass
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _Refused(f"key {key!r} appears twice in one object; keep one (none is guessed)")
+        out[key] = value
+    return out
+
+
+def _json_constant(name: str) -> Any:
+    raise _Refused(f"{name} is not a number a parameter may take; give a finite number")
+
+
 def _read_file(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        raise ParameterSetError(f"Parameter set file {path} does not exist.")
-    text = path.read_bytes()
+    if path.suffix not in _SUFFIXES:
+        raise ParameterSetError(f"Parameter set {path} must end in .toml or .json; got '{path.suffix}'.")
+    text = _read_bytes(path)
     try:
         if path.suffix == ".toml":
             return tomllib.loads(text.decode("utf-8"))
         if path.suffix == ".json":
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_json_object, parse_constant=_json_constant)
             if not isinstance(data, dict):
                 raise ParameterSetError(f"Parameter set {path} must hold a JSON object at the top level.")
             return data
+    except ParameterSetError:
+        raise
     except tomllib.TOMLDecodeError as err:
         raise ParameterSetError(f"Parameter set {path} is not valid TOML: {err}.") from None
     except json.JSONDecodeError as err:
@@ -90,8 +172,18 @@ def _read_file(path: Path) -> dict[str, Any]:
             f"Parameter set {path} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}."
         ) from None
     except UnicodeDecodeError as err:
-        raise ParameterSetError(f"Parameter set {path} is not UTF-8 text: {err}.") from None
-    raise ParameterSetError(f"Parameter set {path} must end in .toml or .json; got '{path.suffix}'.")
+        line = text.count(b"\n", 0, err.start) + 1
+        raise ParameterSetError(
+            f"Parameter set {path} line {line}: byte(s) 0x{text[err.start:err.end].hex(' ')} are not UTF-8 text. "
+            "Save the file as UTF-8."
+        ) from None
+    except _Refused as err:
+        raise ParameterSetError(f"Parameter set {path}: {err}.") from None
+    except RecursionError:
+        raise ParameterSetError(f"Parameter set {path} nests tables or arrays too deeply to read. Check the file.") from None
+    except ValueError as err:  # Python's int-conversion limit (an integer of thousands of digits)
+        raise ParameterSetError(f"Parameter set {path} holds a number too long to read: {err}.") from None
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def load(source: str | Path) -> ParameterSet:

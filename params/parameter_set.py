@@ -56,7 +56,7 @@ class Metadata(FrozenModel):
 
     name: Name
     version: Annotated[str, Field(min_length=1, max_length=32)]
-    as_of: dt.date
+    as_of: Annotated[dt.date, Field(strict=False)]  # ISO text from JSON, a date from TOML
     description: str = ""
     sources: tuple[str, ...] = ()
     provenance: dict[str, str] = Field(default_factory=dict)

@@ -36,7 +36,7 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, Strict, model_validator
 
 from .base import FrozenModel
 
@@ -102,7 +102,7 @@ class ScenarioSet(FrozenModel):
 
     name: Name
     underlyings: tuple[Name, ...]
-    dates: tuple[dt.date, ...]
+    dates: tuple[Annotated[dt.date, Strict(False)], ...]  # ISO text from JSON, dates from TOML
     price_moves: tuple[tuple[float, ...], ...]
     vol_moves: tuple[tuple[float, ...], ...] | None = None
     vol_move_kind: Literal["relative", "absolute"] = "relative"
