@@ -20,7 +20,7 @@ Conventions
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Iterator, Sequence, overload
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -31,7 +31,59 @@ KIND_FUTURE: int = 0
 KIND_CALL: int = 1
 KIND_PUT: int = 2
 
-__all__ = ["ContractArrays", "make_contract_arrays", "KIND_FUTURE", "KIND_CALL", "KIND_PUT"]
+__all__ = ["ContractArrays", "DefaultNames", "make_contract_arrays", "KIND_FUTURE", "KIND_CALL", "KIND_PUT"]
+
+
+class DefaultNames(Sequence[str]):
+    """``contract[i]`` for every contract, made only when an entry is read (an error message).
+
+    Building 200,000 such strings up front cost as much as revaluing the
+    contracts, so a caller who gives no names gets this lazy sequence instead.
+    ``index`` keeps the original numbering after :meth:`ContractArrays.subset`.
+    """
+
+    __slots__ = ("_index", "_n")
+
+    def __init__(self, n: int, index: NDArray[np.intp] | None = None) -> None:
+        self._n = int(n) if index is None else int(index.shape[0])
+        self._index = index
+
+    def __len__(self) -> int:
+        return self._n
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> tuple[str, ...]: ...
+
+    def __getitem__(self, i: int | slice) -> str | tuple[str, ...]:
+        if isinstance(i, slice):
+            return tuple(self[j] for j in range(*i.indices(self._n)))
+        j = int(i)
+        if j < 0:
+            j += self._n
+        if not 0 <= j < self._n:
+            raise IndexError(f"contract index {i} out of range for {self._n} contracts")
+        return f"contract[{j if self._index is None else int(self._index[j])}]"
+
+    def __iter__(self) -> Iterator[str]:
+        return (self[j] for j in range(self._n))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return len(other) == self._n and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((DefaultNames, self._n))
+
+    def __repr__(self) -> str:
+        return f"DefaultNames({self._n})"
+
+    def subset(self, idx: NDArray[np.intp]) -> "DefaultNames":
+        """The names of contracts ``idx``, keeping their original numbers."""
+        return DefaultNames(0, idx if self._index is None else self._index[idx])
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,7 +101,7 @@ class ContractArrays:
     kind: NDArray[np.int8]
     inverse: NDArray[np.bool_]
     multiplier: NDArray[np.float64]
-    names: tuple[str, ...]
+    names: Sequence[str]
 
     def __len__(self) -> int:
         return int(self.forward.shape[0])
@@ -71,7 +123,8 @@ class ContractArrays:
             kind=self.kind[idx].copy(),
             inverse=self.inverse[idx].copy(),
             multiplier=self.multiplier[idx].copy(),
-            names=tuple(self.names[i] for i in idx),
+            names=(self.names.subset(idx) if isinstance(self.names, DefaultNames)
+                   else tuple(self.names[i] for i in idx)),
         )
 
 
@@ -130,7 +183,9 @@ def make_contract_arrays(
     multiplier : array_like, optional
         Underlying units per unit of quantity, > 0. Scalar broadcasts.
     names : sequence of str, optional
-        Contract names used in error messages; defaults to ``contract[i]``.
+        Contract names used in error messages. Default: ``contract[i]``,
+        made lazily (:class:`DefaultNames`) only for a message, so that a
+        caller without names does not pay for ``n`` Python strings.
 
     Returns
     -------
@@ -143,7 +198,7 @@ def make_contract_arrays(
     """
     fwd = _as_array("forward", forward, None, np.float64)
     n = fwd.shape[0]
-    nm: tuple[str, ...] = tuple(names) if names is not None else tuple(f"contract[{i}]" for i in range(n))
+    nm: Sequence[str] = tuple(names) if names is not None else DefaultNames(n)
     if len(nm) != n:
         raise InvalidInputError(f"'names' must have one entry per contract ({n}). Got {len(nm)}.")
     knd = _as_array("kind", kind, n, np.int64)

@@ -219,9 +219,23 @@ FEATURE_CLI_MODULES = (
 )
 
 
-def _register_features(sub: Any) -> None:
+#: Commands of this module (no feature package needed to run them).
+_CORE_COMMANDS = ("margin", "risk-arrays", "params", "demo")
+
+
+def _register_features(sub: Any, *, command: str | None = None) -> None:
+    """Add the feature packages' subcommands.
+
+    For a core command nothing is imported (``spanlike params list`` must not
+    import a feature package whose ``__init__`` pulls in scipy.stats). For any
+    other command the modules are imported in order until one registers it;
+    without a command (``--help``, a typo) all of them are, so the help lists
+    every command.
+    """
     from importlib import import_module
 
+    if command in _CORE_COMMANDS:
+        return
     for module_name in FEATURE_CLI_MODULES:
         try:
             module = import_module(module_name)
@@ -230,10 +244,26 @@ def _register_features(sub: Any) -> None:
                 continue  # that feature is not part of this installation
             raise
         module.register(sub)
+        if command is not None and command in sub.choices:
+            return
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``spanlike`` command."""
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv`` (its first argument not starting with '-'), if any."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg
+        if arg in ("-h", "--help"):
+            return None
+    return None
+
+
+def build_parser(*, command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of the ``spanlike`` command.
+
+    ``command``: build only what that subcommand needs (the feature modules
+    are imported only for a feature command); None builds every command.
+    """
     parser = argparse.ArgumentParser(prog="spanlike", description="Options-aware portfolio margin engine (SPAN-style).")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -265,14 +295,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="risk arrays, Greeks and margin of the bundled demo book")
     p.add_argument("--contributions", type=int, default=5)
     p.set_defaults(func=_cmd_demo)
-    _register_features(sub)
+    _register_features(sub, command=command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 runtime error, 2 bad input)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(command=_command_of(arguments))
+    args = parser.parse_args(arguments)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

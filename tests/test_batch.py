@@ -173,7 +173,10 @@ def test_empty_account_margins_to_zero(fixture_book: tuple[PreparedEngine, Accou
     result = margin_batch(engine, book)
     empty = result.account("empty")
     assert empty.initial_margin_usd == 0.0 and empty.maintenance_margin_usd == 0.0
-    assert empty.status == "ok" and empty.worst_scenario == "" and empty.worst_commodity == ""
+    # No equity given: no status (not "liquidation" for every account); with equity 0 the empty account is ok.
+    assert empty.status == "n/a" and empty.equity_usd is None and empty.excess_usd is None
+    assert empty.worst_scenario == "" and empty.worst_commodity == ""
+    assert margin_batch(engine, book, equity_usd=np.zeros(len(book))).account("empty").status == "ok"
     declared = build_account_book([], engine=engine, accounts=["nobody"])
     assert margin_batch(engine, declared).initial_margin_usd.tolist() == [0.0]
 
@@ -395,12 +398,13 @@ def test_cli_batch_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert code == 0, captured.err
     assert "10 accounts" in captured.out
     assert "in margin call" in captured.out and "in liquidation" in captured.out
-    assert "margining [" in captured.err  # progress bar
+    assert "\r" not in captured.err  # no bar when stderr is not a terminal
     lines = out.read_text().splitlines()
     header = lines[0].split(",")
     assert header[:6] == ["account", "initial_margin_usd", "maintenance_margin_usd", "equity_usd", "excess_usd",
                           "status"]
-    assert "BTC.intra_spread_charge" in header
+    assert "BTC.intra_spread_charge_btc" in header and "BTC_USDC.scan_risk_usdc" in header
+    assert "BTC_USDC.net_delta_btc" in header and "BTC.short_option_minimum_binding" in header
     assert len(lines) == 1 + 10
 
 
@@ -414,7 +418,7 @@ def test_cli_batch_bad_input_exit_2(tmp_path: Path, capsys: pytest.CaptureFixtur
     code = main(["batch", "--accounts", str(ACCOUNTS), "--market", str(MARKET), "--no-progress",
                  "--out", str(tmp_path / "x.txt")])
     assert code == 2
-    assert ".csv or .parquet" in capsys.readouterr().err
+    assert ".csv, .parquet or .jsonl" in capsys.readouterr().err
 
 
 def test_batch_refuses_sets_it_cannot_compute() -> None:

@@ -1,4 +1,10 @@
-"""Many accounts' positions as CSR arrays, and their equity; readers for the batch CSV files.
+"""Many accounts' positions as CSR arrays, and their equity; readers for the batch files (CSV or parquet).
+
+Files are read as columns (:mod:`spanlike.batch.io`, pyarrow), names are
+encoded once (one hash pass; instruments resolved per distinct name) and the
+book is built with numpy (sort, unique, cumulative counts); only groups of
+rows that net (a repeated instrument) and the error paths touch Python per
+row.
 
 File formats
 ------------
@@ -29,12 +35,11 @@ row with quantity 0) stays in the book with no positions and margins to zero.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -49,10 +54,17 @@ from spanlike.errors import (
 from spanlike.instruments import Instrument
 from spanlike.portfolio import NET_ZERO_RELATIVE_TOLERANCE, Position
 
+if TYPE_CHECKING:
+    from spanlike.batch.io import StringTable
+
 __all__ = [
     "PositionRecord",
+    "PositionTable",
+    "EquityTable",
     "AccountBook",
+    "read_positions",
     "read_positions_csv",
+    "read_equity",
     "read_equity_csv",
     "build_account_book",
     "equity_usd",
@@ -236,70 +248,237 @@ class AccountBook:
         return cls(accounts=tuple(accounts), offsets=off, rows=r, quantity=q, notes={})
 
 
-def _read_csv(path: Path, what: str, columns: tuple[str, ...], optional: tuple[str, ...]) -> Iterable[tuple[str, dict[str, str]]]:
+# --- reading: columns, not rows ---------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class PositionTable:
+    """Position rows as codes into small dictionaries (what the book builder needs).
+
+    Attributes
+    ----------
+    account_names, instrument_names, unit_names : tuple of str
+        Distinct values in order of first appearance ("" for no unit).
+    account, instrument, unit : ndarray of int64, shape (n,)
+        Codes into those tuples, per row in file order.
+    quantity : ndarray of float64, shape (n,)
+        As written (NaN or infinity kept here; :func:`build_account_book`
+        refuses them naming the line).
+    where : callable
+        ``where(i)`` names data row ``i`` ("<file> line <n>").
+    """
+
+    account_names: tuple[str, ...]
+    instrument_names: tuple[str, ...]
+    unit_names: tuple[str, ...]
+    account: NDArray[np.int64]
+    instrument: NDArray[np.int64]
+    unit: NDArray[np.int64]
+    quantity: NDArray[np.float64]
+    where: Callable[[int], str]
+
+    def __len__(self) -> int:
+        return int(self.quantity.shape[0])
+
+    def records(self) -> list[PositionRecord]:
+        """The rows as :class:`PositionRecord` (for code written against the row API)."""
+        acc, ins, uni = self.account_names, self.instrument_names, self.unit_names
+        return [
+            PositionRecord(acc[a], ins[k], float(q), uni[u] or None, self.where(i))
+            for i, (a, k, u, q) in enumerate(zip(self.account.tolist(), self.instrument.tolist(),
+                                                 self.unit.tolist(), self.quantity.tolist()))
+        ]
+
+    @classmethod
+    def from_records(cls, records: Iterable[PositionRecord | tuple]) -> "PositionTable":
+        """A table of in-memory records (``(account, instrument, quantity[, unit[, where]])``)."""
+        recs = [r if isinstance(r, PositionRecord) else PositionRecord(*r) for r in records]
+        codes: list[dict[str, int]] = [{}, {}, {}]
+
+        def encode(k: int, values: Iterable[str]) -> NDArray[np.int64]:
+            d = codes[k]
+            return np.fromiter((d.setdefault(v, len(d)) for v in values), dtype=np.int64, count=len(recs))
+
+        account = encode(0, (r.account for r in recs))
+        instrument = encode(1, (r.instrument for r in recs))
+        unit = encode(2, ((r.unit or "") for r in recs))
+        quantity = np.fromiter((r.quantity for r in recs), dtype=np.float64, count=len(recs))
+        wheres = [r.where for r in recs]
+        return cls(tuple(codes[0]), tuple(codes[1]), tuple(codes[2]), account, instrument, unit, quantity,
+                   wheres.__getitem__)
+
+
+def _encode(arr: Any) -> tuple[tuple[str, ...], NDArray[np.int64]]:
+    """Distinct strings in order of first appearance and each row's code (one pyarrow hash pass)."""
+    enc = arr.dictionary_encode()
+    return tuple(enc.dictionary.to_pylist()), enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _as_strings(table: "StringTable", name: str, what: str) -> Any:
+    """Column ``name`` as a pyarrow string array; a parquet null or a non-text column is refused."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = table.columns[name]
+    if pa.types.is_dictionary(col.type):
+        col = col.cast(col.type.value_type)
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        if pa.types.is_integer(col.type):
+            col = pc.cast(col, pa.string())
+        else:
+            raise InputFileError(
+                f"{what} file {table.places.path}: column '{name}' must hold text. Got type {col.type}."
+            )
+    if col.null_count:
+        i = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+        raise InputFileError(f"{table.places.where(i)}: the '{name}' cell is empty. Give every row an {name}.")
+    return col  # CSV cells are stripped by the reader; parquet values are taken as stored
+
+
+def _numbers(table: "StringTable", name: str, *, what_of: Callable[[int], str]) -> NDArray[np.float64]:
+    """Column ``name`` as float64; the first cell that is not a number is named with its line."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    col = table.columns[name]
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_decimal(col.type):
+        if col.null_count:
+            i = int(np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False))[0])
+            raise InputFileError(f"{table.places.where(i)}: the {name} of {what_of(i)} is empty. Give a number.")
+        return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    col = _as_strings(table, name, "Input") if not pa.types.is_string(col.type) else col
     try:
-        handle = path.open(newline="", encoding="utf-8")
-    except OSError as err:
-        raise InputFileError(f"{what} file {path} cannot be read: {err.strerror}. Check the path.") from None
-    with handle:
-        reader = csv.reader(handle)
-        header: list[str] | None = None
-        for line_no, cells in enumerate(reader, start=1):
-            if not cells or not "".join(cells).strip() or cells[0].lstrip().startswith("#"):
-                continue
-            cells = [c.strip() for c in cells]
-            if header is None:
-                header = [c.lower() for c in cells]
-                unknown = [h for h in header if h not in columns + optional]
-                missing = [c for c in columns if c not in header]
-                if unknown or missing or len(set(header)) != len(header):
-                    raise InputFileError(
-                        f"{what} file {path} line {line_no}: the header must be "
-                        f"'{','.join(columns + optional)}' ({', '.join(optional) or 'no column'} optional); "
-                        f"got {','.join(cells)!r}."
-                    )
-                continue
-            if len(cells) != len(header):
-                raise InputFileError(
-                    f"{what} file {path} line {line_no}: expected {len(header)} cells ({','.join(header)}), "
-                    f"got {len(cells)}."
-                )
-            yield f"{path} line {line_no}", dict(zip(header, cells))
-        if header is None:
-            raise InputFileError(f"{what} file {path} is empty. Give the header '{','.join(columns + optional)}'.")
+        return pc.cast(col, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    # Rare: pyarrow refused a cell; Python's float() decides, as the row reader always did.
+    out = np.empty(len(col))
+    for i, text in enumerate(col.to_pylist()):
+        try:
+            out[i] = float(text)
+        except ValueError:
+            raise InputFileError(
+                f"{table.places.where(i)}: the {name} of {what_of(i)} must be a number like -2.5. Got {text!r}."
+            ) from None
+    return out
 
 
-def _number(text: str, *, where: str, field: str, what: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise InputFileError(f"{where}: the {field} of {what} must be a number like -2.5. Got {text!r}.") from None
+def _first_empty(col: Any) -> int:
+    import pyarrow.compute as pc
+
+    empty = pc.equal(pc.utf8_length(col), 0)
+    if not pc.any(empty).as_py():
+        return -1
+    return int(np.flatnonzero(empty.to_numpy(zero_copy_only=False))[0])
 
 
-def read_positions_csv(path: str | Path) -> list[PositionRecord]:
-    """Read ``account,instrument,quantity[,unit]`` rows.
+def read_positions(path: str | Path) -> PositionTable:
+    """Read ``account,instrument,quantity[,unit]`` rows from CSV or parquet, as columns.
 
     Returns
     -------
-    list of PositionRecord
-        In file order; quantities as written (NaN is kept here and rejected
-        by :func:`build_account_book` with the line named).
+    PositionTable
+        Quantities as written (NaN is kept and rejected by
+        :func:`build_account_book` with the line named).
 
     Raises
     ------
     InputFileError
         Missing file, bad header, wrong cell count, empty account or
-        instrument, a quantity that is not a number; naming file and line.
+        instrument, a quantity that is not a number; naming file and line
+        (parquet: row).
     """
-    p = Path(path)
-    out: list[PositionRecord] = []
-    for where, row in _read_csv(p, "Positions", ("account", "instrument", "quantity"), ("unit",)):
-        for field in ("account", "instrument"):
-            if not row[field]:
-                raise InputFileError(f"{where}: the '{field}' cell is empty. Give every row an {field}.")
-        q = _number(row["quantity"], where=where, field="quantity", what=row["instrument"])
-        out.append(PositionRecord(row["account"], row["instrument"], q, row.get("unit") or None, where))
-    return out
+    from spanlike.batch.io import read_table
+
+    table = read_table(path, what="Positions", columns=("account", "instrument", "quantity"), optional=("unit",))
+    account = _as_strings(table, "account", "Positions")
+    instrument = _as_strings(table, "instrument", "Positions")
+    empties = [(i, f) for f, col in (("account", account), ("instrument", instrument))
+               if (i := _first_empty(col)) >= 0]
+    if empties:
+        i, f = min(empties)
+        raise InputFileError(f"{table.places.where(i)}: the '{f}' cell is empty. Give every row an {f}.")
+    names_ins, ins = _encode(instrument)
+    quantity = _numbers(table, "quantity", what_of=lambda i: names_ins[ins[i]])
+    names_acc, acc = _encode(account)
+    if "unit" in table.columns:
+        import pyarrow.compute as pc
+
+        unit_col = table.columns["unit"]
+        if unit_col.null_count:
+            unit_col = pc.fill_null(unit_col, "")
+        names_unit, unit = _encode(_as_strings(type(table)({"unit": unit_col}, table.places, table.n_rows),
+                                               "unit", "Positions"))
+    else:
+        names_unit, unit = ("",), np.zeros(len(quantity), dtype=np.int64)
+    return PositionTable(names_acc, names_ins, names_unit, acc, ins, unit, quantity, table.places.where)
+
+
+def read_positions_csv(path: str | Path) -> list[PositionRecord]:
+    """Read ``account,instrument,quantity[,unit]`` rows as records (see :func:`read_positions`).
+
+    Returns
+    -------
+    list of PositionRecord
+        In file order. :func:`read_positions` gives the same rows as columns,
+        which :func:`build_account_book` takes without a Python object per row.
+
+    Raises
+    ------
+    InputFileError
+        As :func:`read_positions`.
+    """
+    return read_positions(path).records()
+
+
+@dataclass(frozen=True, eq=False)
+class EquityTable:
+    """Equity rows as codes: account and currency (upper case) in order of first appearance, amounts."""
+
+    account_names: tuple[str, ...]
+    currency_names: tuple[str, ...]
+    account: NDArray[np.int64]
+    currency: NDArray[np.int64]
+    amount: NDArray[np.float64]
+
+    def as_mapping(self) -> dict[str, dict[str, float]]:
+        """``account -> currency -> amount`` (rows of one account and currency added in file order)."""
+        out: dict[str, dict[str, float]] = {}
+        acc, cur = self.account_names, self.currency_names
+        for a, c, x in zip(self.account.tolist(), self.currency.tolist(), self.amount.tolist()):
+            d = out.setdefault(acc[a], {})
+            d[cur[c]] = d.get(cur[c], 0.0) + x
+        return out
+
+
+def read_equity(path: str | Path) -> EquityTable:
+    """Read ``account,currency,amount`` rows from CSV or parquet, as columns.
+
+    Raises
+    ------
+    InputFileError
+        As :func:`read_positions`; also an empty account or currency and a
+        non-finite amount.
+    """
+    import pyarrow.compute as pc
+
+    from spanlike.batch.io import read_table
+
+    table = read_table(path, what="Equity", columns=("account", "currency", "amount"))
+    account = _as_strings(table, "account", "Equity")
+    currency = _as_strings(table, "currency", "Equity")
+    bad = [i for i in (_first_empty(account), _first_empty(currency)) if i >= 0]
+    if bad:
+        raise InputFileError(f"{table.places.where(min(bad))}: 'account' and 'currency' must not be empty.")
+    names_acc, acc = _encode(account)
+    amount = _numbers(table, "amount", what_of=lambda i: f"account {names_acc[acc[i]]!r}")
+    finite = np.isfinite(amount)
+    if not finite.all():
+        i = int(np.flatnonzero(~finite)[0])
+        raise InputFileError(
+            f"{table.places.where(i)}: the amount of account {names_acc[acc[i]]!r} must be finite. Got {amount[i]!r}."
+        )
+    names_cur, cur = _encode(pc.utf8_upper(currency))
+    return EquityTable(names_acc, names_cur, acc, cur, amount)
 
 
 def read_equity_csv(path: str | Path) -> dict[str, dict[str, float]]:
@@ -313,35 +492,66 @@ def read_equity_csv(path: str | Path) -> dict[str, dict[str, float]]:
     Raises
     ------
     InputFileError
-        As :func:`read_positions_csv`; also a non-finite amount.
+        As :func:`read_positions`; also a non-finite amount.
     """
-    p = Path(path)
-    out: dict[str, dict[str, float]] = defaultdict(dict)
-    for where, row in _read_csv(p, "Equity", ("account", "currency", "amount"), ()):
-        if not row["account"] or not row["currency"]:
-            raise InputFileError(f"{where}: 'account' and 'currency' must not be empty.")
-        amount = _number(row["amount"], where=where, field="amount", what=f"account {row['account']!r}")
-        if not math.isfinite(amount):
-            raise InputFileError(f"{where}: the amount of account {row['account']!r} must be finite. Got {amount!r}.")
-        cur = row["currency"].upper()
-        out[row["account"]][cur] = out[row["account"]].get(cur, 0.0) + amount
-    return dict(out)
+    return read_equity(path).as_mapping()
+
+
+# --- the book: numpy sort, unique, cumulative counts --------------------------------------------------
+
+class _Grouping:
+    """Rows grouped by an integer key: distinct keys ascending, each row's group, first row, size."""
+
+    def __init__(self, key: NDArray[np.int64]) -> None:
+        uniq, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+        self.keys = uniq
+        self.inverse = inverse.reshape(-1).astype(np.int64)
+        self.first = first.astype(np.int64)
+        self.counts = counts.astype(np.int64)
+        self._order: NDArray[np.int64] | None = None
+
+    def members(self, group: int) -> NDArray[np.int64]:
+        """Rows of ``group`` in row order (one stable sort, made on first use)."""
+        if self._order is None:
+            self._order = np.argsort(self.inverse, kind="stable")
+            self._starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        lo = int(self._starts[group])
+        return self._order[lo:lo + int(self.counts[group])]
+
+    def net(self, q: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+        """Net of each group (``math.fsum``: correctly rounded, so order-free) and whether it nets to zero.
+
+        A group of one row is its quantity (no Python per row); only groups of
+        several rows go through ``math.fsum`` and the relative zero test of
+        :data:`spanlike.portfolio.NET_ZERO_RELATIVE_TOLERANCE` (for one row
+        that test reduces to ``q == 0``).
+        """
+        net = np.zeros(self.counts.shape[0])
+        single = self.counts == 1
+        net[single] = q[self.first[single]]
+        zero = net == 0.0
+        for g in np.flatnonzero(~single).tolist():
+            qs = q[self.members(g)].tolist()
+            total = math.fsum(qs)
+            net[g] = total
+            zero[g] = abs(total) <= NET_ZERO_RELATIVE_TOLERANCE * max(abs(x) for x in qs)
+        return net, zero
 
 
 def build_account_book(
-    records: Iterable[PositionRecord | tuple],
+    records: "PositionTable | Iterable[PositionRecord | tuple]",
     *,
     engine: "PreparedEngine",  # noqa: F821 - forward reference, avoids importing numba here
     accounts: Sequence[str] | None = None,
 ) -> AccountBook:
-    """Net and resolve position records onto the engine's universe.
+    """Net and resolve positions onto the engine's universe (numpy: sort, unique, cumulative counts).
 
     Parameters
     ----------
-    records : iterable of PositionRecord or tuple
-        ``(account, instrument, quantity[, unit])``; units as in a portfolio
-        file (``"usd"`` only for coin-settled futures and perpetuals, where a
-        unit is required).
+    records : PositionTable, or iterable of PositionRecord or tuple
+        From :func:`read_positions`, or rows ``(account, instrument,
+        quantity[, unit])``; units as in a portfolio file (``"usd"`` only for
+        coin-settled futures and perpetuals, where a unit is required).
     engine : PreparedEngine
     accounts : sequence of str, optional
         Every account to include, in this order (accounts without records
@@ -359,77 +569,134 @@ def build_account_book(
         NaN/infinite quantity or a unit that does not fit, naming file and line.
     UnknownAccountError
         A record's account is not in ``accounts``.
+
+    Notes
+    -----
+    Same rules as :class:`spanlike.portfolio.Portfolio` then
+    :func:`spanlike.universe.resolve_positions`: rows of one (account,
+    instrument, unit) net with ``math.fsum``; a net zero is dropped with a
+    note naming its lines; USD converts to contracts at ``F x multiplier``;
+    the legs of one instrument net again. Checks report the first bad row in
+    file order (account, then instrument, quantity, unit).
     """
-    order: dict[str, int] = {}
+    table = records if isinstance(records, PositionTable) else PositionTable.from_records(records)
+    n = len(table)
+    universe = engine.universe.table
+    # Accounts: codes in the book's order.
     if accounts is not None:
+        order: dict[str, int] = {}
         for a in accounts:
             order.setdefault(str(a), len(order))
-    # Stage 1, like Portfolio: net per (account, instrument, unit), in order of first appearance.
-    legs: dict[tuple[str, str, str], list[float]] = {}
-    where_of: dict[tuple[str, str, str], list[str]] = {}
-    rows_of: dict[str, int] = {}
-    for rec in records:
-        if not isinstance(rec, PositionRecord):
-            rec = PositionRecord(*rec)
-        if rec.account not in order:
-            if accounts is not None:
-                raise UnknownAccountError(
-                    f"{rec.where}: account {rec.account!r} is not among the {len(order)} accounts given. "
-                    "Add it to the account list or fix the id."
-                )
-            order[rec.account] = len(order)
-        row = rows_of.get(rec.instrument)
-        if row is None:
+        acc_map = np.array([order.get(a, -1) for a in table.account_names], dtype=np.int64)
+        account_names = tuple(order)
+    else:
+        acc_map = np.arange(len(table.account_names), dtype=np.int64)
+        account_names = table.account_names
+    acc = acc_map[table.account] if n else np.zeros(0, dtype=np.int64)
+    # Instruments: one dictionary pass over the distinct names.
+    row_of = universe._row_of
+    ins_rows = np.array([row_of.get(name, -1) for name in table.instrument_names], dtype=np.int64)
+    rows = ins_rows[table.instrument] if n else np.zeros(0, dtype=np.int64)
+    # Units: checked once per distinct (instrument, unit) pair.
+    n_units = max(1, len(table.unit_names))
+    pair_inv = table.instrument * n_units + table.unit
+    pairs = np.flatnonzero(np.bincount(pair_inv, minlength=len(table.instrument_names) * n_units))
+    pair_usd = np.zeros(len(table.instrument_names) * n_units, dtype=bool)
+    pair_err: dict[int, str] = {}
+    for code in pairs.tolist():
+        p = code
+        k, u = divmod(code, n_units)
+        r = int(ins_rows[k])
+        if r < 0:
+            continue
+        raw = table.unit_names[u] if table.unit_names else ""
+        try:
+            pair_usd[p] = checked_unit(universe.instruments[r], raw or None, where="\0") == "usd"
+        except InvalidPositionError as err:
+            pair_err[p] = str(err)
+    q = table.quantity
+    # The first bad row in file order, and its first problem (the order the row reader checked in).
+    bad_acc = acc < 0
+    bad_ins = rows < 0
+    bad_q = ~np.isfinite(q)
+    bad_unit = np.zeros(n, dtype=bool)
+    if pair_err:
+        bad_unit = np.isin(pair_inv, np.fromiter(pair_err, dtype=np.int64)) & ~bad_ins
+    bad = bad_acc | bad_ins | bad_q | bad_unit
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        where = table.where(i)
+        account = table.account_names[table.account[i]]
+        name = table.instrument_names[table.instrument[i]]
+        if bad_acc[i]:
+            raise UnknownAccountError(
+                f"{where}: account {account!r} is not among the {len(account_names)} accounts given. "
+                "Add it to the account list or fix the id."
+            )
+        if bad_ins[i]:
             try:
-                row = engine.row_of(rec.instrument)
+                engine.row_of(name)
             except UnknownInstrumentError as err:
-                raise UnknownInstrumentError(f"{rec.where}: {err}") from None
-            rows_of[rec.instrument] = row
-        if not math.isfinite(rec.quantity):
+                raise UnknownInstrumentError(f"{where}: {err}") from None
+        if bad_q[i]:
             raise InvalidPositionError(
-                f"{rec.where}: the quantity of {rec.instrument} in account {rec.account!r} must be a finite number "
-                f"(positive long, negative short). Got {rec.quantity!r}."
+                f"{where}: the quantity of {name} in account {account!r} must be a finite number "
+                f"(positive long, negative short). Got {float(q[i])!r}."
             )
-        unit = checked_unit(engine.universe.table.instruments[row], rec.unit, where=rec.where)
-        key = (rec.account, rec.instrument, unit)
-        legs.setdefault(key, []).append(rec.quantity)
-        where_of.setdefault(key, []).append(rec.where)
-    notes: dict[str, list[str]] = defaultdict(list)
-    # Stage 2, like resolve_positions: convert to contracts, net per (account, row).
-    per_row: dict[tuple[int, int], list[float]] = {}
-    for (account, name, unit), qs in legs.items():
-        net = math.fsum(qs)
-        if abs(net) <= NET_ZERO_RELATIVE_TOLERANCE * max(abs(x) for x in qs):
-            notes[account].append(f"{name} ({unit}) at {', '.join(where_of[(account, name, unit)])} nets to zero and was dropped.")
-            continue
-        row = rows_of[name]
-        q = engine.contract_quantity(row, net, unit, where=where_of[(account, name, unit)][0])
-        per_row.setdefault((order[account], row), []).append(q)
-    accounts_list = list(order)
-    counts = np.zeros(len(accounts_list), dtype=np.int64)
-    entries: list[tuple[int, int, float]] = []
-    for (a, row), qs in per_row.items():
-        net = math.fsum(qs)
-        if abs(net) <= NET_ZERO_RELATIVE_TOLERANCE * max(abs(x) for x in qs):
-            notes[accounts_list[a]].append(
-                f"{engine.instrument_names[row]}: the positions in USD and coin net to zero after conversion and were dropped."
-            )
-            continue
-        entries.append((a, row, net))
-        counts[a] += 1
-    entries.sort(key=lambda e: (e[0], e[1]))
-    offsets = np.zeros(len(accounts_list) + 1, dtype=np.int64)
+        raise InvalidPositionError(pair_err[int(pair_inv[i])].replace("\0", where, 1))
+    usd = pair_usd[pair_inv] if n else np.zeros(0, dtype=bool)
+    n_acc = len(account_names)
+    notes: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    # Stage 1, like Portfolio: net per (account, instrument, unit).
+    n_ins = max(1, len(table.instrument_names))
+    key1 = (acc * n_ins + table.instrument) * 2 + usd
+    g1 = _Grouping(key1)
+    first1 = g1.first
+    net1, zero1 = g1.net(q)
+    for g in np.flatnonzero(zero1).tolist():
+        i0 = int(first1[g])
+        members = g1.members(g).tolist()
+        unit = "usd" if usd[i0] else "coin"
+        places = ", ".join(table.where(i) for i in members)
+        notes[account_names[acc[i0]]].append(
+            (i0, f"{table.instrument_names[table.instrument[i0]]} ({unit}) at {places} nets to zero and was dropped.")
+        )
+    keep1 = ~zero1
+    g_acc = acc[first1][keep1]
+    g_row = rows[first1][keep1]
+    g_first = first1[keep1]
+    g_q = net1[keep1]
+    g_usd = usd[first1][keep1]
+    if g_usd.any():
+        c = universe.contracts
+        g_q = np.where(g_usd, g_q / (c.forward[g_row] * c.multiplier[g_row]), g_q)
+    # Stage 2, like resolve_positions: net per (account, row); np.unique sorts by (account, row).
+    key2 = g_acc * max(1, len(universe)) + g_row
+    g2 = _Grouping(key2)
+    first2 = g2.first
+    net2, zero2 = g2.net(g_q)
+    for g in np.flatnonzero(zero2).tolist():
+        members = g2.members(g)
+        i0 = int(g_first[members].min())
+        notes[account_names[g_acc[first2[g]]]].append((
+            1 << 62 | i0,  # after every stage-1 note of the account, as the row reader wrote them
+            f"{engine.instrument_names[g_row[first2[g]]]}: the positions in USD and coin net to zero after "
+            "conversion and were dropped.",
+        ))
+    keep2 = ~zero2
+    out_acc = g_acc[first2][keep2]
+    counts = np.bincount(out_acc, minlength=n_acc).astype(np.int64)
+    offsets = np.zeros(n_acc + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
-    rows = np.fromiter((e[1] for e in entries), dtype=np.int64, count=len(entries))
-    qty = np.fromiter((e[2] for e in entries), dtype=np.float64, count=len(entries))
     return AccountBook(
-        accounts=tuple(accounts_list), offsets=offsets, rows=rows, quantity=qty,
-        notes={a: tuple(v) for a, v in notes.items()},
+        accounts=tuple(account_names), offsets=offsets, rows=np.ascontiguousarray(g_row[first2][keep2]),
+        quantity=np.ascontiguousarray(net2[keep2]),
+        notes={a: tuple(text for _, text in sorted(v)) for a, v in notes.items()},
     )
 
 
 def equity_usd(
-    equity: Mapping[str, Mapping[str, float]],
+    equity: "Mapping[str, Mapping[str, float]] | EquityTable",
     *,
     book: AccountBook,
     index_prices: Mapping[str, float],
@@ -439,8 +706,8 @@ def equity_usd(
 
     Parameters
     ----------
-    equity : mapping
-        ``account -> currency -> amount`` (e.g. from :func:`read_equity_csv`).
+    equity : EquityTable or mapping
+        From :func:`read_equity`, or ``account -> currency -> amount``.
         Accounts of the book without an entry have equity 0.
     book : AccountBook
     index_prices : mapping of str to float
@@ -451,6 +718,8 @@ def equity_usd(
     Returns
     -------
     ndarray of float64, shape (len(book),)
+        Per account, the amounts of one currency added in file order, then
+        the currencies converted and added in order of first appearance.
 
     Raises
     ------
@@ -459,6 +728,53 @@ def equity_usd(
     MissingMarketDataError
         A currency with no index price.
     """
+    if not isinstance(equity, EquityTable):
+        return _equity_usd_mapping(equity, book=book, index_prices=index_prices, where=where)
+    index = getattr(book, "_index")
+    acc_map = np.array([index.get(a, -1) for a in equity.account_names], dtype=np.int64)
+    prices = np.empty(len(equity.currency_names))
+    has_price = np.ones(len(equity.currency_names), dtype=bool)
+    for c, cur in enumerate(equity.currency_names):
+        if cur in STABLE_USD:
+            prices[c] = 1.0
+        elif cur in index_prices:
+            prices[c] = float(index_prices[cur])
+        else:
+            has_price[c] = False
+    unknown = acc_map < 0
+    no_price_acc = np.zeros(len(equity.account_names), dtype=bool)
+    no_price_acc[equity.account[~has_price[equity.currency]]] = True
+    problem = unknown | no_price_acc
+    if problem.any():
+        a = int(np.flatnonzero(problem)[0])  # accounts are coded in order of first appearance
+        account = equity.account_names[a]
+        if unknown[a]:
+            raise UnknownAccountError(
+                f"{where}: account {account!r} has equity but no row in the positions ({len(book)} accounts). "
+                "Add its positions (a row with quantity 0 declares an empty account) or remove it from the equity."
+            )
+        cur = next(equity.currency_names[c] for c in equity.currency[equity.account == a].tolist() if not has_price[c])
+        raise MissingMarketDataError(
+            f"{where}: account {account!r} holds {cur} but the market has no index price for it "
+            f"(has: {', '.join(sorted(index_prices))}). Add '{cur}' to index_prices or convert the amount."
+        )
+    # Amounts of one (account, currency) add in file order (np.add.at is sequential and unbuffered),
+    # then the currencies of an account add in order of first appearance: the row reader's float order.
+    n_cur = max(1, len(equity.currency_names))
+    key = equity.account * n_cur + equity.currency
+    uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    sums = np.zeros(uniq.shape[0])
+    np.add.at(sums, inv.reshape(-1), equity.amount)
+    by_first = np.argsort(first, kind="stable")
+    g_acc, g_cur = np.divmod(uniq[by_first], n_cur)
+    out = np.zeros(len(book))
+    np.add.at(out, acc_map[g_acc], sums[by_first] * prices[g_cur])
+    return out
+
+
+def _equity_usd_mapping(
+    equity: Mapping[str, Mapping[str, float]], *, book: AccountBook, index_prices: Mapping[str, float], where: str
+) -> NDArray[np.float64]:
     out = np.zeros(len(book))
     index = getattr(book, "_index")
     for account, amounts in equity.items():

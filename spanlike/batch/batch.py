@@ -9,7 +9,9 @@ summation order, so results equal the reference to the last bit in practice
 
 Status of an account with equity ``E`` (USD): ``"liquidation"`` if
 ``E < MM``, else ``"margin call"`` if ``E < IM``, else ``"ok"``; excess =
-``E - IM`` (negative: deficit).
+``E - IM`` (negative: deficit). Without equity (``equity_usd=None``) the
+status is ``"n/a"``: a batch run for margins alone must not report every
+account as in liquidation.
 """
 
 from __future__ import annotations
@@ -40,13 +42,17 @@ __all__ = [
     "COMPONENT_NAMES",
 ]
 
-STATUS_OK, STATUS_MARGIN_CALL, STATUS_LIQUIDATION = 0, 1, 2
-STATUS_NAMES = ("ok", "margin call", "liquidation")
+STATUS_OK, STATUS_MARGIN_CALL, STATUS_LIQUIDATION, STATUS_NA = 0, 1, 2, 3
+STATUS_NAMES = ("ok", "margin call", "liquidation", "n/a")
 COMPONENT_NAMES = K.COMPONENT_NAMES
 #: Accounts per parallel work item: large enough to amortise scratch allocation, small enough to balance threads.
 DEFAULT_CHUNK = 512
 
-Status = Literal["ok", "margin call", "liquidation"]
+Status = Literal["ok", "margin call", "liquidation", "n/a"]
+#: Components that are flags (written as booleans) and the worst scenario (an index, -1 if absent).
+_FLAG_COMPONENTS = ("present", "short_option_minimum_binding")
+#: Components without a unit: the directional share in [-1, 1].
+_UNITLESS_COMPONENTS = ("direction",)
 
 
 @dataclass(frozen=True)
@@ -57,10 +63,11 @@ class AccountMargin:
     ----------
     account : str
     initial_margin_usd, maintenance_margin_usd : float
-    equity_usd : float
-    excess_usd : float
-        ``equity - IM`` (negative = deficit).
-    status : {"ok", "margin call", "liquidation"}
+    equity_usd : float or None
+        None when the batch was run without equity.
+    excess_usd : float or None
+        ``equity - IM`` (negative = deficit); None without equity.
+    status : {"ok", "margin call", "liquidation", "n/a"}
     worst_commodity : str
         Combined commodity with the largest requirement ('' without positions).
     worst_scenario : str
@@ -72,8 +79,8 @@ class AccountMargin:
     account: str
     initial_margin_usd: float
     maintenance_margin_usd: float
-    equity_usd: float
-    excess_usd: float
+    equity_usd: float | None
+    excess_usd: float | None
     status: Status
     worst_commodity: str
     worst_scenario: str
@@ -90,9 +97,15 @@ class BatchSummary:
     equity_usd: float
     margin_calls: int
     liquidations: int
+    equity_given: bool = True
 
     def format(self) -> str:
         """One readable paragraph."""
+        if not self.equity_given:
+            return (
+                f"{self.accounts:,} accounts: initial margin {self.initial_margin_usd:,.2f} USD, maintenance margin "
+                f"{self.maintenance_margin_usd:,.2f} USD; no equity given, so no status (n/a)"
+            )
         return (
             f"{self.accounts:,} accounts: initial margin {self.initial_margin_usd:,.2f} USD, maintenance margin "
             f"{self.maintenance_margin_usd:,.2f} USD, equity {self.equity_usd:,.2f} USD; "
@@ -120,6 +133,10 @@ class BatchResult:
         Index into :data:`spanlike.aggregation.joint_move.JOINT_LABELS` of the
         floor's joint scenario, -1 where none applies.
     equity_usd : ndarray, shape (n,)
+        Zeros when the batch was run without equity (:attr:`equity_given` False).
+    equity_given : bool
+        False: no equity was given; status is "n/a" and outputs leave equity
+        and excess empty.
     worst_commodity : ndarray of int64, shape (n,)
         Index into :attr:`commodity_names` of the commodity with the largest
         requirement in USD (first on ties), -1 for an account without positions.
@@ -152,6 +169,8 @@ class BatchResult:
     joint_move_floor_usd: NDArray[np.float64] | None = None
     joint_move_addon_usd: NDArray[np.float64] | None = None
     joint_move_scenario: NDArray[np.int64] | None = None
+    equity_given: bool = True
+    commodity_units: tuple[tuple[str, str], ...] = ()
 
     @cached_property
     def worst_scenario_labels(self) -> tuple[str, ...]:
@@ -177,7 +196,9 @@ class BatchResult:
 
     @property
     def status_code(self) -> NDArray[np.int8]:
-        """0 ok, 1 margin call (equity < IM), 2 liquidation (equity < MM)."""
+        """0 ok, 1 margin call (equity < IM), 2 liquidation (equity < MM), 3 n/a (no equity given)."""
+        if not self.equity_given:
+            return np.full(len(self), STATUS_NA, dtype=np.int8)
         code = np.where(self.equity_usd < self.initial_margin_usd, STATUS_MARGIN_CALL, STATUS_OK)
         code = np.where(self.equity_usd < self.maintenance_margin_usd, STATUS_LIQUIDATION, code)
         return code.astype(np.int8)
@@ -195,8 +216,8 @@ class BatchResult:
             account=account,
             initial_margin_usd=float(self.initial_margin_usd[a]),
             maintenance_margin_usd=float(self.maintenance_margin_usd[a]),
-            equity_usd=float(self.equity_usd[a]),
-            excess_usd=float(self.excess_usd[a]),
+            equity_usd=float(self.equity_usd[a]) if self.equity_given else None,
+            excess_usd=float(self.excess_usd[a]) if self.equity_given else None,
             status=STATUS_NAMES[int(self.status_code[a])],  # type: ignore[arg-type]
             worst_commodity=self.commodity_names[c] if c >= 0 else "",
             worst_scenario=self.worst_scenario_labels[a],
@@ -227,69 +248,88 @@ class BatchResult:
             equity_usd=float(self.equity_usd.sum()),
             margin_calls=int((code == STATUS_MARGIN_CALL).sum()),
             liquidations=int((code == STATUS_LIQUIDATION).sum()),
+            equity_given=self.equity_given,
         )
 
-    def columns(self) -> dict[str, Any]:
-        """Output columns (name -> sequence), with per-commodity components when computed."""
+    def component_columns(self) -> list[tuple[str, int, int, str]]:
+        """``(column name, commodity, component, kind)`` of every per-commodity output column.
+
+        Names carry the unit: ``BTC.scan_risk_btc`` (settlement currency),
+        ``BTC_USDC.net_delta_btc`` (underlying units), ``BTC.present`` and
+        ``BTC.short_option_minimum_binding`` (booleans),
+        ``BTC.worst_scenario_index`` (0-based, -1 if absent), ``BTC.direction``
+        (share in [-1, 1]). ``kind`` is "float", "bool" or "int".
+        """
+        out = []
+        for c, cc in enumerate(self.commodity_names):
+            settle, under = self.commodity_units[c] if self.commodity_units else ("", "")
+            for k, comp in enumerate(COMPONENT_NAMES):
+                if comp in _FLAG_COMPONENTS:
+                    out.append((f"{cc}.{comp}", c, k, "bool"))
+                elif comp == "worst_scenario":
+                    out.append((f"{cc}.worst_scenario_index", c, k, "int"))
+                elif comp in _UNITLESS_COMPONENTS:
+                    out.append((f"{cc}.{comp}", c, k, "float"))
+                elif comp == "net_delta":
+                    out.append((f"{cc}.net_delta_{under.lower()}", c, k, "float"))
+                else:
+                    out.append((f"{cc}.{comp}_{settle.lower()}", c, k, "float"))
+        return out
+
+    def to_arrow(self) -> Any:
+        """The output table (pyarrow): one row per account, the columns every writer writes.
+
+        Columns: ``account``, ``initial_margin_usd``, ``maintenance_margin_usd``,
+        ``equity_usd`` and ``excess_usd`` (null without equity), ``status``,
+        ``worst_commodity``, ``worst_scenario``, ``requirement_usd``,
+        ``correlation_offset_usd``, the joint-move floor and add-on where the
+        set has one, then :meth:`component_columns` when computed.
+        """
+        import pyarrow as pa
+
+        n = len(self)
         code = self.status_code
+        status = pa.DictionaryArray.from_arrays(pa.array(code.astype(np.int32)), pa.array(list(STATUS_NAMES)))
+        names = pa.array(list(self.commodity_names) + [""], type=pa.string())
+        worst_cc = np.where(self.worst_commodity >= 0, self.worst_commodity, len(self.commodity_names))
+        no_equity = None if self.equity_given else np.ones(n, dtype=bool)
         cols: dict[str, Any] = {
-            "account": list(self.accounts),
-            "initial_margin_usd": self.initial_margin_usd,
-            "maintenance_margin_usd": self.maintenance_margin_usd,
-            "equity_usd": self.equity_usd,
-            "excess_usd": self.excess_usd,
-            "status": [STATUS_NAMES[int(x)] for x in code],
-            "worst_commodity": [self.commodity_names[c] if c >= 0 else "" for c in self.worst_commodity],
-            "worst_scenario": list(self.worst_scenario_labels),
-            "requirement_usd": self.requirement_usd,
-            "correlation_offset_usd": self.correlation_offset_usd,
+            "account": pa.array(self.accounts, type=pa.string()),
+            "initial_margin_usd": pa.array(self.initial_margin_usd),
+            "maintenance_margin_usd": pa.array(self.maintenance_margin_usd),
+            "equity_usd": pa.array(self.equity_usd, mask=no_equity),
+            "excess_usd": pa.array(self.excess_usd, mask=no_equity),
+            "status": status.cast(pa.string()),
+            "worst_commodity": names.take(pa.array(worst_cc)),
+            "worst_scenario": pa.array(self.worst_scenario_labels, type=pa.string()),
+            "requirement_usd": pa.array(self.requirement_usd),
+            "correlation_offset_usd": pa.array(self.correlation_offset_usd),
         }
         if self.joint_move_addon_usd is not None:
-            cols["joint_move_floor_usd"] = self.joint_move_floor_usd
-            cols["joint_move_addon_usd"] = self.joint_move_addon_usd
+            cols["joint_move_floor_usd"] = pa.array(self.joint_move_floor_usd)
+            cols["joint_move_addon_usd"] = pa.array(self.joint_move_addon_usd)
         if self.components is not None:
-            for c, cc in enumerate(self.commodity_names):
-                for k, comp in enumerate(COMPONENT_NAMES):
-                    cols[f"{cc}.{comp}"] = self.components[:, c, k]
-        return cols
+            for name, c, k, kind in self.component_columns():
+                v = self.components[:, c, k]
+                cols[name] = pa.array(v != 0.0 if kind == "bool" else v.astype(np.int64) if kind == "int" else v)
+        return pa.table(cols)
+
+    def columns(self) -> dict[str, Any]:
+        """Output columns (name -> numpy array; strings as object arrays, None where empty)."""
+        table = self.to_arrow()
+        return {name: table.column(name).to_numpy() for name in table.column_names}
 
     def write(self, path: str | Path) -> None:
-        """Write :meth:`columns` to ``.csv`` or ``.parquet`` (parquet needs pyarrow).
+        """Write :meth:`to_arrow` to ``.csv``, ``.parquet`` or ``.jsonl`` (:func:`spanlike.batch.io.write_table`).
 
         Raises
         ------
         InputFileError
-            Another suffix, or parquet without pyarrow installed.
+            Another suffix, a missing directory or a directory as the path.
         """
-        p = Path(path)
-        cols = self.columns()
-        if p.suffix.lower() == ".csv":
-            import csv
+        from spanlike.batch.io import check_output_path, write_table
 
-            names = list(cols)
-            with p.open("w", newline="", encoding="utf-8") as handle:
-                w = csv.writer(handle)
-                w.writerow(names)
-                data = [cols[n] for n in names]
-                for i in range(len(self)):
-                    w.writerow([_cell(col[i]) for col in data])
-        elif p.suffix.lower() == ".parquet":
-            try:
-                import pyarrow as pa
-                import pyarrow.parquet as pq
-            except ModuleNotFoundError:
-                raise InputFileError(
-                    f"Writing {p} needs pyarrow, which is not installed. Install it (pip install pyarrow) or write .csv."
-                ) from None
-            pq.write_table(pa.table({k: list(v) if isinstance(v, list) else np.asarray(v) for k, v in cols.items()}), p)
-        else:
-            raise InputFileError(f"Output file {p} must end in .csv or .parquet. Got suffix {p.suffix!r}.")
-
-
-def _cell(x: Any) -> Any:
-    if isinstance(x, (float, np.floating)):
-        return repr(float(x))
-    return x
+        write_table(self.to_arrow(), check_output_path(path))
 
 
 def _threads_chunk(n_accounts: int, chunk: int | None) -> int:
@@ -351,6 +391,7 @@ def result_from_totals(
     """Wrap kernel output into a :class:`BatchResult`."""
     worst_cc = totals[:, K.T_WORST_CC].astype(np.int64)
     worst_scen = totals[:, K.T_WORST_SCEN].astype(np.int64)
+    given = equity is not None
     eq = np.zeros(len(book)) if equity is None else np.asarray(equity, dtype=np.float64)
     if eq.shape != (len(book),) or not np.isfinite(eq).all():
         raise InvalidInputError(f"'equity_usd' must be finite with shape ({len(book)},). Got shape {eq.shape}.")
@@ -372,6 +413,9 @@ def result_from_totals(
         worst_scenario=worst_scen,
         scenario_labels=tuple(tuple(r.scenarios.labels) for r in engine.universe.commodities),
         components=components,
+        equity_given=given,
+        commodity_units=tuple((r.commodity.settlement_currency, r.commodity.underlying)
+                              for r in engine.universe.commodities),
     )
 
 
@@ -395,7 +439,9 @@ def margin_batch(
     book : AccountBook
         Built against ``engine`` (:func:`spanlike.batch.build_account_book`).
     equity_usd : ndarray, shape (n,), optional
-        Equity per account in USD (:func:`spanlike.batch.equity_usd`); default 0.
+        Equity per account in USD (:func:`spanlike.batch.equity_usd`). None:
+        margins only, status "n/a" (an account with no equity given is not
+        "in liquidation"; pass zeros for that).
     components : bool
         Also return every component per account and commodity (memory
         ``n x n_cc x 16`` floats).

@@ -17,25 +17,48 @@ from typing import Any, Callable
 __all__ = ["register"]
 
 
+#: Share of the bar each stage of ``spanlike batch`` fills (about its share of a 100,000-account run).
+_STAGES = {"reading": (0.0, 0.30), "building": (0.30, 0.45), "margining": (0.45, 0.85), "writing": (0.85, 1.0)}
+
+
 class _ProgressBar:
-    """A one-line progress bar on stderr (only when stderr is a terminal or forced)."""
+    """One bar over a whole batch run (reading, building, margining, writing) on stderr.
 
-    def __init__(self, label: str, *, enabled: bool) -> None:
-        self.label = label
-        self.enabled = enabled
+    Drawn only when stderr is a terminal: redrawing uses carriage returns,
+    which would litter a log file, so a redirected stderr gets no bar.
+    """
+
+    def __init__(self, *, enabled: bool, stream: Any = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.enabled = enabled and bool(isatty is not None and isatty())
         self.start = time.perf_counter()
+        self.stage = "reading"
+        self.drawn = False
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, stage: str, fraction: float = 0.0) -> None:
+        """Show ``stage`` done to ``fraction`` (0..1)."""
         if not self.enabled:
             return
+        self.stage = stage
+        lo, hi = _STAGES.get(stage, (0.0, 1.0))
+        total = lo + (hi - lo) * min(max(fraction, 0.0), 1.0)
         width = 30
-        filled = int(width * done / total) if total else width
+        filled = int(width * total)
         elapsed = time.perf_counter() - self.start
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} accounts "
-                         f"{elapsed:.1f}s")
-        if done >= total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
+        self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {total:4.0%} {stage:<10} {elapsed:5.1f}s")
+        self.stream.flush()
+        self.drawn = True
+
+    def accounts(self, done: int, total: int) -> None:
+        """Margining progress in accounts (the kernel's callback)."""
+        self("margining", done / total if total else 1.0)
+
+    def close(self) -> None:
+        """End the bar's line (if one was drawn)."""
+        if self.enabled and self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def _load_market(paths: list[str]) -> Any:
@@ -48,41 +71,51 @@ def _load_market(paths: list[str]) -> Any:
 
 def _cmd_batch(args: argparse.Namespace) -> int:
     from spanlike import params
-    from spanlike.batch.accounts import build_account_book, equity_usd, read_equity_csv, read_positions_csv
-    from spanlike.batch.prepared import prepare_engine
+    from spanlike.batch.accounts import build_account_book, equity_usd, read_equity, read_positions
+    from spanlike.batch.io import check_output_path, write_table
 
-    records = read_positions_csv(args.accounts)
-    equity = read_equity_csv(args.equity) if args.equity else {}
-    market = _load_market(args.market)
-    ps = params.load(args.params)
-    names = list(dict.fromkeys(r.instrument for r in records))
-    engine = prepare_engine(instruments=names, market=market, parameter_set=ps, parallel=len(names) > 10_000)
-    book = build_account_book(records, engine=engine)
-    eq = equity_usd(equity, book=book, index_prices=market.index_prices, where=str(args.equity))
-    bar = _ProgressBar("margining", enabled=not args.no_progress)
-    if args.scheduler:
-        from spanlike.batch.dask_backend import margin_batch_dask
+    out = check_output_path(args.out) if args.out else None  # before any work: a typo costs nothing
+    bar = _ProgressBar(enabled=not args.no_progress)
+    try:
+        bar("reading")
+        positions = read_positions(args.accounts)
+        bar("reading", 0.6)
+        equity = read_equity(args.equity) if args.equity else None
+        market = _load_market(args.market)
+        ps = params.load(args.params)
+        bar("building")
+        from spanlike.batch.prepared import prepare_engine
 
-        result = margin_batch_dask(engine, book, scheduler=args.scheduler, equity_usd=eq,
-                                   components=args.components, progress=bar)
-    else:
-        from spanlike.batch.batch import margin_batch
+        names = list(positions.instrument_names)
+        engine = prepare_engine(instruments=names, market=market, parameter_set=ps, parallel=len(names) > 10_000)
+        book = build_account_book(positions, engine=engine)
+        eq = (equity_usd(equity, book=book, index_prices=market.index_prices, where=str(args.equity))
+              if equity is not None else None)
+        bar("margining")
+        if args.scheduler:
+            from spanlike.batch.dask_backend import margin_batch_dask
 
-        result = margin_batch(engine, book, equity_usd=eq, components=args.components, progress=bar)
+            result = margin_batch_dask(engine, book, scheduler=args.scheduler, equity_usd=eq,
+                                       components=args.components, progress=bar.accounts)
+        else:
+            from spanlike.batch.batch import margin_batch
+
+            result = margin_batch(engine, book, equity_usd=eq, components=args.components,
+                                  progress=bar.accounts if bar.enabled else None)
+        bar("writing")
+        table = result.to_arrow()
+        if out is not None:
+            write_table(table, out)
+        else:
+            sys.stdout.flush()
+            write_table(table, sys.stdout.buffer, fmt="csv")
+            sys.stdout.buffer.flush()
+        bar("writing", 1.0)
+    finally:
+        bar.close()
     summary = result.summary()
-    if args.out:
-        result.write(args.out)
-    else:
-        import csv
-
-        cols = result.columns()
-        writer = csv.writer(sys.stdout)
-        writer.writerow(list(cols))
-        data = list(cols.values())
-        for i in range(len(result)):
-            writer.writerow([repr(float(c[i])) if not isinstance(c[i], str) else c[i] for c in data])
     print(f"{result.parameter_set} at {result.valuation_time.isoformat()}: {summary.format()}",
-          file=sys.stderr if not args.out else sys.stdout)
+          file=sys.stderr if out is None else sys.stdout)
     return 0
 
 
@@ -162,15 +195,20 @@ def register(subparsers: Any) -> None:
     """Add the ``batch`` and ``what-if`` subcommands to the ``spanlike`` parser."""
     handler: Callable[[argparse.Namespace], int]
     p = subparsers.add_parser("batch", help="margin many accounts: IM, MM, equity, excess, status")
-    p.add_argument("--accounts", required=True, help="CSV account,instrument,quantity[,unit]")
-    p.add_argument("--equity", help="CSV account,currency,amount (default: equity 0)")
+    p.add_argument("--accounts", required=True,
+                   help="positions: CSV or parquet with columns account,instrument,quantity[,unit]")
+    p.add_argument("--equity", help="CSV or parquet with columns account,currency,amount; without it the "
+                                    "margins are computed but the status is n/a and equity/excess are empty")
     p.add_argument("--market", required=True, nargs="+", metavar="FILE",
                    help="JSON/CSV snapshot, or Deribit get_book_summary_by_currency JSON files")
     p.add_argument("--params", default="crypto-span", help="bundled parameter set name or file")
-    p.add_argument("--out", help="write results to FILE.csv or FILE.parquet (default: CSV on stdout)")
+    p.add_argument("--out", help="write results to FILE.csv, FILE.parquet or FILE.jsonl (default: CSV on stdout); "
+                                 "checked before the run")
     p.add_argument("--scheduler", help="Dask scheduler address (needs spanlike[dask])")
-    p.add_argument("--components", action="store_true", help="add every component per commodity")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    p.add_argument("--components", action="store_true",
+                   help="add every component per commodity (unit in the column name, e.g. BTC.scan_risk_btc)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (there is none anyway when stderr is not a terminal)")
     handler = _cmd_batch
     p.set_defaults(func=handler)
 
