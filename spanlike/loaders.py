@@ -66,6 +66,7 @@ __all__ = [
     "csv_lines",
     "parse_decimal",
     "show_value",
+    "check_output_path",
     "detect_portfolio_format",
     "detect_market_format",
     "portfolio_from_json_data",
@@ -340,6 +341,69 @@ def parse_decimal(text: str) -> float | None:
     if len(s) > 400 or not _DECIMAL.fullmatch(s):
         return None
     return float(s)
+
+
+# --------------------------------------------------------------------------- output paths
+
+
+def _name_max(directory: Path) -> int:
+    try:
+        return int(os.pathconf(directory, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # not every platform or file system says
+        return 255
+
+
+def check_output_path(path: PathLike, *, what: str, directory: bool = False) -> Path:
+    """Check a destination before the work that fills it, so a bad path fails first.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file to be written, or (``directory=True``) a directory to write
+        files into (created, with its parents, by the writer).
+    what : str
+        For messages (``"--out"``, ``"--plot"``).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    InputFileError
+        A file name longer than the file system allows, a file that would
+        replace a directory (or a directory that is a file), a missing parent
+        directory of a file, or a directory that cannot be written; naming
+        the path and the fix.
+    """
+    p = Path(path)
+    for part in p.parts:
+        if len(os.fsencode(part)) > 255 or len(part) > _name_max(p.parent if p.parent.exists() else Path(".")):
+            raise InputFileError(
+                f"{what} {show_value(str(p))}: the name {show_value(part)} is {len(part):,} characters, longer "
+                f"than the file system allows ({_name_max(Path('.'))}). Give a shorter name."
+            )
+    if directory:
+        if p.exists() and not p.is_dir():
+            raise InputFileError(f"{what} {p} is an existing file, not a directory. Give a directory to write into.")
+        probe = p
+        while not probe.exists():
+            probe = probe.parent
+        if not probe.is_dir():
+            raise InputFileError(f"{what} {p}: {probe} is a file, so the directory cannot be made. Give another path.")
+        if not os.access(probe, os.W_OK | os.X_OK):
+            raise InputFileError(f"{what} {p}: directory {probe} is not writable. Give a writable directory.")
+        return p
+    if p.is_dir():
+        raise InputFileError(f"{what} {p} is a directory; give a file path inside it (e.g. {p / 'out'}).")
+    parent = p.parent
+    if not parent.exists():
+        raise InputFileError(f"{what} {p}: the directory {parent} does not exist. Create it first or give another path.")
+    if not parent.is_dir():
+        raise InputFileError(f"{what} {p}: {parent} is not a directory. Give another path.")
+    if not os.access(parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise InputFileError(f"{what} {p} cannot be written (permission denied). Give a writable path.")
+    return p
 
 
 # --------------------------------------------------------------------------- detection

@@ -55,7 +55,8 @@ def test_yahoo_files_are_intersected_and_drops_counted() -> None:
 def test_yahoo_file_with_explicit_underlying() -> None:
     h = load_history(DATA / "BTC-USD.csv", underlyings=["XBT"])
     assert h.names == ("XBT",) and h.n_rows == 6 and h.dropped_rows == (("XBT", 0),)
-    assert h.notes == ()
+    # The only note says which column was read (issue 15: say which when several are present).
+    assert len(h.notes) == 1 and "column 'Close'" in h.notes[0] and "Adj Close" in h.notes[0]
     with pytest.raises(InvalidInputError, match="exactly one"):
         load_history(DATA / "BTC-USD.csv", underlyings=["A", "B"])
     with pytest.raises(InvalidInputError, match="one name per file"):

@@ -12,7 +12,8 @@ import json
 import sys
 from typing import Any
 
-from spanlike.errors import InvalidInputError
+from spanlike.errors import InputFileError, InvalidInputError
+from spanlike.loaders import show_value
 
 __all__ = ["register"]
 
@@ -29,9 +30,12 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from spanlike import params
     from spanlike.calibration.history import load_history
 
+    from spanlike.loaders import check_output_path
+
     out = args.out
     if not out.endswith((".toml", ".json")):
-        raise InvalidInputError(f"--out must name a .toml or .json file; got {out!r}.")
+        raise InvalidInputError(f"--out must name a .toml or .json file; got {show_value(out)}.")
+    check_output_path(out, what="--out")  # before the calibration, not after it
     history = load_history(args.history)
     iv = _load_iv(args)
     base = params.load(args.base)
@@ -87,7 +91,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
         detail = "scan ranges: " + ", ".join(
             f"{c.combined_commodity} {c.written:.6g}" for c in cal.commodities
         )
-    params.dump(ps, out)
+    try:
+        params.dump(ps, out)
+    except OSError as err:
+        raise InputFileError(f"--out {out}: writing the parameter set failed: {err.strerror or err}.") from None
     print(f"wrote {out}: {ps.label} ({len(ps.combined_commodities)} combined commodities: "
           f"{', '.join(cc.name for cc in ps.combined_commodities)})")
     print(f"  {detail}")
@@ -103,7 +110,11 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     from spanlike.portfolio import Portfolio
 
     if args.plot is not None and not args.plot.lower().endswith(".png"):
-        raise InvalidInputError(f"--plot writes a PNG; give a path ending in .png, got {args.plot!r}.")
+        raise InvalidInputError(f"--plot writes a PNG; give a path ending in .png, got {show_value(args.plot)}.")
+    if args.plot is not None:
+        from spanlike.loaders import check_output_path
+
+        check_output_path(args.plot, what="--plot")
     history = load_history(args.history)
     result = backtest_margin(
         history=history,
@@ -123,7 +134,10 @@ def _cmd_backtest(args: argparse.Namespace) -> int:
     if args.plot is not None:
         from spanlike.calibration.backtest_plot import plot_backtest
 
-        plot_backtest(result, args.plot)
+        try:
+            plot_backtest(result, args.plot)
+        except OSError as err:
+            raise InputFileError(f"--plot {args.plot}: writing the chart failed: {err.strerror or err}.") from None
     if args.format == "json":
         json.dump(result.to_dict(), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")

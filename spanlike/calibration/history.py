@@ -2,10 +2,14 @@
 
 Three CSV layouts are read, detected from the header line:
 
-* **Yahoo layout** ``Date,Open,High,Low,Close,Adj Close,Volume``: one file per
-  underlying. The underlying is taken from the file name (``BTC-USD.csv`` ->
-  ``BTC``, ``ETH.csv`` -> ``ETH``) or passed explicitly. The ``Close`` column
-  is used (for crypto ``Adj Close`` equals ``Close``).
+* **Yahoo layout** ``Date,Open,High,Low,Close,Adj Close,Volume`` (any of
+  those columns after ``Date``; the plain two-column ``Date,Close`` too): one
+  file per underlying. The underlying is taken from the file name
+  (``BTC-USD.csv`` -> ``BTC``, ``ETH.csv`` -> ``ETH``) or passed explicitly.
+  The ``Close`` column is used (for crypto ``Adj Close`` equals ``Close``),
+  and the notes say so when other columns are present; a file with Yahoo
+  columns but no ``Close`` is refused, naming it (never read as a wide file
+  whose underlyings are ``Open``, ``High``, ``Low``).
 * **Wide layout** ``timestamp,BTC,ETH,...``: first column a date or
   date-time (header ``timestamp``, ``date``, ``datetime`` or ``time``, any
   case), one column of closes per underlying. An *empty* cell means "no
@@ -35,7 +39,6 @@ whose ``unit`` keyword states the file's unit or asks for detection.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 import re
@@ -46,6 +49,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from spanlike.errors import InputFileError, InvalidInputError
+from spanlike.loaders import csv_lines, parse_decimal, read_text, show_value
 
 __all__ = [
     "PriceHistory",
@@ -322,10 +326,11 @@ class _Series:
     seconds: np.ndarray  # int64 epoch seconds
     values: np.ndarray  # float64
     blanks: int = 0  # empty cells in a wide file (no observation)
+    note: str = ""  # which column was used, when there was a choice
 
 
 def _is_yahoo(header: list[str]) -> bool:
-    return header[:1] == ["Date"] and "Close" in header
+    return header[:1] == ["Date"] and any(c in _YAHOO_COLUMNS[1:] for c in header[1:])
 
 
 _NAME_RE = re.compile(r"^([A-Za-z0-9]+)(?:[-_][A-Za-z]+)?$")
@@ -368,13 +373,11 @@ def _parse_seconds(text: str, *, where: str) -> int:
 
 def _parse_value(text: str, *, where: str, what: str) -> float:
     s = text.strip()
-    try:
-        value = float(s)
-    except ValueError:
-        value = math.nan
+    parsed = parse_decimal(s)
+    value = math.nan if parsed is None else parsed
     if not math.isfinite(value) or value <= 0.0:
         raise InputFileError(
-            f"{where}: {s!r} is not a positive finite {what}. Correct the value or remove the row; "
+            f"{where}: {show_value(s)} is not a positive finite {what}. Correct the value or remove the row; "
             "missing data is never filled in."
         )
     return value
@@ -397,16 +400,11 @@ def _check_order(seconds: list[int], lines: list[int], *, path: Path, column: st
 
 
 def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    if not path.is_file():
-        raise InputFileError(f"History file {path} does not exist.")
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise InputFileError(f"History file {path} is not UTF-8 text: {err}.") from None
-    reader = csv.reader(text.splitlines())
+    # Regular files only, size-bounded, UTF-8 named by line (spanlike.loaders).
+    text = read_text(path, what="History")
     header: list[str] | None = None
     rows: list[tuple[int, list[str]]] = []
-    for line_no, row in enumerate(reader, start=1):
+    for line_no, row in csv_lines(text, where=f"History file {path}"):
         if not row or all(not cell.strip() for cell in row):
             continue
         if header is None:
@@ -423,15 +421,21 @@ def _read_rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
 def _read_file(path: Path, *, what: str, yahoo_name: str | None, columns: Sequence[str] | None) -> list[_Series]:
     header, rows = _read_rows(path)
     yahoo = _is_yahoo(header)
+    note = ""
     if yahoo:
-        missing = [c for c in _YAHOO_COLUMNS if c not in header]
-        if missing:
+        if "Close" not in header:
             raise InputFileError(
-                f"{path} line 1: Yahoo layout header lacks column(s) {missing}; expected "
-                f"{','.join(_YAHOO_COLUMNS)}."
+                f"{path} line 1: a Yahoo layout header (Date followed by {', '.join(h for h in header[1:] if h in _YAHOO_COLUMNS)}) "
+                f"lacks the column 'Close', whose values are read; got header {show_value(header)}. Add the Close "
+                "column (Date,Close is enough), or for a wide layout name the first column 'timestamp'."
             )
+        if header.count("Close") > 1:
+            raise InputFileError(f"{path} line 1: column 'Close' repeats in header {show_value(header)}.")
         name = yahoo_name if yahoo_name is not None else underlying_from_filename(path)
         value_cols = {name: header.index("Close")}
+        others = [h for h in header[1:] if h != "Close"]
+        if others:
+            note = f"{name}: column 'Close' of {path} used ({', '.join(others)} not read)"
     elif header and header[0].lower() in _TIME_HEADERS:
         names = header[1:]
         if not names or any(not n for n in names):
@@ -493,6 +497,7 @@ def _read_file(path: Path, *, what: str, yahoo_name: str | None, columns: Sequen
                 seconds=np.asarray(secs, np.int64),
                 values=np.asarray(vals, np.float64),
                 blanks=blanks[name],
+                note=note,
             )
         )
     return out
@@ -574,6 +579,8 @@ def _intersect(series: list[_Series]) -> tuple[np.ndarray, np.ndarray, list[tupl
     notes: list[str] = []
     intraday = _modal_spacing_seconds(common.astype("datetime64[s]")) < _SECONDS_PER_DAY
     for j, s in enumerate(series):
+        if s.note:
+            notes.append(s.note)
         keep = np.isin(s.seconds, common, assume_unique=True)
         values[:, j] = s.values[keep]
         n_drop = int((~keep).sum())

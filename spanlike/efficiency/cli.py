@@ -92,6 +92,9 @@ def _cmd_efficiency(args: argparse.Namespace) -> int:
                 "--plot needs matplotlib, the optional extra 'spanlike[plot]': pip install 'spanlike[plot]', "
                 "or leave out --plot."
             ) from None
+        from spanlike.loaders import check_output_path
+
+        check_output_path(args.plot, what="--plot", directory=True)  # before the computation, not after
     from spanlike.efficiency.report import efficiency_accounts
     from spanlike.efficiency.text import format_accounts_summary
 
@@ -102,7 +105,15 @@ def _cmd_efficiency(args: argparse.Namespace) -> int:
     reports = efficiency_accounts(portfolios, market, ps, marginal=single and not args.no_marginal)
     written: list[Path] = []
     if args.plot:
-        written = _write_charts(reports, ps, Path(args.plot), single=single)
+        try:
+            written = _write_charts(reports, ps, Path(args.plot), single=single)
+        except OSError as err:
+            from spanlike.errors import InputFileError
+
+            raise InputFileError(
+                f"--plot {args.plot}: writing a chart failed: {err.strerror or err}"
+                f"{f' ({err.filename})' if err.filename else ''}."
+            ) from None
     if args.format == "json":
         data: Any = reports[0].to_dict() if single else {"accounts": [r.to_dict() for r in reports]}
         if args.plot:
