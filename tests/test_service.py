@@ -249,3 +249,73 @@ def test_openapi_schema_in_docs_is_current(tmp_path: Path) -> None:
     published = json.loads((Path(__file__).parents[1] / "docs" / "openapi.json").read_text())
     assert published == current, "docs/openapi.json is stale: run spanlike serve --openapi docs/openapi.json"
     state.store.close()
+
+
+def test_what_if_direct_path_answers_as_the_fastapi_route(svc) -> None:
+    """The direct path of the pre-trade check gives the FastAPI route's status, body and auth headers.
+
+    Reference: the same app without the direct layer (``.fastapi``), on the same state and keys.
+    """
+    from fastapi.testclient import TestClient
+
+    client, state, _ = svc
+    route = TestClient(client.app.fastapi, raise_server_exceptions=False)
+    admin = client.headers["Authorization"]
+    for a in ("mine", "theirs"):
+        client.post("/v1/accounts", json={"account": a, "positions": BOOK, "balances": {"USDC": 60_000}})
+    read = "Bearer " + client.post("/v1/keys", json={"role": "read"}).json()["key"]
+    trade = "Bearer " + client.post("/v1/keys", json={"role": "trade", "accounts": ["mine"]}).json()["key"]
+    order = {"orders": [{"instrument": "BTC-25DEC26-110000-C", "quantity": -1}]}
+    js = {"content-type": "application/json"}
+    cases = [
+        ("/v1/accounts/mine/what-if", json.dumps(order), {**js, "Authorization": admin}),
+        ("/v1/accounts/mine/what-if", json.dumps({"orders": [{"instrument": "BTC-PERPETUAL", "quantity": 5e4,
+                                                              "unit": "usd"}, order["orders"][0]]}),
+         {"content-type": "application/json; charset=utf-8", "Authorization": trade}),
+        ("/v1/accounts/mine/what-if", json.dumps(order), js),
+        ("/v1/accounts/mine/what-if", json.dumps(order), {**js, "Authorization": "Bearer sl_nope"}),
+        ("/v1/accounts/mine/what-if", json.dumps(order), {**js, "Authorization": "Basic " + admin[7:]}),
+        ("/v1/accounts/mine/what-if", json.dumps(order), {**js, "Authorization": "Bearer"}),
+        ("/v1/accounts/mine/what-if", json.dumps(order), {**js, "Authorization": read}),
+        ("/v1/accounts/theirs/what-if", json.dumps(order), {**js, "Authorization": trade}),
+        ("/v1/accounts/nobody/what-if", json.dumps(order), {**js, "Authorization": admin}),
+        ("/v1/accounts/mine/what-if", json.dumps({"orders": [{"instrument": "BTC-1JAN20-1-C", "quantity": 1}]}),
+         {**js, "Authorization": admin}),
+        ("/v1/accounts/mine/what-if", json.dumps({"orders": [{"instrument": "BTC-PERPETUAL", "quantity": 1e400}]}),
+         {**js, "Authorization": admin}),
+        ("/v1/accounts/mine/what-if", '{"orders": [{"instrument": "BTC-PERPETUAL", "quantity": NaN}]}',
+         {**js, "Authorization": admin}),
+        ("/v1/accounts/mine/what-if", json.dumps({"orders": [{**order["orders"][0], "unit": "lots"}]}),
+         {**js, "Authorization": admin}),
+        ("/v1/accounts/mine/what-if", json.dumps({**order, "extra": 1}), {**js, "Authorization": admin}),
+        ("/v1/accounts/mine/what-if", json.dumps({"orders": []}), {**js, "Authorization": admin}),
+        ("/v1/accounts/mine/what-if", '{"orders": [', {**js, "Authorization": admin}),
+        ("/v1/accounts/mine/what-if", json.dumps(order), {"content-type": "text/plain", "Authorization": admin}),
+        ("/v1/accounts/mine/what-if", json.dumps(order), {"Authorization": admin}),
+        ("/v1/accounts/mine/what-if/", json.dumps(order), {**js, "Authorization": admin}),
+        ("/v1/accounts/a%2Fb/what-if", json.dumps(order), {**js, "Authorization": admin}),
+    ]
+    for path, body, headers in cases:
+        got = client.post(path, content=body.encode(), headers={"Authorization": "", **headers},
+                          follow_redirects=False)
+        want = route.post(path, content=body.encode(), headers=headers, follow_redirects=False)
+        assert got.status_code == want.status_code, (path, body, headers, got.text, want.text)
+        assert got.content == want.content, (path, body, headers)
+        for h in ("content-type", "www-authenticate", "location"):
+            assert got.headers.get(h) == want.headers.get(h), (path, h)
+    assert got.status_code in (307, 404)
+
+
+def test_what_if_direct_path_rate_limit_and_size_limit(tmp_path: Path) -> None:
+    client, state, key = make_client(str(tmp_path / "d.db"), rate=0.01, burst=2.0, max_body=2_000)
+    h = {"Authorization": f"Bearer {key}"}
+    client.post("/v1/accounts", json={"account": "a", "positions": BOOK, "balances": {"USDC": 1}}, headers=h)
+    order = {"orders": [{"instrument": "BTC-25DEC26-110000-C", "quantity": 1}]}
+    codes = [client.post("/v1/accounts/a/what-if", json=order, headers=h).status_code for _ in range(2)]
+    assert codes[0] == 200  # the burst of 2: the account creation took the first token
+    r = client.post("/v1/accounts/a/what-if", json=order, headers=h)
+    assert r.status_code == 429 and "retry-after" in r.headers and r.json()["error"]["type"] == "RateLimited"
+    big = {"orders": [order["orders"][0]] * 60}
+    r = client.post("/v1/accounts/a/what-if", json=big, headers=h)
+    assert r.status_code == 413 and r.json()["error"]["type"] == "RequestTooLarge"
+    state.store.close()

@@ -31,6 +31,7 @@ from spanlike import __version__
 from spanlike.service import models as M
 from spanlike.service.auth import Principal, hash_key, new_key, role_allows
 from spanlike.service.core import errors
+from spanlike.service.direct_routes import DirectRoute, DirectRoutes
 from spanlike.service.limits import BodySizeLimit, TokenBuckets
 from spanlike.service.state import Conflict, NotFound, ServiceState
 
@@ -114,7 +115,7 @@ def create_app(state: ServiceState, *, max_body_bytes: int = 1_048_576, rate_per
 
     Returns
     -------
-    ASGI application (FastAPI wrapped in the size-limit middleware).
+    ASGI application (FastAPI behind the direct path of the pre-trade check, in the size-limit middleware).
     """
     app = FastAPI(
         title="spanlike margin service", version=__version__,
@@ -153,9 +154,20 @@ def create_app(state: ServiceState, *, max_body_bytes: int = 1_048_576, rate_per
 
     # ----------------------------------------------------------------- errors
 
+    def error_response(err: Exception) -> JSONResponse:
+        """The response to an exception raised while answering (the handlers below and the direct path)."""
+        if isinstance(err, ApiError):
+            return _error(err.status, err.kind, err.message, field=err.field, value=err.value, headers=err.headers)
+        if isinstance(err, errors.SpanlikeError):
+            status = 404 if isinstance(err, NotFound) else 409 if isinstance(err, Conflict) else 422
+            return _error(status, type(err).__name__, str(err))
+        ref = secrets.token_hex(6)
+        log.error("unexpected error (reference %s)", ref, exc_info=err)
+        return _error(500, "InternalError", f"Internal error (reference {ref}); the request was not applied.")
+
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, err: ApiError) -> JSONResponse:
-        return _error(err.status, err.kind, err.message, field=err.field, value=err.value, headers=err.headers)
+        return error_response(err)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:
@@ -163,8 +175,7 @@ def create_app(state: ServiceState, *, max_body_bytes: int = 1_048_576, rate_per
 
     @app.exception_handler(errors.SpanlikeError)
     async def _library(_: Request, err: errors.SpanlikeError) -> JSONResponse:
-        status = 404 if isinstance(err, NotFound) else 409 if isinstance(err, Conflict) else 422
-        return _error(status, type(err).__name__, str(err))
+        return error_response(err)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, err: StarletteHTTPException) -> JSONResponse:
@@ -173,9 +184,7 @@ def create_app(state: ServiceState, *, max_body_bytes: int = 1_048_576, rate_per
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, err: Exception) -> JSONResponse:
-        ref = secrets.token_hex(6)
-        log.exception("unexpected error (reference %s)", ref)
-        return _error(500, "InternalError", f"Internal error (reference {ref}); the request was not applied.")
+        return error_response(err)
 
     # ----------------------------------------------------------------- health
 
@@ -288,9 +297,14 @@ def create_app(state: ServiceState, *, max_body_bytes: int = 1_048_576, rate_per
     @app.post("/v1/accounts/{account}/what-if", tags=["trading"], summary="Pre-trade check: accept or reject orders")
     async def what_if(account: str, body: M.WhatIfRequest,
                       creds: HTTPAuthorizationCredentials | None = Security(_bearer)) -> JSONResponse:
+        return JSONResponse(what_if_content(account, body, creds)[1])
+
+    def what_if_content(account: str, body: M.WhatIfRequest, creds: HTTPAuthorizationCredentials | None
+                        ) -> tuple[int, dict[str, Any]]:
+        # Shared by the route above and the direct path (spanlike.service.direct_routes) that answers it under load.
         p = auth(creds, "trade")
         out = state.what_if(visible(p, account), [(o.instrument, o.quantity, o.unit) for o in body.orders])
-        return JSONResponse({**ctx(), **out})
+        return 200, {**ctx(), **out}
 
     @app.post("/v1/accounts/{account}/max-order", tags=["trading"], summary="Largest order within equity")
     async def max_order(account: str, body: M.MaxOrderRequest,
@@ -394,6 +408,8 @@ def create_app(state: ServiceState, *, max_body_bytes: int = 1_048_576, rate_per
         return [(b"x-spanlike-parameter-set", state.parameter_set.encode("latin-1", "replace")),
                 (b"x-spanlike-market-version", str(state.market_version).encode())]
 
-    wrapped = BodySizeLimit(app, max_bytes=max_body_bytes, headers=headers)
+    direct = DirectRoutes(app, routes=[DirectRoute("what-if", M.WhatIfRequest, what_if_content)],
+                          on_error=error_response)
+    wrapped = BodySizeLimit(direct, max_bytes=max_body_bytes, headers=headers)
     wrapped.fastapi = app  # type: ignore[attr-defined]  # tests and the schema writer reach the app through it
     return wrapped

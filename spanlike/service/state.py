@@ -91,6 +91,7 @@ class ServiceState:
     parameter_set_source: str
     market_version: int
     accounts: dict[str, AccountState] = field(default_factory=dict)
+    _context: tuple[tuple[Any, int], dict[str, Any]] | None = field(default=None, repr=False)
 
     # ----------------------------------------------------------------- start
 
@@ -149,9 +150,14 @@ class ServiceState:
         return self.engine.market
 
     def context(self) -> dict[str, Any]:
-        """What every response carries: parameter set, market version and valuation time."""
-        return {"parameter_set": self.parameter_set, "market_version": self.market_version,
-                "valuation_time": self.market.valuation_time.isoformat()}
+        """What every response carries: parameter set, market version and valuation time (a fresh dict)."""
+        key = (self.engine, self.market_version)
+        held = self._context
+        # Built once per engine and version, not per request (the engine compared by identity).
+        if held is None or held[0][0] is not self.engine or held[0][1] != self.market_version:
+            self._context = (key, {"parameter_set": self.parameter_set, "market_version": self.market_version,
+                                   "valuation_time": self.market.valuation_time.isoformat()})
+        return dict(self._context[1])
 
     def get(self, account: str) -> AccountState:
         """The account, or :class:`NotFound`."""
