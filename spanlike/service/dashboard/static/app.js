@@ -41,7 +41,15 @@ async function api(method, path, body, signal) {
 
 // ------------------------------------------------------------------ errors: the service's message, the field highlighted
 const FIELD_IDS = { file: "file", rows: "paste", parameter_set: "set", account: "account", balances: "balances" };
-function fieldElement(field, area) {
+// Some service errors (the account what-if's) carry the field only as the message's prefix: "orders[0].instrument: ...".
+function fieldFromMessage(message) {
+  const m = /^((?:orders|positions)\[\d+\])(\.\w+)?/.exec(message || "");
+  if (!m) return null;
+  if (m[2]) return m[1] + m[2];
+  return m[1] + (/\bunit\b/i.test(message) ? ".unit" : ".quantity");
+}
+function fieldElement(field, area, message) {
+  field = field || fieldFromMessage(message);
   if (!field) return null;
   if (FIELD_IDS[field]) return $(FIELD_IDS[field]);
   if (/^orders\[\d+\]\.instrument/.test(field)) return $("ins");
@@ -61,7 +69,7 @@ function clearError(area) {
 function showError(area, err, el) {
   clearError(area);
   const box = $(area + "-error");
-  const target = el || fieldElement(err.field, area);
+  const target = el || fieldElement(err.field, area, err.message);
   box.innerHTML = `<strong>${esc(err.type || "Error")}${err.field ? ` in ${esc(err.field)}` : ""}</strong>` +
                   `<span class="msg">${esc(err.message)}</span>`;
   box.hidden = false;
