@@ -29,7 +29,9 @@ __all__ = [
     "ExchangeAddOns",
 ]
 
-Rate = Annotated[float, Field(ge=0.0)]
+# A rate is a fraction (relative) or USD per coin (absolute); 1e9 is past any real one and keeps
+# rate x notional finite (an unbounded rate margined at inf).
+Rate = Annotated[float, Field(ge=0.0, le=1e9)]
 RateKind = Literal["relative", "absolute"]
 
 
@@ -58,10 +60,14 @@ class Tier(FrozenModel):
 
 
 class IntraSpreadLeg(FrozenModel):
-    """One leg of an intra-commodity spread: a tier, its delta ratio and side."""
+    """One leg of an intra-commodity spread: a tier, its delta ratio and side.
+
+    ``delta_ratio`` in [1e-6, 1e6]: real ratios are near 1; the bounds keep
+    ``delta / ratio`` far from float overflow (1e-320 overflowed).
+    """
 
     tier: Annotated[int, Field(ge=1)]
-    delta_ratio: Annotated[float, Field(gt=0.0)] = 1.0
+    delta_ratio: Annotated[float, Field(ge=1e-6, le=1e6)] = 1.0
     side: Literal["A", "B"]
 
 

@@ -18,10 +18,10 @@ __all__ = ["InterSpreadLeg", "InterSpread", "CorrelationMatrix", "JointMoveFloor
 
 
 class InterSpreadLeg(FrozenModel):
-    """One leg of an inter-commodity spread."""
+    """One leg of an inter-commodity spread (``delta_ratio`` in [1e-6, 1e6], as intra-spread legs)."""
 
     combined_commodity: str
-    delta_ratio: Annotated[float, Field(gt=0.0)] = 1.0
+    delta_ratio: Annotated[float, Field(ge=1e-6, le=1e6)] = 1.0
     side: Literal["A", "B"]
 
 

@@ -42,11 +42,12 @@ class DeltaPoint(FrozenModel):
     price_fraction : float
         Price move as a fraction of the price scan range (-1 .. +1).
     weight : float
-        Probability weight, > 0; weights are normalised by their sum.
+        Probability weight in (0, 1000]; weights are normalised by their sum
+        (the bound keeps the sum finite).
     """
 
     price_fraction: Annotated[float, Field(ge=-10.0, le=10.0)]
-    weight: Annotated[float, Field(gt=0.0)]
+    weight: Annotated[float, Field(gt=0.0, le=1000.0)]
 
 
 class ScanPoint(FrozenModel):

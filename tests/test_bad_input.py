@@ -332,3 +332,18 @@ def test_guard_passes_a_real_result_and_names_a_bad_component() -> None:
     inf_loss = dataclasses.replace(r.commodities[0], scenario_losses=(math.inf,) + r.commodities[0].scenario_losses[1:])
     with pytest.raises(NumericalError, match=r"scenario_losses\[0\] = inf"):
         check_result_finite(dataclasses.replace(r, commodities=(inf_loss, *r.commodities[1:])))
+
+
+@pytest.mark.parametrize(
+    "old, new",
+    [('{ tier = 3, delta_ratio = 1.0, side = "B" }', '{ tier = 3, delta_ratio = 1e-320, side = "B" }'),
+     ("weight = 0.217 }", "weight = 1.7976931348623157e308 }")],
+)
+def test_fuzz_found_parameter_overflows_are_refused_at_load(tmp_path: Path, old: str, new: str) -> None:
+    # Found by the long fuzz run: these margined with a numpy overflow warning or a NumericalError (exit 1).
+    from spanlike import params
+
+    text = (ROOT / "params" / "sets" / "crypto-span.toml").read_text()
+    assert old in text
+    with pytest.raises(ParameterSetError, match="should be (greater|less) than or equal to"):
+        params.load(_write(tmp_path, "x.toml", text.replace(old, new, 1)))
