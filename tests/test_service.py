@@ -319,3 +319,93 @@ def test_what_if_direct_path_rate_limit_and_size_limit(tmp_path: Path) -> None:
     r = client.post("/v1/accounts/a/what-if", json=big, headers=h)
     assert r.status_code == 413 and r.json()["error"]["type"] == "RequestTooLarge"
     state.store.close()
+
+
+def test_market_updates_between_account_changes_equal_a_fresh_batch(svc) -> None:
+    """After each market update, every account's figures and contract positions equal a fresh batch run.
+
+    The service margins a market update over the book kept from the last
+    revaluation, patched where accounts changed (fills, positions, balances)
+    and where USD-sized legs follow a moved futures price, and recomputes
+    equity only when an index price moved. Reference: ``build_account_book`` +
+    ``equity_usd`` + ``margin_batch`` over the legs and balances read back
+    from the store, at the service's engine (same kernels: equal to 1e-12).
+    """
+    from spanlike.batch import build_account_book, equity_usd, margin_batch
+    from spanlike.service.storage import open_store
+
+    client, state, url = svc
+    books = {
+        "usd-perp": BOOK,
+        "usd-fut": [{"instrument": "BTC-25DEC26", "quantity": 80_000, "unit": "usd"},
+                    {"instrument": "BTC-25DEC26-110000-C", "quantity": -3}],
+        "coin": [{"instrument": "ETH-25DEC26-2800-P", "quantity": -40}],
+        "eth-mix": [{"instrument": "ETH-PERPETUAL", "quantity": -20_000, "unit": "usd"},
+                    {"instrument": "ETH-25DEC26-2800-P", "quantity": 10}],
+    }
+    for k, (a, positions) in enumerate(books.items()):
+        r = client.post("/v1/accounts", json={"account": a, "positions": positions,
+                                              "balances": {"USDC": 40_000 + 7_000 * k, "BTC": 0.2}})
+        assert r.status_code == 201, r.text
+
+    def check() -> None:
+        store = open_store(url)
+        st = store.load()
+        store.close()
+        names = list(st.accounts)
+        records = [(a, i, q, u) for a in names for (i, u), q in st.positions.get(a, {}).items()]
+        book = build_account_book(records, engine=state.engine, accounts=names)
+        eq = equity_usd({a: b for a, b in st.balances.items() if b}, book=book,
+                        index_prices=state.engine.market.index_prices)
+        res = margin_batch(state.engine, book, equity_usd=eq, parallel=False)
+        for k, a in enumerate(names):
+            acc = state.accounts[a]
+            assert acc.status == res.account(a).status == st.accounts[a], a
+            assert math.isclose(acc.initial_margin_usd, res.initial_margin_usd[k], rel_tol=1e-12, abs_tol=1e-9), a
+            assert math.isclose(acc.maintenance_margin_usd, res.maintenance_margin_usd[k], rel_tol=1e-12,
+                                abs_tol=1e-9), a
+            assert acc.equity_usd == eq[k], a
+            rows, qty = book.positions(a)
+            assert acc.rows.tolist() == rows.tolist() and np.allclose(acc.qty, qty, rtol=1e-15, atol=0), a
+            wi = client.post(f"/v1/accounts/{a}/what-if", json={"orders": [{"instrument": "BTC-25DEC26-110000-C",
+                                                                            "quantity": 0.5}]}).json()
+            assert math.isclose(wi["initial_margin_before_usd"], res.initial_margin_usd[k], rel_tol=1e-12,
+                                abs_tol=1e-9), a
+
+    import numpy as np
+
+    steps = [
+        ("market", {"instruments": [{"instrument": "BTC-25DEC26-110000-C", "mark_price": 0.031, "mark_iv": 0.58,
+                                     "underlying_price": 96_000}]}),
+        ("fill", ("usd-perp", {"fill_id": "f1", "instrument": "BTC-25DEC26", "quantity": 30_000, "unit": "usd"})),
+        ("market", {"instruments": [{"instrument": "BTC-25DEC26", "mark_price": 97_500}]}),
+        ("balances", ("coin", {"USDC": 5_000, "ETH": 1.5})),
+        ("market", {"index_prices": {"ETH": 3_000}, "instruments": [{"instrument": "ETH-PERPETUAL",
+                                                                     "mark_price": 3_001}]}),
+        ("positions", ("usd-fut", [{"instrument": "BTC-PERPETUAL", "quantity": 10_000, "unit": "usd"}])),
+        ("market", {"index_prices": {"BTC": 90_000}}),
+        ("delete", "eth-mix"),
+        ("market", {"instruments": [{"instrument": "BTC-PERPETUAL", "mark_price": 89_000}]}),
+        ("balances", ("usd-perp", {"USDC": 1_000})),
+        ("market", {"instruments": [{"instrument": "BTC-25DEC26-110000-C", "mark_price": 0.03, "mark_iv": 0.57,
+                                     "underlying_price": 96_000}]}),
+        ("create", ("late", [{"instrument": "ETH-PERPETUAL", "quantity": 50_000, "unit": "usd"}])),
+        ("fill", ("late", {"fill_id": "f2", "instrument": "ETH-PERPETUAL", "quantity": -50_000, "unit": "usd"})),
+        ("market", {"instruments": [{"instrument": "ETH-PERPETUAL", "mark_price": 3_100}]}),
+    ]
+    for kind, arg in steps:
+        if kind == "market":
+            r = client.put("/v1/market", json={"mode": "changes", **arg})
+        elif kind == "fill":
+            r = client.post(f"/v1/accounts/{arg[0]}/fills", json={"fills": [arg[1]]})
+        elif kind == "balances":
+            r = client.put(f"/v1/accounts/{arg[0]}/balances", json={"balances": arg[1]})
+        elif kind == "positions":
+            r = client.put(f"/v1/accounts/{arg[0]}/positions", json={"positions": arg[1]})
+        elif kind == "delete":
+            r = client.delete(f"/v1/accounts/{arg}")
+        else:
+            r = client.post("/v1/accounts", json={"account": arg[0], "positions": arg[1], "balances": {"USDC": 900}})
+        assert r.status_code in (200, 201), (kind, r.text)
+        if kind == "market":
+            check()

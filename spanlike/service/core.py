@@ -44,7 +44,7 @@ __all__ = [
     "NET_ZERO_RELATIVE_TOLERANCE", "AccountBook", "IntradayUpdate", "MarginResult", "MarketSnapshot", "Order", "Portfolio", "PreparedAccount",
     "PreparedEngine", "WhatIfResult", "errors", "params",
     "STATUS_NAMES", "account_book", "account_equity_usd", "batch_margins", "margin", "margin_positions",
-    "market_from_mapping", "market_to_mapping", "merge_market", "prepare_account", "prepare_engine",
+    "market_from_mapping", "market_to_mapping", "merge_market", "prepare_account", "prepare_engine", "replace_accounts", "reprice_usd_legs",
     "status_of", "update_engine", "usd_legs_rows",
 ]
 
@@ -92,6 +92,86 @@ def concat_books(books: Sequence[tuple[str, NDArray[np.int64], NDArray[np.float6
     qty = np.concatenate([q for _, _, q in books]) if books else np.zeros(0)
     return AccountBook.from_arrays(accounts=[a for a, _, _ in books], offsets=offsets, rows=rows, quantity=qty,
                                    n_rows=n_rows)
+
+
+def replace_accounts(
+    book: AccountBook, replacements: Mapping[int, tuple[NDArray[np.int64], NDArray[np.float64]]], *, n_rows: int
+) -> AccountBook:
+    """``book`` with the positions of some accounts (by index) replaced; the others' arrays are copied in runs.
+
+    Parameters
+    ----------
+    replacements : mapping
+        Book index -> ``(rows, quantity)`` in contract units (rows increasing), as
+        :meth:`AccountBook.positions` gives them.
+    n_rows : int
+        Rows of the engine's universe (the bound :meth:`AccountBook.from_arrays` checks).
+    """
+    if not replacements:
+        return book
+    offsets = book.offsets
+    counts = np.diff(offsets)
+    rows: list[NDArray[np.int64]] = []
+    qty: list[NDArray[np.float64]] = []
+    start = 0  # first book index not yet copied
+    for k in sorted(replacements):
+        r, q = replacements[k]
+        rows += [book.rows[offsets[start]:offsets[k]], np.asarray(r, dtype=np.int64)]
+        qty += [book.quantity[offsets[start]:offsets[k]], np.asarray(q, dtype=np.float64)]
+        counts[k] = len(r)
+        start = k + 1
+    rows.append(book.rows[offsets[start]:])
+    qty.append(book.quantity[offsets[start]:])
+    new_offsets = np.zeros(len(book) + 1, dtype=np.int64)
+    np.cumsum(counts, out=new_offsets[1:])
+    return AccountBook.from_arrays(accounts=book.accounts, offsets=new_offsets, rows=np.concatenate(rows),
+                                   quantity=np.concatenate(qty), n_rows=n_rows)
+
+
+def reprice_usd_legs(
+    engine: PreparedEngine, book: AccountBook, legs: Mapping[str, Legs], *, instruments: Mapping[str, Sequence[str]]
+) -> tuple[AccountBook, list[int]]:
+    """``book`` with the rows of USD-sized legs converted again at ``engine`` (whose prices moved).
+
+    Only the legs on ``instruments[account]`` (both units: a coin leg on the
+    same instrument nets with the USD one) go through
+    :func:`build_account_book`; every other entry of the book is kept as it
+    is, so a market update does not rebuild 10,000 accounts' books to move
+    the quantities of their futures legs.
+
+    Parameters
+    ----------
+    legs : mapping
+        ``account -> (instrument, unit) -> net quantity`` of the accounts to reprice.
+    instruments : mapping
+        ``account -> instruments`` whose USD legs are repriced (each held in USD by that account).
+
+    Returns
+    -------
+    (AccountBook, list of int)
+        The new book and the book indices of the repriced accounts.
+    """
+    accounts = list(instruments)
+    if not accounts:
+        return book, []
+    records = [(a, i, q, u) for a in accounts for i in instruments[a] for u in ("coin", "usd")
+               if (q := legs[a].get((i, u))) is not None]
+    fresh = build_account_book(records, engine=engine, accounts=accounts)
+    n = max(1, engine.packed.n_rows)
+    slots = np.array([book.index_of(a) for a in accounts], dtype=np.int64)
+    book_key = np.repeat(np.arange(len(book), dtype=np.int64), np.diff(book.offsets)) * n + book.rows
+    drop = np.array([int(slots[k]) * n + engine.row_of(i) for k, a in enumerate(accounts) for i in instruments[a]],
+                    dtype=np.int64)
+    keep = ~np.isin(book_key, drop)
+    fresh_key = slots[np.repeat(np.arange(len(accounts)), np.diff(fresh.offsets))] * n + fresh.rows
+    key = np.concatenate([book_key[keep], fresh_key])
+    order = np.argsort(key, kind="stable")  # (account, row) order, as the CSR book keeps it
+    key, qty = key[order], np.concatenate([book.quantity[keep], fresh.quantity])[order]
+    offsets = np.zeros(len(book) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(key // n, minlength=len(book)), out=offsets[1:])
+    new = AccountBook.from_arrays(accounts=book.accounts, offsets=offsets, rows=key % n, quantity=qty,
+                                  n_rows=engine.packed.n_rows)
+    return new, slots.tolist()
 
 
 def account_equity_usd(

@@ -92,6 +92,13 @@ class ServiceState:
     market_version: int
     accounts: dict[str, AccountState] = field(default_factory=dict)
     _context: tuple[tuple[Any, int], dict[str, Any]] | None = field(default=None, repr=False)
+    # The whole book as arrays at the engine in force (see _Columns); None after an account is created or deleted.
+    _cols: "_Columns | None" = field(default=None, repr=False)
+    # Accounts changed (positions, balances) since the columns were built: their entries are read from AccountState.
+    _dirty: set[str] = field(default_factory=set, repr=False)
+    # instrument -> accounts holding a USD-sized leg on it (their contract quantity moves with its price).
+    _usd_holders: dict[str, set[str]] = field(default_factory=dict, repr=False)
+    _usd_of: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
 
     # ----------------------------------------------------------------- start
 
@@ -134,6 +141,7 @@ class ServiceState:
                 balances=dict(st.balances.get(a, {})), fills=dict(st.fills.get(a, {})),
                 rows=np.array(rows), qty=np.array(qty), status=st.accounts[a],
             )
+            state._index_usd_legs(a, state.accounts[a].legs)
         state._revalue_all(engine, book=book, market=None, meta={}, reason="restart")
         return state
 
@@ -214,6 +222,8 @@ class ServiceState:
         })
 
     def _commit_account(self, acc: AccountState, prepared: Any, equity: float) -> None:
+        self._dirty.add(acc.account)
+        self._index_usd_legs(acc.account, acc.legs)
         acc.prepared = prepared
         acc.rows = np.asarray(prepared.rows)
         acc.qty = np.asarray(prepared.quantity)
@@ -222,6 +232,16 @@ class ServiceState:
         acc.equity_usd = equity
         acc.status = core.status_of(equity_usd=equity, initial_margin_usd=prepared.initial_margin_usd,
                                     maintenance_margin_usd=prepared.maintenance_margin_usd)
+
+    def _index_usd_legs(self, account: str, legs: Legs | None) -> None:
+        """Record which instruments ``account`` holds through USD-sized legs (``None``: the account is gone)."""
+        for instrument in self._usd_of.pop(account, ()):
+            self._usd_holders[instrument].discard(account)
+        held = tuple(sorted({i for (i, u) in legs if u == "usd"})) if legs else ()
+        if held:
+            self._usd_of[account] = held
+            for instrument in held:
+                self._usd_holders.setdefault(instrument, set()).add(account)
 
     def prepared(self, acc: AccountState) -> Any:
         """The account's what-if state at the current engine (built once per revaluation)."""
@@ -279,6 +299,7 @@ class ServiceState:
                            rows=np.zeros(0, np.int64), qty=np.zeros(0))
         self._commit_account(acc, prepared, equity)
         self.accounts[account] = acc
+        self._cols = None  # the book's account list changed: the next revaluation builds it again
         self.log.publish(events)
         return acc, events
 
@@ -292,6 +313,9 @@ class ServiceState:
             self.log.release(events)
             raise
         del self.accounts[account]
+        self._index_usd_legs(account, None)
+        self._dirty.discard(account)
+        self._cols = None
         self.log.publish(events)
         return events
 
@@ -438,27 +462,39 @@ class ServiceState:
     # ----------------------------------------------------------------- revaluation
 
     def _revalue_all(self, engine: Any, *, book: Any, market: Snapshot | None, meta: Mapping[str, str],
-                     reason: str, version_bump: bool = False) -> list[Event]:
-        """Margin every account of ``book`` at ``engine``; store snapshot, statuses and events; apply."""
+                     reason: str, equity: NDArray[np.float64] | None = None, before: "_Columns | None" = None,
+                     rebooked: Sequence[int] = ()) -> list[Event]:
+        """Margin every account of ``book`` at ``engine``; store snapshot, statuses and events; apply.
+
+        ``equity`` (per book account, USD) is computed from the balances when
+        not given. ``before`` holds every account's previous figures in book
+        order (None: read them from the accounts); with it, only accounts whose
+        figures changed, or whose positions were rebooked (``rebooked`` slots),
+        are touched in memory.
+        """
         names = list(book.accounts)
-        equity = core.account_equity_usd({a: self.accounts[a].balances for a in names}, book=book,
-                                         market=engine.market)
+        if equity is None:
+            equity = core.account_equity_usd({a: self.accounts[a].balances for a in names}, book=book,
+                                             market=engine.market)
         res = core.batch_margins(engine, book, equity)
         im, mm = res.initial_margin_usd, res.maintenance_margin_usd
-        code = res.status_code
+        code = np.asarray(res.status_code, dtype=np.int8)
+        old_code = before.code if before is not None else np.fromiter(
+            (_CODE[self.accounts[n].status] for n in names), dtype=np.int8, count=len(names))
         version = market.version if market is not None else self.market_version
         changed: dict[str, str] = {}
         items = []
         label = str(engine.parameter_set.label)
-        for a in np.flatnonzero(code != np.array([_CODE[self.accounts[n].status] for n in names], dtype=np.int8)) \
-                if names else []:
-            name = names[int(a)]
-            status = core.STATUS_NAMES[int(code[a])]
+        flipped = np.flatnonzero(code != old_code)
+        im_f, mm_f, eq_f, code_f = (x[flipped].tolist() for x in (im, mm, equity, code))
+        for k, a in enumerate(flipped.tolist()):
+            name = names[a]
+            status = core.STATUS_NAMES[code_f[k]]
             changed[name] = status
             items.append((name, "status", {
                 "status_before": self.accounts[name].status, "status": status,
-                "initial_margin_usd": float(im[a]), "maintenance_margin_usd": float(mm[a]),
-                "equity_usd": float(equity[a]), "reason": reason, "market_version": version, "parameter_set": label}))
+                "initial_margin_usd": im_f[k], "maintenance_margin_usd": mm_f[k],
+                "equity_usd": eq_f[k], "reason": reason, "market_version": version, "parameter_set": label}))
         if market is not None:
             items.append((None, "market", {"market_version": version, "valuation_time": market.valuation_time,
                                            "status_changes": len(changed), "parameter_set": label}))
@@ -473,22 +509,58 @@ class ServiceState:
                 raise
         self.engine = engine
         self.market_version = version
-        im_l, mm_l, eq_l = im.tolist(), mm.tolist(), equity.tolist()
-        for k, name in enumerate(names):
-            acc = self.accounts[name]
-            lo, hi = int(book.offsets[k]), int(book.offsets[k + 1])
-            acc.rows, acc.qty = book.rows[lo:hi], book.quantity[lo:hi]
-            acc.initial_margin_usd, acc.maintenance_margin_usd, acc.equity_usd = im_l[k], mm_l[k], eq_l[k]
-            acc.status = core.STATUS_NAMES[int(code[k])]
-            acc.prepared = None
+        # In memory: every account, or (with ``before``) only those whose figures or positions moved; the
+        # others keep equal values, and their prepared what-if state is rebuilt lazily for the new engine.
+        if before is None:
+            touched = np.arange(len(names))
+        else:
+            moved = (im != before.im) | (mm != before.mm) | (equity != before.eq) | (code != old_code)
+            moved[np.asarray(rebooked, dtype=np.int64)] = True
+            touched = np.flatnonzero(moved)
+        idx = touched.tolist()
+        im_t, mm_t, eq_t, code_t = (x[touched].tolist() for x in (im, mm, equity, code))
+        lo_t, hi_t = book.offsets[touched].tolist(), book.offsets[touched + 1].tolist()
+        for j, k in enumerate(idx):
+            acc = self.accounts[names[k]]
+            acc.rows, acc.qty = book.rows[lo_t[j]:hi_t[j]], book.quantity[lo_t[j]:hi_t[j]]
+            acc.initial_margin_usd, acc.maintenance_margin_usd, acc.equity_usd = im_t[j], mm_t[j], eq_t[j]
+            acc.status = core.STATUS_NAMES[code_t[j]]
+        self._cols = _Columns(names=names, book=book, im=im, mm=mm, eq=equity, code=code,
+                              index_prices=dict(engine.market.index_prices))
+        self._dirty.clear()
         self.log.publish(events)
         return events
+
+    def _current_columns(self) -> "_Columns | None":
+        """The columns with every account changed since they were built read back from it (None: no columns)."""
+        cols = self._cols
+        if cols is None or not self._dirty:
+            return cols
+        slots = {cols.book.index_of(a): a for a in self._dirty}
+        accs = [self.accounts[slots[k]] for k in sorted(slots)]
+        book = core.replace_accounts(cols.book, {k: (self.accounts[a].rows, self.accounts[a].qty)
+                                                 for k, a in slots.items()}, n_rows=self.engine.packed.n_rows)
+        at = np.array(sorted(slots), dtype=np.int64)
+        im, mm, eq, code = cols.im.copy(), cols.mm.copy(), cols.eq.copy(), cols.code.copy()
+        im[at] = [a.initial_margin_usd for a in accs]
+        mm[at] = [a.maintenance_margin_usd for a in accs]
+        eq[at] = [a.equity_usd for a in accs]
+        code[at] = [_CODE[a.status] for a in accs]
+        self._cols = _Columns(names=cols.names, book=book, im=im, mm=mm, eq=eq, code=code,
+                              index_prices=cols.index_prices)
+        self._dirty.clear()
+        return self._cols
 
     def apply_market(self, data: Mapping[str, Any], *, mode: str) -> dict[str, Any]:
         """Apply a full snapshot (``mode="full"``) or changed instruments only (``"changes"``).
 
         Only instruments whose inputs changed are revalued (``update_engine``)
-        when the instrument set is unchanged; every account is re-margined.
+        when the instrument set is unchanged; every account is re-margined in
+        one batch over the book kept from the last revaluation, in which only
+        accounts holding a USD-sized leg on a moved instrument are rebooked
+        (their contract quantity follows the price). Equity is recomputed
+        only when an index price changed (it depends on balances and index
+        prices alone).
         """
         if data.get("valuation_time") is None:
             if mode == "full":
@@ -500,30 +572,39 @@ class ServiceState:
         else:
             snapshot = core.merge_market(self.market, data, source="request body")
         old = self.engine
-        accounts = list(self.accounts)
+        equity = before = None
+        rebooked: list[int] = []
         if set(snapshot.quotes) == set(old.instrument_names):
             update = core.update_engine(old, snapshot)
             engine = update.engine
-            moved = set(update.revalued_rows.tolist()) | set(update.changed_rows.tolist())
-            per = []
-            for a in accounts:
-                acc = self.accounts[a]
-                if any(u == "usd" for (_, u) in acc.legs) and core.usd_legs_rows(engine, acc.legs) & moved:
-                    one = core.account_book(engine, {a: acc.legs}, accounts=[a])
-                    r, q = one.positions(a)
-                    per.append((a, np.asarray(r), np.asarray(q)))
-                else:
-                    per.append((a, acc.rows, acc.qty))
-            book = core.concat_books(per, n_rows=engine.packed.n_rows)
+            cols = self._current_columns()
+            if cols is None:  # accounts created or deleted since: the book from every account's arrays
+                accounts = list(self.accounts)
+                book = core.concat_books([(a, self.accounts[a].rows, self.accounts[a].qty) for a in accounts],
+                                         n_rows=engine.packed.n_rows)
+            else:
+                accounts, book, before = cols.names, cols.book, cols
+                if dict(engine.market.index_prices) == cols.index_prices:
+                    equity = cols.eq
+            names = engine.instrument_names
+            moved = {names[r] for r in np.union1d(update.revalued_rows, update.changed_rows).tolist()}
+            reprice: dict[str, list[str]] = {}
+            for instrument in sorted(moved):
+                for a in self._usd_holders.get(instrument, ()):
+                    reprice.setdefault(a, []).append(instrument)
+            book, rebooked = core.reprice_usd_legs(engine, book, {a: self.accounts[a].legs for a in reprice},
+                                                   instruments=reprice)
             revalued = int(update.revalued_rows.size)
         else:
             engine = core.prepare_engine(instruments=list(snapshot.quotes), market=snapshot,
                                          parameter_set=old.parameter_set)
+            accounts = list(self.accounts)
             book = core.account_book(engine, {a: self.accounts[a].legs for a in accounts}, accounts=accounts)
             revalued = engine.packed.n_rows
         version = self.market_version + 1
         snap = Snapshot(version, utc_now(), snapshot.valuation_time.isoformat(), core.market_to_mapping(snapshot))
-        events = self._revalue_all(engine, book=book, market=snap, meta={}, reason="market update")
+        events = self._revalue_all(engine, book=book, market=snap, meta={}, reason="market update", equity=equity,
+                                   before=before, rebooked=rebooked)
         return {"market_version": version, "instruments": engine.packed.n_rows, "revalued_instruments": revalued,
                 "accounts": len(accounts), "status_changes": sum(e.kind == "status" for e in events),
                 "last_event_seq": self.log.last_seq}
@@ -545,3 +626,21 @@ class ServiceState:
 
 
 _CODE = {name: i for i, name in enumerate(core.STATUS_NAMES)}
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """Every account's book and figures at the engine in force, in book order, from the last revaluation.
+
+    A market update margins the next engine over this book (patched where
+    accounts changed) and compares against these figures with array
+    operations, instead of walking every account in Python.
+    """
+
+    names: list[str]
+    book: Any  # AccountBook
+    im: NDArray[np.float64]
+    mm: NDArray[np.float64]
+    eq: NDArray[np.float64]
+    code: NDArray[np.int8]
+    index_prices: dict[str, float]  # the prices ``eq`` was computed at
