@@ -32,10 +32,10 @@ from spanlike.params.parameter_set import ParameterSet
 from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE
 from spanlike.aggregation.commodity_book import CommodityBook
 from spanlike.aggregation.correlation import correlated_total
-from spanlike.aggregation.direction import directional_share, offsetting_delta
+from spanlike.methodology.direction import directional_share, offsetting_delta
 from spanlike.aggregation.exchange import exchange_margin
 from spanlike.aggregation.inter_spreads import InterSpreadInput, inter_spread_credits
-from spanlike.aggregation.joint_move import JOINT_LABELS, joint_move_floor, parameter_set_joint_masks
+from spanlike.methodology.joint_move import JOINT_LABELS, joint_move_floor, parameter_set_joint_masks
 from spanlike.aggregation.liquidity import liquidity_charge
 from spanlike.aggregation.span import (
     IntraResult,
@@ -47,6 +47,8 @@ from spanlike.aggregation.span import (
     short_option_minimum,
 )
 from spanlike.errors import InvalidPositionError
+from spanlike.methodology.exchange_charges import exchange_requirement
+from spanlike.methodology.span_charges import span_requirement
 from spanlike.market import MarketSnapshot
 from spanlike.portfolio import Portfolio
 from spanlike.results import CommodityMargin, MarginResult, PositionContribution, Scenario, SpreadFormed
@@ -124,7 +126,7 @@ class _Partial:
 
     @property
     def direction(self) -> float:
-        """Directional share of the raw scenario losses (:mod:`spanlike.aggregation.direction`)."""
+        """Directional share of the raw scenario losses (:mod:`spanlike.methodology.direction`)."""
         s = self.book.scenarios
         return float(directional_share.py_func(self.raw_losses, s.price_side, s.n_scenarios))
 
@@ -169,13 +171,12 @@ def _finish(
     relation = parameter_set.margin_relation
     intra_charge = p.intra.charge if p.intra is not None else 0.0
     if book.commodity.method == "span":
-        risk = max(p.scan + intra_charge + p.delivery - credit, p.som)
-        som_binding = p.som > p.scan + intra_charge + p.delivery - credit
+        requirement, som_binding = span_requirement.py_func(p.scan, intra_charge, p.delivery, credit, p.som, p.nov)
         # The liquidity add-on is not offset by option value: it prices the close-out itself.
-        requirement = max(risk - p.nov, 0.0) + p.liquidity
+        requirement += p.liquidity
     else:
         som_binding = False
-        requirement = p.scan + p.roll + p.delta_shock + p.liquidity
+        requirement = exchange_requirement.py_func(p.scan, p.roll, p.delta_shock) + p.liquidity
     worst_column = book.risk_arrays[:, p.worst]
     contributions = tuple(
         PositionContribution(instrument=name, quantity=float(q), worst_scenario_loss=float(q * r))

@@ -22,7 +22,7 @@ def format_amount(value: float, currency: str) -> str:
 
 
 def _direction_words(w: float) -> str:
-    """What the directional share says, in words (spanlike.aggregation.direction)."""
+    """What the directional share says, in words (spanlike.methodology.direction)."""
     if w == 0.0:
         return "no direction"
     side = "falls" if w > 0.0 else "rises"

@@ -126,7 +126,7 @@ class CommodityMargin:
     ``initial_margin = im_factor x requirement`` (parameter set's relation).
 
     ``direction`` is the directional share ``w`` in [-1, 1] read from the
-    scenario losses (:mod:`spanlike.aggregation.direction`): +1 loses on
+    scenario losses (:mod:`spanlike.methodology.direction`): +1 loses on
     price falls only, -1 on rises only, 0 not directional. The cross level
     offsets commodities by it, not by the sign of ``net_delta``.
     """
@@ -228,7 +228,7 @@ class MarginResult:
 
     ``requirement_usd = sum_of_requirements_usd - correlation_offset_usd +
     joint_move_addon_usd``: the correlated total is never left below the
-    joint-move floor (:mod:`spanlike.aggregation.joint_move`, parameter
+    joint-move floor (:mod:`spanlike.methodology.joint_move`, parameter
     sets with a ``joint_move_floor`` section): ``joint_move_floor_usd`` is the
     account's loss, net of option value, when every underlying moves by its
     scan range together (``joint_move_scenario`` says which way), and

@@ -98,7 +98,7 @@ def assert_batch_equals_reference(engine: PreparedEngine, book: AccountBook, *, 
             (result.joint_move_addon_usd[a], ref.joint_move_addon_usd),
         ):
             assert _close(got, want, scale), (account, got, want)
-        from spanlike.aggregation.joint_move import JOINT_LABELS
+        from spanlike.methodology.joint_move import JOINT_LABELS
 
         k = int(result.joint_move_scenario[a])
         assert (JOINT_LABELS[k] if k >= 0 else None) == ref.joint_move_scenario, account

@@ -42,8 +42,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from spanlike import params
-from spanlike.aggregation.direction import directional_share, offsetting_delta
-from spanlike.aggregation.joint_move import JOINT_LABELS, parameter_set_joint_masks
+from spanlike.methodology.direction import directional_share, offsetting_delta
+from spanlike.methodology.joint_move import JOINT_LABELS, parameter_set_joint_masks
 from spanlike.batch.accounts import AccountBook
 from spanlike.batch.batch import margin_batch
 from spanlike.batch.prepared import PreparedEngine, prepare_engine

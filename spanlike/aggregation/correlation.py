@@ -1,26 +1,18 @@
-"""Correlation offsets across combined commodities (methodology section 6, SIMM-style).
+"""Correlation offsets of one account's combined commodities (methodology 6).
 
-With per-commodity requirements ``K_i`` (USD, after inter-commodity credits)
-and signed directional components ``S_i = clamp(w_i x price_risk_i, -K_i, K_i)``
-(USD), where ``w_i`` in [-1, 1] is the commodity's directional share read
-from its scenario losses (:mod:`spanlike.aggregation.direction`; +1 loses
-on falls, -1 on rises, 0 not directional), never the sign of its net delta::
-
-    total = sqrt(sum_i K_i^2 + sum_{i != j} rho_ij S_i S_j)
-
-Commodities absent from the correlation matrix are added linearly (no
-offset) [our choice]; without a matrix the total is ``sum K_i``. The offset
-reported is ``sum K_i - total`` (>= 0 whenever all rho <= 1, since the
-argument of the root is at most ``(sum K_i)^2``).
+Gathers the requirements and directional components of the commodities and
+applies the rule :func:`spanlike.methodology.correlation.correlated_total`
+(the batch kernels inline the same function). Without a matrix the total is
+``sum K_i``; the offset reported is ``sum K_i - total`` (>= 0 for |rho| <= 1).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import numpy as np
 
+from spanlike.methodology.correlation import correlated_total as correlated_total_rule
 from spanlike.params.cross import CorrelationMatrix
 
 __all__ = ["correlated_total"]
@@ -58,16 +50,10 @@ def correlated_total(
     outside = [i for i, n in enumerate(names) if n not in order]
     if len(inside) < 2:
         return plain_sum, 0.0
-    rho_full = correlation.as_array()
-    idx = [order[names[i]] for i in inside]
-    rho = rho_full[np.ix_(idx, idx)]
-    k_in = k[inside]
-    s = np.clip(np.asarray(directional_usd, dtype=np.float64)[inside], -k_in, k_in)
-    cross = rho * np.outer(s, s)
-    np.fill_diagonal(cross, 0.0)
-    argument = float((k_in ** 2).sum() + cross.sum())
-    correlated = math.sqrt(max(argument, 0.0))
-    # sqrt(argument) <= sum(k_in) holds exactly for |rho| <= 1; guard the last bit of rounding.
-    correlated = min(correlated, float(k_in.sum()))
-    total = correlated + float(k[outside].sum())
-    return total, plain_sum - total
+    n = len(inside)
+    total = correlated_total_rule(
+        np.ascontiguousarray(k[inside]), np.asarray(directional_usd, dtype=np.float64)[inside],
+        np.array([order[names[i]] for i in inside], dtype=np.int64), correlation.as_array(), n,
+        float(k[outside].sum()), np.zeros((3, max(n * n, 1))),
+    )
+    return float(total), plain_sum - float(total)

@@ -1,22 +1,11 @@
-"""Exchange-style (Deribit-like) margin of one combined commodity (methodology 2.2 and 4).
+"""Exchange-style (Deribit-like) margin of one combined commodity, applied to a :class:`CommodityBook`.
 
-* The portfolio vector ``L = q @ R`` (standard cells, then the extended cells
-  already weighted by ``price_range / |move|``).
-* Gains offset: a cell with a gain (``L_j < 0``) counts at ``pnl_offset x L_j``,
-  and the credited gain is at most ``max_offsetable_pnl``.
-* Dampener [our choice]: an extended cell's loss counts only where its USD
-  value exceeds ``extended_dampener``; smaller extended losses count as 0.
-* Worst case ``= max(0, max_j L'_j)``.
-* Roll shock ``= sum over expiries |delta_e| x max(min_annualised_move,
-  annualised_move_risk x T_e)`` in underlying units, times the value of one
-  unit in the settlement currency; a perpetual is its own expiry with T = 0.
-  ``delta_e`` is the delta of the expiry's futures (and perpetuals) only
-  [our choice: Deribit's published examples hold futures alone, so whether
-  options' delta is shocked is not published; shocking it would let a long
-  option need more margin than its premium, which it can never lose].
-* Delta shock [our choice] ``= rate x max(0, |net delta x index| - threshold)``
-  USD, converted to the settlement currency.
-* Risk-matrix margin ``= worst case + roll shock + delta shock``.
+This module gathers what the rules need from a book (the loss vector ``q @ R``
+with extended cells already weighted, futures delta per expiry, net delta)
+and calls them; the rules (gains offset, dampener, roll and delta shock, the
+risk-matrix margin) live once in :mod:`spanlike.methodology.exchange_charges`
+(methodology 2.2 and 4). The directional component for correlation offsets
+is the worst loss over the standard vol-unchanged cells [our choice].
 """
 
 from __future__ import annotations
@@ -29,6 +18,9 @@ from numpy.typing import NDArray
 from spanlike.params.charges import ExchangeAddOns
 from spanlike.params.grids import ExchangeGrid
 from spanlike.aggregation.commodity_book import CommodityBook
+from spanlike.methodology.exchange_charges import dampened_loss, exchange_requirement, offset_loss, roll_move
+from spanlike.methodology.exchange_charges import delta_shock as delta_shock_rule
+from spanlike.methodology.scan import worst_scenario
 
 __all__ = ["ExchangeResult", "exchange_margin", "offset_gains", "roll_shock", "delta_shock"]
 
@@ -48,17 +40,16 @@ class ExchangeResult:
     @property
     def risk_matrix_margin(self) -> float:
         """Worst case + roll shock + delta shock."""
-        return self.worst_case + self.roll_shock + self.delta_shock
+        return float(exchange_requirement.py_func(self.worst_case, self.roll_shock, self.delta_shock))
 
 
 def offset_gains(
     losses: NDArray[np.float64], *, pnl_offset: float, max_offsetable_pnl: float | None
 ) -> NDArray[np.float64]:
     """Scale gains (negative losses) by ``pnl_offset``, crediting at most ``max_offsetable_pnl``."""
-    out = np.where(losses < 0.0, losses * pnl_offset, losses)
-    if max_offsetable_pnl is not None:
-        out = np.maximum(out, -max_offsetable_pnl)
-    return out
+    has_cap = max_offsetable_pnl is not None
+    cap = max_offsetable_pnl if has_cap else 0.0
+    return np.array([offset_loss.py_func(float(x), pnl_offset, has_cap, cap) for x in losses])
 
 
 def roll_shock(book: CommodityBook, addons: ExchangeAddOns) -> float:
@@ -72,7 +63,7 @@ def roll_shock(book: CommodityBook, addons: ExchangeAddOns) -> float:
     for days in np.unique(book.days_to_expiry):
         rows = book.days_to_expiry == days
         t_years = float(book.t_years[rows][0])
-        move = max(spec.min_annualised_move, spec.annualised_move_risk * t_years)
+        move = roll_move.py_func(spec.min_annualised_move, spec.annualised_move_risk, t_years)
         total += abs(float(delta_by_row[rows].sum())) * move
     return total * book.unit_value
 
@@ -82,20 +73,21 @@ def delta_shock(book: CommodityBook, addons: ExchangeAddOns) -> float:
     spec = addons.delta_shock
     if spec is None:
         return 0.0
-    delta_usd = abs(book.net_delta()) * book.index_price
-    excess_usd = max(0.0, delta_usd - spec.threshold_usd)
-    return spec.rate * excess_usd / book.usd_per_unit
+    return float(delta_shock_rule.py_func(book.net_delta(), book.index_price, spec.threshold_usd, spec.rate,
+                                          book.usd_per_unit))
 
 
 def exchange_margin(book: CommodityBook, grid: ExchangeGrid, addons: ExchangeAddOns) -> ExchangeResult:
     """Risk-matrix margin of one combined commodity on an exchange-style grid."""
     raw = book.scenario_losses()
     losses = offset_gains(raw, pnl_offset=addons.pnl_offset, max_offsetable_pnl=addons.max_offsetable_pnl)
-    if grid.extended_dampener > 0.0:
-        small = book.scenarios.is_extended & (losses * book.usd_per_unit <= grid.extended_dampener)
-        losses = np.where(small & (losses > 0.0), 0.0, losses)
-    worst = int(np.argmax(losses))
-    worst_case = max(0.0, float(losses[worst]))
+    losses = np.array([
+        dampened_loss.py_func(float(x), bool(ext), book.usd_per_unit, grid.extended_dampener)
+        for x, ext in zip(losses, book.scenarios.is_extended)
+    ])
+    worst, best = worst_scenario.py_func(losses, losses.shape[0])
+    worst = int(worst)
+    worst_case = max(0.0, float(best))
     # Directional component for correlation offsets [our choice]: the worst loss over
     # the standard vol-unchanged cells, i.e. price moves alone.
     pure_price = ~book.scenarios.is_extended & (book.scenarios.vol_shift_rel == 0.0) & (

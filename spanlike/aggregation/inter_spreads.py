@@ -2,7 +2,7 @@
 
 Each combined commodity offers its net composite delta left after intra
 spreads, as far as it points the way the commodity's scenario losses do
-(:func:`spanlike.aggregation.direction.offsetting_delta`: a short-gamma book
+(:func:`spanlike.methodology.direction.offsetting_delta`: a short-gamma book
 whose delta is negative but which loses on falls offers none). Its weighted futures price risk is ``WFPR = price_risk / |net delta|``
 (price risk from the paired-scenario decomposition, net delta over all its
 contracts). Spreads form in priority order between commodities whose deltas
@@ -25,6 +25,7 @@ import numpy as np
 
 from spanlike.params.cross import InterSpread
 from spanlike.aggregation.spread_forming import SpreadLegs, form_spreads
+from spanlike.methodology.span_charges import capped_credit, inter_credit_amount
 from spanlike.results import SpreadFormed
 
 __all__ = ["InterSpreadInput", "inter_spread_credits"]
@@ -39,7 +40,7 @@ class InterSpreadInput:
     name : str
     available_delta : float
         Net delta left after intra spreads that the commodity's direction
-        lets it offer (:func:`~spanlike.aggregation.direction.offsetting_delta`),
+        lets it offer (:func:`~spanlike.methodology.direction.offsetting_delta`),
         underlying units.
     net_delta : float
         Net delta of the whole commodity, underlying units (WFPR denominator).
@@ -92,17 +93,14 @@ def inter_spread_credits(
         for k, i in enumerate(idx):
             c = inputs[i]
             consumed_underlying = f.consumed[k] / scale[k]
-            if c.net_delta == 0.0 or c.price_risk <= 0.0:
-                amount = 0.0
-            else:
-                wfpr = c.price_risk / abs(c.net_delta)
-                amount = float(consumed_underlying * wfpr * spread.credit_rate)
+            amount = float(inter_credit_amount.py_func(consumed_underlying, c.price_risk, c.net_delta,
+                                                       spread.credit_rate))
             credit[c.name] += amount
             formed_by_name[c.name].append(
                 SpreadFormed(kind="inter", name=spread.name, priority=spread.priority, legs=leg_names,
                              count=f.count, amount=amount)
             )
     return {
-        name: (float(min(credit[name], max(inputs[by_name[name]].price_risk, 0.0))), tuple(formed_by_name[name]))
+        name: (float(capped_credit.py_func(credit[name], inputs[by_name[name]].price_risk)), tuple(formed_by_name[name]))
         for name in credit
     }

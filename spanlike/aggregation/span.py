@@ -1,22 +1,11 @@
-"""SPAN charges of one combined commodity (methodology section 3).
+"""SPAN charges of one combined commodity, applied to a :class:`CommodityBook` (methodology 3).
 
-Steps, each a function over a :class:`CommodityBook`:
-
-* :func:`scan_risk`: ``max(0, max_j L_j)`` with ``L = q @ R``; worst scenario.
-* :func:`decompose_scan_risk`: time risk ``(L_a + L_b)/2`` over the pair with
-  no price move; vol risk ``(L_worst - L_paired(worst))/2`` (0 when the worst
-  scenario has no pair, e.g. an extreme move); price risk = scan - time - vol.
-* :func:`intra_spread_charge`: net composite delta per tier, spreads formed in
-  priority order, ``count x rate`` (flat) or ``count x rate x months``
-  (per month).
-* :func:`delivery_charge`: delivery-window delta consumed by spreads at
-  ``spread_rate``, the rest at ``outright_rate`` [our choice for tiers holding
-  more than the delivery expiry: the consumed share of the delivery delta is
-  ``min(|delivery delta|, delta its tier gave to spreads)`` when the delivery
-  delta has the tier's sign, else 0].
-* :func:`short_option_minimum`: rate x (short calls + short puts) or
-  rate x max(short calls, short puts), counts in underlying units.
-* :func:`net_option_value`: ``sum q x mark_value`` over options (long positive).
+This module gathers what each rule needs from a book (loss vector, net delta
+per tier, delivery-window delta, short option units, option value) and calls
+the rule, which lives once in :mod:`spanlike.methodology` for every driver:
+scan risk and the paired split (:mod:`~spanlike.methodology.scan`), spread
+forming (:mod:`~spanlike.methodology.spreads`), the intra-spread, delivery
+and short-option-minimum amounts (:mod:`~spanlike.methodology.span_charges`).
 """
 
 from __future__ import annotations
@@ -29,6 +18,11 @@ from numpy.typing import NDArray
 from spanlike.params.charges import SpanCharges
 from spanlike.aggregation.commodity_book import CommodityBook
 from spanlike.aggregation.spread_forming import SpreadLegs, form_spreads
+from spanlike.methodology.scan import no_move_scenario, paired_split, worst_scenario
+from spanlike.methodology.span_charges import delivery_charge as delivery_rule
+from spanlike.methodology.span_charges import intra_spread_amount
+from spanlike.methodology.span_charges import short_option_minimum as som_rule
+from spanlike.methodology.spreads import DAYS_PER_MONTH, spread_months
 from spanlike.results import SpreadFormed
 
 __all__ = [
@@ -43,7 +37,6 @@ __all__ = [
     "DAYS_PER_MONTH",
 ]
 
-DAYS_PER_MONTH = 365.25 / 12.0
 
 
 @dataclass(frozen=True)
@@ -56,12 +49,10 @@ class ScanResult:
 
 
 def scan_risk(losses: NDArray[np.float64]) -> ScanResult:
-    """Scan risk of a loss vector: ``max(0, max_j losses_j)`` and ``argmax``.
-
-    Ties go to the lowest scenario index (CME scans in scenario order).
-    """
-    worst = int(np.argmax(losses))
-    return ScanResult(scan_risk=max(0.0, float(losses[worst])), worst=worst, losses=losses)
+    """Scan risk of a loss vector: ``max(0, max_j losses_j)`` and its first maximum
+    (:func:`spanlike.methodology.scan.worst_scenario`)."""
+    worst, best = worst_scenario.py_func(losses, losses.shape[0])
+    return ScanResult(scan_risk=max(0.0, float(best)), worst=int(worst), losses=losses)
 
 
 def decompose_scan_risk(
@@ -87,15 +78,9 @@ def decompose_scan_risk(
     tuple of float
         ``time_risk``, ``vol_risk``, ``price_risk`` with ``time + vol + price = scan``.
     """
-    time_risk = 0.0
-    no_move = np.flatnonzero((price_move == 0.0) & (price_shift == 0.0) & (paired >= 0))
-    if no_move.size:
-        a = int(no_move[0])
-        time_risk = 0.5 * float(losses[a] + losses[paired[a]])
-    vol_risk = 0.0
-    if scan > 0.0 and paired[worst] >= 0:
-        vol_risk = 0.5 * float(losses[worst] - losses[paired[worst]])
-    return time_risk, vol_risk, scan - time_risk - vol_risk
+    no_move = no_move_scenario(price_move=price_move, price_shift=price_shift, paired=paired)
+    time_risk, vol_risk, price_risk = paired_split.py_func(losses, paired, no_move, worst, scan)
+    return float(time_risk), float(vol_risk), float(price_risk)
 
 
 @dataclass(frozen=True)
@@ -140,12 +125,8 @@ def intra_spread_charge(book: CommodityBook, charges: SpanCharges) -> IntraResul
     for f in formed:
         spread = ordered[f.spread]
         rate = book.rate_value(spread.rate, spread.rate_kind)
-        if spread.method == "per_month":
-            leg_mids = [mids[leg.tier] for leg in spread.legs]
-            months = max(1, round((max(leg_mids) - min(leg_mids)) / DAYS_PER_MONTH))
-        else:
-            months = 1
-        amount = f.count * rate * months
+        months = spread_months([mids[leg.tier] for leg in spread.legs]) if spread.method == "per_month" else 1
+        amount = intra_spread_amount.py_func(f.count, rate, months)
         total += amount
         for leg, take in zip(spread.legs, f.consumed):
             consumed[position[leg.tier]] += take
@@ -175,16 +156,13 @@ def delivery_charge(book: CommodityBook, charges: SpanCharges, intra: IntraResul
     for tier_number in np.unique(book.tier[book.in_delivery]):
         rows = book.in_delivery & (book.tier == tier_number)
         d = float(delta_by_row[rows].sum())
-        if d == 0.0:
-            continue
-        consumed = 0.0
+        tier_delta, tier_consumed = 0.0, 0.0  # a tier without spreads gives none of its delta
         if tier_number in intra.tier_numbers:
             k = intra.tier_numbers.index(int(tier_number))
-            if np.sign(intra.tier_delta[k]) == np.sign(d):
-                consumed = min(abs(d), float(intra.consumed_delta[k]))
-        outright = abs(d) - consumed
-        total += consumed * book.rate_value(spec.spread_rate, spec.rate_kind)
-        total += outright * book.rate_value(spec.outright_rate, spec.rate_kind)
+            tier_delta, tier_consumed = float(intra.tier_delta[k]), float(intra.consumed_delta[k])
+        total += delivery_rule.py_func(d, tier_delta, tier_consumed,
+                                       book.rate_value(spec.spread_rate, spec.rate_kind),
+                                       book.rate_value(spec.outright_rate, spec.rate_kind))
     return total
 
 
@@ -197,8 +175,7 @@ def short_option_minimum(book: CommodityBook, charges: SpanCharges) -> float:
     units = np.abs(book.quantity) * book.multiplier
     short_calls = float(units[short & book.is_call].sum())
     short_puts = float(units[short & ~book.is_call].sum())
-    count = short_calls + short_puts if spec.method == "gross" else max(short_calls, short_puts)
-    return count * book.rate_value(spec.rate, spec.rate_kind)
+    return float(som_rule.py_func(short_calls, short_puts, spec.method == "gross", book.rate_value(spec.rate, spec.rate_kind)))
 
 
 def net_option_value(book: CommodityBook) -> float:

@@ -1,12 +1,9 @@
-"""Form delta spreads between buckets in priority order (SPAN intra and inter spreads).
+"""Delta spreads formed in priority order over a ladder, as records (SPAN intra and inter spreads).
 
-A bucket is a tier of one combined commodity (intra-commodity spreads) or a
-whole combined commodity (inter-commodity spreads). Each spread has legs
-``(bucket, delta_ratio, side)``; it forms where every side-A leg's remaining
-net delta has one sign and every side-B leg's the opposite sign. The number of
-spreads is ``min over legs of |delta| / ratio``; each leg's delta then moves
-towards zero by ``count x ratio`` (delta consumed), so later spreads see only
-what remains (CME pubspan "Intra Spreads", "Inter Spreads").
+The rule itself (which spreads form, their count, what they consume) is
+:func:`spanlike.methodology.spreads.form_spread`; this module applies it to a
+list of spread definitions and keeps what formed for the result.
+
 """
 
 from __future__ import annotations
@@ -17,12 +14,9 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from spanlike.methodology.spreads import flat_delta, form_spread
+
 __all__ = ["SpreadLegs", "FormedCount", "form_spreads"]
-
-# Deltas within this of zero are treated as flat: they come from sums of
-# products and would otherwise form spreads of 1e-17 contracts.
-_DELTA_EPS = 1e-12
-
 
 @dataclass(frozen=True)
 class SpreadLegs:
@@ -58,6 +52,9 @@ def form_spreads(
 ) -> tuple[list[FormedCount], NDArray[np.float64]]:
     """Form ``spreads`` in the given (priority) order from net ``deltas``.
 
+    Each spread is the rule :func:`spanlike.methodology.spreads.form_spread`
+    (the batch kernels inline the same function).
+
     Parameters
     ----------
     deltas : ndarray, shape (n_buckets,)
@@ -73,31 +70,17 @@ def form_spreads(
     remaining : ndarray, shape (n_buckets,)
         Deltas left after all spreads.
     """
-    remaining = np.array(deltas, dtype=np.float64, copy=True)
-    remaining[np.abs(remaining) < _DELTA_EPS] = 0.0
+    remaining = np.array([flat_delta.py_func(float(d)) for d in np.asarray(deltas, dtype=np.float64)])
     formed: list[FormedCount] = []
     for s_index, spread in enumerate(spreads):
-        for a_sign in (1, -1):
-            ok = True
-            count = np.inf
-            for bucket, ratio, side in zip(spread.buckets, spread.ratios, spread.sides):
-                d = remaining[bucket]
-                if d == 0.0 or np.sign(d) != a_sign * side:
-                    ok = False
-                    break
-                count = min(count, abs(d) / ratio)
-            if not ok or not np.isfinite(count) or count <= 0.0:
-                continue
-            consumed = []
-            for bucket, ratio in zip(spread.buckets, spread.ratios):
-                take = count * ratio
-                d = remaining[bucket]
-                new = d - np.sign(d) * take
-                # The binding leg lands on zero up to rounding; snap it so it cannot form again.
-                if abs(new) < _DELTA_EPS * max(1.0, abs(d)):
-                    new = 0.0
-                remaining[bucket] = new
-                consumed.append(take)
-            formed.append(FormedCount(spread=s_index, count=float(count), a_sign=a_sign, consumed=tuple(consumed)))
-            break  # only one orientation can match: the signs are fixed now
+        n = len(spread.buckets)
+        taken = np.zeros(n)
+        sign_before = float(np.sign(remaining[spread.buckets[0]])) * spread.sides[0]
+        count = form_spread.py_func(
+            remaining, np.asarray(spread.buckets, dtype=np.int64), np.asarray(spread.ratios, dtype=np.float64),
+            np.asarray(spread.sides, dtype=np.int64), n, taken,
+        )
+        if count > 0.0:
+            formed.append(FormedCount(spread=s_index, count=float(count), a_sign=int(sign_before),
+                                      consumed=tuple(float(t) for t in taken)))
     return formed, remaining

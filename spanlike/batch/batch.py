@@ -130,7 +130,7 @@ class BatchResult:
         The cross level's joint-move floor and what it added
         (:class:`spanlike.results.MarginResult`); 0 where the set has no floor.
     joint_move_scenario : ndarray of int64, shape (n,)
-        Index into :data:`spanlike.aggregation.joint_move.JOINT_LABELS` of the
+        Index into :data:`spanlike.methodology.joint_move.JOINT_LABELS` of the
         floor's joint scenario, -1 where none applies.
     equity_usd : ndarray, shape (n,)
         Zeros when the batch was run without equity (:attr:`equity_given` False).

@@ -46,8 +46,27 @@ import math
 import numpy as np
 from numba import prange
 
-from spanlike.aggregation.direction import directional_share, offsetting_delta
-from spanlike.aggregation.joint_move import joint_move_floor
+from spanlike.methodology.correlation import correlated_total
+from spanlike.methodology.direction import directional_share, offsetting_delta
+from spanlike.methodology.exchange_charges import (
+    dampened_loss,
+    delta_shock,
+    exchange_requirement,
+    offset_loss,
+    roll_move,
+)
+from spanlike.methodology.joint_move import joint_move_floor
+from spanlike.methodology.scan import paired_split, worst_scenario
+from spanlike.methodology.span_charges import (
+    capped_credit,
+    delivery_charge,
+    inter_credit_amount,
+    intra_spread_amount,
+    short_option_minimum,
+    span_requirement,
+)
+from spanlike.methodology.spreads import flat_delta, form_spread
+from spanlike.methodology.sums import pairwise_sum
 from spanlike.risk_arrays._numba import njit_inline, njit_kernel, njit_parallel
 
 __all__: list[str] = []  # private module: import the kernels by name
@@ -94,8 +113,8 @@ COMPONENT_NAMES = (
 T_REQ, T_SUM, T_OFFSET, T_IM, T_MM, T_WORST_CC, T_WORST_SCEN, T_FLOOR, T_ADDON, T_JOINT = range(10)
 N_TOT = 10
 
-# Deltas within this of zero are flat (spanlike.aggregation.spread_forming._DELTA_EPS).
-_DELTA_EPS = 1e-12
+# Leg positions 0, 1, ... of an inter-commodity spread on its local ladder (a constant to numba).
+_LEG_INDEX = np.arange(64, dtype=np.int64)
 
 
 def state_width(m: int, t: int, e: int) -> int:
@@ -105,8 +124,9 @@ def state_width(m: int, t: int, e: int) -> int:
 
 # --- rows of the float scratch ``work`` of _finish_account (one 2-D array: indexing a row costs
 # nothing, while every slice or extra array argument costs numba an atomic reference count pair)
-(W_ADJ, W_REM, W_CONSUMED, W_AVAIL, W_CREDIT, W_K_USD, W_S_DIR, W_S_CLAMPED, W_K_IN, W_K_SQ, W_K_OUT,
- W_CROSS, W_LOCAL, W_SCALE, W_TOOK) = range(15)
+(W_ADJ, W_REM, W_CONSUMED, W_AVAIL, W_CREDIT, W_K_USD, W_S_DIR, W_S_IN, W_K_IN, W_SCRATCH, W_K_OUT,
+ W_SCRATCH_2, W_LOCAL, W_SCALE, W_TOOK) = range(15)
+# correlated_total's three scratch rows are W_SCRATCH, W_K_OUT (summed before) and W_SCRATCH_2.
 N_WORK = 15
 # --- rows of the int scratch ``iwork``: present commodities, correlation members
 IW_PRESENT, IW_MEMBERS = 0, 1
@@ -123,88 +143,8 @@ def work_width(m_max, t_max, n_cc, n_legs_inter):  # type: ignore[no-untyped-def
 # Sums in numpy's order
 
 
-@njit_kernel
-def _pairwise_block(a, start, n):  # type: ignore[no-untyped-def]
-    """numpy's pairwise sum of ``a[start:start+n]`` for ``n <= 128`` (no split)."""
-    if n < 8:
-        res = 0.0
-        for i in range(n):
-            res += a[start + i]
-        return res
-    r0 = a[start]
-    r1 = a[start + 1]
-    r2 = a[start + 2]
-    r3 = a[start + 3]
-    r4 = a[start + 4]
-    r5 = a[start + 5]
-    r6 = a[start + 6]
-    r7 = a[start + 7]
-    i = 8
-    limit = n - (n % 8)
-    while i < limit:
-        r0 += a[start + i]
-        r1 += a[start + i + 1]
-        r2 += a[start + i + 2]
-        r3 += a[start + i + 3]
-        r4 += a[start + i + 4]
-        r5 += a[start + i + 5]
-        r6 += a[start + i + 6]
-        r7 += a[start + i + 7]
-        i += 8
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += a[start + i]
-        i += 1
-    return res
-
-
-@njit_kernel
-def _pairwise_sum(a, start, n):  # type: ignore[no-untyped-def]
-    """numpy's pairwise summation of ``a[start:start+n]`` (numpy/_core/src/umath/loops_utils.h.src).
-
-    Reproduced exactly (8 accumulators up to 128 elements, halving above at a
-    multiple of 8) so that masked sums equal the reference engine's
-    ``x[mask].sum()`` bit for bit. The halving recursion runs on an explicit
-    stack: numba's on-disk cache mishandles self-recursive functions (the
-    cached kernel segfaulted on load).
-    """
-    if n <= 128:
-        return _pairwise_block(a, start, n)
-    f_start = np.empty(64, dtype=np.int64)
-    f_n = np.empty(64, dtype=np.int64)
-    f_phase = np.empty(64, dtype=np.int64)
-    f_left = np.empty(64)
-    depth = 0
-    f_start[0] = start
-    f_n[0] = n
-    f_phase[0] = 0
-    ret = 0.0
-    while depth >= 0:
-        s = f_start[depth]
-        k = f_n[depth]
-        if k <= 128:
-            ret = _pairwise_block(a, s, k)
-            depth -= 1
-            continue
-        half = k // 2
-        half -= half % 8
-        if f_phase[depth] == 0:
-            f_phase[depth] = 1
-            depth += 1
-            f_start[depth] = s
-            f_n[depth] = half
-            f_phase[depth] = 0
-        elif f_phase[depth] == 1:
-            f_left[depth] = ret
-            f_phase[depth] = 2
-            depth += 1
-            f_start[depth] = s + half
-            f_n[depth] = k - half
-            f_phase[depth] = 0
-        else:
-            ret = f_left[depth] + ret
-            depth -= 1
-    return ret
+# The pairwise sum lives with the rules (spanlike.methodology.sums); kernels use it under its old name.
+_pairwise_sum = pairwise_sum
 
 
 @njit_inline
@@ -270,16 +210,6 @@ def _run_sums(values, keys, k, n_buckets, buf, offsets, out):  # type: ignore[no
             out[b] = _pairwise_sum(values, i, j - i)
             last = b
         i = j
-
-
-@njit_kernel
-def _sign(x):  # type: ignore[no-untyped-def]
-    """``np.sign`` for finite floats: -1.0, 0.0 or 1.0."""
-    if x > 0.0:
-        return 1.0
-    if x < 0.0:
-        return -1.0
-    return 0.0
 
 
 # ---------------------------------------------------------------------------
@@ -597,105 +527,36 @@ def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, com
     t_max = n_tiers_max
     e_max = state.shape[1] - m_max - 2 * t_max - N_S
     o_s = m_max + 2 * t_max + e_max
-    # First maximum, as np.argmax; value and index carried together so the comparison compiles
-    # to selects rather than a branch on random data.
-    worst = 0
-    best = state[c, 0]
-    for j in range(1, m):
-        v = state[c, j]
-        better = v > best
-        best = v if better else best
-        worst = j if better else worst
+    losses = state[c]
+    worst, best = worst_scenario(losses, m)
     scan = max(0.0, best)
-    time_risk = 0.0
-    a = cc_i[c, CI_NO_MOVE]
-    if a >= 0:
-        time_risk = 0.5 * (state[c, a] + state[c, scen_i[c, a, SC_PAIRED]])
-    vol_risk = 0.0
-    if scan > 0.0 and scen_i[c, worst, SC_PAIRED] >= 0:
-        vol_risk = 0.5 * (state[c, worst] - state[c, scen_i[c, worst, SC_PAIRED]])
-    price_risk = scan - time_risk - vol_risk
-    # Intra-commodity spreads in priority order (spread_forming.form_spreads).
+    time_risk, vol_risk, price_risk = paired_split(losses, scen_i[c, :, SC_PAIRED], cc_i[c, CI_NO_MOVE], worst, scan)
+    # Intra-commodity spreads in priority order (methodology.spreads.form_spread on the tier ladder).
     n_t = cc_i[c, CI_NTIERS]
     for t in range(n_t):
-        d = state[c, m_max + t]
-        work[W_REM, t] = 0.0 if abs(d) < _DELTA_EPS else d
+        work[W_REM, t] = flat_delta(state[c, m_max + t])
         work[W_CONSUMED, t] = 0.0
     intra = 0.0
     n_legs_max = (spr_i.shape[2] - 1) // 2
     for s in range(cc_i[c, CI_NSPREADS]):
         n_legs = spr_i[c, s, 0]
-        if n_legs == 2:
-            # Two legs (every calendar spread): one branch on "does it form", decided without
-            # branching on the (random) signs of the tier deltas. It forms when both legs are
-            # non-zero and sign(d0) x side0 == sign(d1) x side1 (one orientation or the other).
-            b0 = spr_i[c, s, 1]
-            b1 = spr_i[c, s, 2]
-            d0 = work[W_REM, b0]
-            d1 = work[W_REM, b1]
-            s0 = ((d0 > 0.0) - (d0 < 0.0)) * spr_i[c, s, 1 + n_legs_max]
-            s1 = ((d1 > 0.0) - (d1 < 0.0)) * spr_i[c, s, 2 + n_legs_max]
-            if (s0 != 0) & (s0 == s1):
-                count = min(abs(d0) / spr_f[c, s, 2], abs(d1) / spr_f[c, s, 3])
-                if count < math.inf and count > 0.0:
-                    take = count * spr_f[c, s, 2]
-                    new = d0 - (1.0 if d0 > 0.0 else -1.0) * take
-                    work[W_REM, b0] = 0.0 if abs(new) < _DELTA_EPS * max(1.0, abs(d0)) else new
-                    work[W_CONSUMED, b0] += take
-                    d1 = work[W_REM, b1]  # re-read: the reference updates the legs in turn
-                    take = count * spr_f[c, s, 3]
-                    new = d1 - (1.0 if d1 > 0.0 else (-1.0 if d1 < 0.0 else 0.0)) * take
-                    work[W_REM, b1] = 0.0 if abs(new) < _DELTA_EPS * max(1.0, abs(d1)) else new
-                    work[W_CONSUMED, b1] += take
-                    intra += count * spr_f[c, s, 0] * spr_f[c, s, 1]
-            continue
-        for orientation in range(2):
-            a_sign = 1.0 if orientation == 0 else -1.0
-            ok = True
-            count = math.inf
+        count = form_spread(work[W_REM], spr_i[c, s, 1:1 + n_legs], spr_f[c, s, 2:2 + n_legs],
+                            spr_i[c, s, 1 + n_legs_max:1 + n_legs_max + n_legs], n_legs, work[W_TOOK])
+        if count > 0.0:
             for leg in range(n_legs):
-                d = work[W_REM, spr_i[c, s, 1 + leg]]
-                side = float(spr_i[c, s, 1 + n_legs_max + leg])
-                # d != 0 here, so its sign is +-1 (signs are written inline: a call costs more than the test).
-                if d == 0.0 or (1.0 if d > 0.0 else -1.0) != a_sign * side:
-                    ok = False
-                    break
-                count = min(count, abs(d) / spr_f[c, s, 2 + leg])
-            if not ok or not (count < math.inf) or count <= 0.0:
-                continue
-            for leg in range(n_legs):
-                b = spr_i[c, s, 1 + leg]
-                take = count * spr_f[c, s, 2 + leg]
-                d = work[W_REM, b]
-                new = d - (1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)) * take
-                # The binding leg lands on zero up to rounding; snap it so it cannot form again.
-                if abs(new) < _DELTA_EPS * max(1.0, abs(d)):
-                    new = 0.0
-                work[W_REM, b] = new
-                work[W_CONSUMED, b] += take
-            intra += count * spr_f[c, s, 0] * spr_f[c, s, 1]
-            break
+                work[W_CONSUMED, spr_i[c, s, 1 + leg]] += work[W_TOOK, leg]
+            intra += intra_spread_amount(count, spr_f[c, s, 0], spr_f[c, s, 1])
     # Delivery: consumed share min(|d|, delta its tier gave to spreads) when signs agree.
     delivery = 0.0
     if cc_i[c, CI_HAS_DELIV] != 0:
         for t in range(t_max):
-            d = state[c, m_max + t_max + t]
-            if d == 0.0:
-                continue
-            took = 0.0
-            net = state[c, m_max + t]
-            if t < n_t and (1.0 if net > 0.0 else (-1.0 if net < 0.0 else 0.0)) == (
-                    1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)):
-                took = min(abs(d), work[W_CONSUMED, t])
-            outright = abs(d) - took
-            delivery += took * cc_f[c, CF_DELIV_SPREAD]
-            delivery += outright * cc_f[c, CF_DELIV_OUTRIGHT]
+            given = work[W_CONSUMED, t] if t < n_t else 0.0  # a tier without spreads gives none
+            delivery += delivery_charge(state[c, m_max + t_max + t], state[c, m_max + t] if t < n_t else 0.0,
+                                        given, cc_f[c, CF_DELIV_SPREAD], cc_f[c, CF_DELIV_OUTRIGHT])
     som = 0.0
     if cc_i[c, CI_HAS_SOM] != 0:
-        calls = state[c, o_s + S_SHORT_CALL]
-        puts = state[c, o_s + S_SHORT_PUT]
-        units = calls + puts if cc_i[c, CI_SOM_GROSS] != 0 else max(calls, puts)
-        som = units * cc_f[c, CF_SOM_RATE]
+        som = short_option_minimum(state[c, o_s + S_SHORT_CALL], state[c, o_s + S_SHORT_PUT],
+                                   cc_i[c, CI_SOM_GROSS] != 0, cc_f[c, CF_SOM_RATE])
     nov = state[c, o_s + S_NOV] if cc_i[c, CI_NOV] != 0 else 0.0
     comp[c, C_SCAN] = scan
     comp[c, C_TIME] = time_risk
@@ -721,25 +582,12 @@ def _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, 
     t_max = n_tiers_max
     e_max = state.shape[1] - m_max - 2 * t_max - N_S
     o_s = m_max + 2 * t_max + e_max
-    offset = cc_f[c, CF_PNL_OFFSET]
+    has_cap = cc_i[c, CI_HAS_MAXOFF] != 0
     for j in range(m):
-        x = state[c, j]
-        x = x * offset if x < 0.0 else x
-        if cc_i[c, CI_HAS_MAXOFF] != 0:
-            x = max(x, -cc_f[c, CF_MAXOFF])
-        work[W_ADJ, j] = x
-    damp = cc_f[c, CF_DAMPENER]
-    if damp > 0.0:
-        for j in range(m):
-            if scen_i[c, j, SC_EXTENDED] != 0 and work[W_ADJ, j] * cc_f[c, CF_USD_PER_UNIT] <= damp and work[W_ADJ, j] > 0.0:
-                work[W_ADJ, j] = 0.0
-    worst = 0  # first maximum, with selects (as in _span_commodity)
-    top = work[W_ADJ, 0]
-    for j in range(1, m):
-        v = work[W_ADJ, j]
-        better = v > top
-        top = v if better else top
-        worst = j if better else worst
+        x = offset_loss(state[c, j], cc_f[c, CF_PNL_OFFSET], has_cap, cc_f[c, CF_MAXOFF])
+        work[W_ADJ, j] = dampened_loss(x, scen_i[c, j, SC_EXTENDED] != 0, cc_f[c, CF_USD_PER_UNIT],
+                                       cc_f[c, CF_DAMPENER])
+    worst, top = worst_scenario(work[W_ADJ], m)
     worst_case = max(0.0, top)
     any_pure = False
     best = -math.inf
@@ -754,14 +602,13 @@ def _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, 
     if cc_i[c, CI_HAS_ROLL] != 0:
         total = 0.0
         for e in range(cc_i[c, CI_NEXP]):
-            move = max(cc_f[c, CF_ROLL_MIN], cc_f[c, CF_ROLL_RISK] * exp_t[c, e])
+            move = roll_move(cc_f[c, CF_ROLL_MIN], cc_f[c, CF_ROLL_RISK], exp_t[c, e])
             total += abs(state[c, m_max + 2 * t_max + e]) * move
         roll = total * cc_f[c, CF_UNIT_VALUE]
     shock = 0.0
     if cc_i[c, CI_HAS_DSHOCK] != 0:
-        delta_usd = abs(state[c, o_s + S_NET]) * cc_f[c, CF_INDEX]
-        excess = max(0.0, delta_usd - cc_f[c, CF_DS_THRESHOLD])
-        shock = cc_f[c, CF_DS_RATE] * excess / cc_f[c, CF_USD_PER_UNIT]
+        shock = delta_shock(state[c, o_s + S_NET], cc_f[c, CF_INDEX], cc_f[c, CF_DS_THRESHOLD],
+                            cc_f[c, CF_DS_RATE], cc_f[c, CF_USD_PER_UNIT])
     comp[c, C_SCAN] = worst_case
     comp[c, C_TIME] = 0.0
     comp[c, C_VOL] = 0.0
@@ -800,33 +647,11 @@ def _inter_credits(comp, cc_f, inter_i, inter_f, work):  # type: ignore[no-untyp
         for leg in range(n_legs):
             c = inter_i[p, 2 + leg]
             work[W_SCALE, leg] = cc_f[c, CF_INDEX] if notional else 1.0
-            x = work[W_AVAIL, c] * work[W_SCALE, leg]
-            work[W_LOCAL, leg] = 0.0 if abs(x) < _DELTA_EPS else x
-        formed = False
-        for orientation in range(2):
-            a_sign = 1.0 if orientation == 0 else -1.0
-            ok = True
-            count = math.inf
-            for leg in range(n_legs):
-                d = work[W_LOCAL, leg]
-                side = float(inter_i[p, 2 + n_legs_max + leg])
-                if d == 0.0 or (1.0 if d > 0.0 else -1.0) != a_sign * side:
-                    ok = False
-                    break
-                count = min(count, abs(d) / inter_f[p, 1 + leg])
-            if not ok or not (count < math.inf) or count <= 0.0:
-                continue
-            for leg in range(n_legs):
-                take = count * inter_f[p, 1 + leg]
-                d = work[W_LOCAL, leg]
-                new = d - (1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)) * take
-                if abs(new) < _DELTA_EPS * max(1.0, abs(d)):
-                    new = 0.0
-                work[W_LOCAL, leg] = new
-                work[W_TOOK, leg] = take
-            formed = True
-            break
-        if not formed:
+            work[W_LOCAL, leg] = flat_delta(work[W_AVAIL, c] * work[W_SCALE, leg])
+        # The spread's legs are the first n_legs entries of the local ladder (methodology.spreads).
+        count = form_spread(work[W_LOCAL], _LEG_INDEX, inter_f[p, 1:1 + n_legs],
+                            inter_i[p, 2 + n_legs_max:2 + n_legs_max + n_legs], n_legs, work[W_TOOK])
+        if count <= 0.0:
             continue
         for leg in range(n_legs):
             c = inter_i[p, 2 + leg]
@@ -834,16 +659,11 @@ def _inter_credits(comp, cc_f, inter_i, inter_f, work):  # type: ignore[no-untyp
         for leg in range(n_legs):
             c = inter_i[p, 2 + leg]
             consumed_underlying = work[W_TOOK, leg] / work[W_SCALE, leg]
-            net = comp[c, C_NET_DELTA]
-            price = comp[c, C_PRICE]
-            amount = 0.0
-            if not (net == 0.0 or price <= 0.0):
-                wfpr = price / abs(net)
-                amount = consumed_underlying * wfpr * inter_f[p, 0]
-            work[W_CREDIT, c] += amount
+            work[W_CREDIT, c] += inter_credit_amount(consumed_underlying, comp[c, C_PRICE], comp[c, C_NET_DELTA],
+                                                     inter_f[p, 0])
     for c in range(n_cc):
         if work[W_AVAIL, c] == work[W_AVAIL, c]:
-            work[W_CREDIT, c] = min(work[W_CREDIT, c], max(comp[c, C_PRICE], 0.0))
+            work[W_CREDIT, c] = capped_credit(work[W_CREDIT, c], comp[c, C_PRICE])
 
 
 @njit_kernel
@@ -891,12 +711,11 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
             continue
         if cc_i[c, CI_METHOD] == METHOD_SPAN:
             comp[c, C_INTER] = work[W_CREDIT, c]
-            base = comp[c, C_SCAN] + comp[c, C_INTRA] + comp[c, C_DELIVERY] - work[W_CREDIT, c]
-            risk = max(base, comp[c, C_SOM])
-            comp[c, C_SOM_BINDING] = 1.0 if comp[c, C_SOM] > base else 0.0
-            req = max(risk - comp[c, C_NOV], 0.0)
+            req, binding = span_requirement(comp[c, C_SCAN], comp[c, C_INTRA], comp[c, C_DELIVERY],
+                                            work[W_CREDIT, c], comp[c, C_SOM], comp[c, C_NOV])
+            comp[c, C_SOM_BINDING] = 1.0 if binding else 0.0
         else:
-            req = comp[c, C_SCAN] + comp[c, C_ROLL] + comp[c, C_DELTA_SHOCK]
+            req = exchange_requirement(comp[c, C_SCAN], comp[c, C_ROLL], comp[c, C_DELTA_SHOCK])
         comp[c, C_REQUIREMENT] = req
         usd = cc_f[c, CF_USD_PER_UNIT]
         work[W_K_USD, n_present] = req * usd
@@ -909,35 +728,25 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
     plain = _row_sum(work, W_K_USD, n_present)
     total = plain
     if cross != 0 and glob_i[GI_HAS_CORR] != 0 and n_present >= 2:
-        # Correlation offsets (aggregation.correlation): members of the matrix in account order,
-        # K_i and S_i = clamp(directional_i, -K_i, K_i); the others are added without offset.
+        # Correlation offsets (methodology.correlation): members of the matrix in account order,
+        # their K_i and directional components; the others are added without offset.
         n_in = 0
         n_out = 0
         for i in range(n_present):
             c = iwork[IW_PRESENT, i]
             if cc_i[c, CI_CORR] >= 0:
-                k = work[W_K_USD, i]
-                work[W_K_IN, n_in] = k
-                work[W_S_CLAMPED, n_in] = min(max(work[W_S_DIR, i], -k), k)
+                work[W_K_IN, n_in] = work[W_K_USD, i]
+                work[W_S_IN, n_in] = work[W_S_DIR, i]
                 iwork[IW_MEMBERS, n_in] = c
                 n_in += 1
             else:
                 work[W_K_OUT, n_out] = work[W_K_USD, i]
                 n_out += 1
         if n_in >= 2:
-            for a in range(n_in):
-                for b in range(n_in):
-                    # rho * outer(s, s) with a zero diagonal, summed like numpy's 2-D sum (flat, pairwise).
-                    work[W_CROSS, a * n_in + b] = (
-                        0.0 if a == b else rho[iwork[IW_MEMBERS, a], iwork[IW_MEMBERS, b]] * (work[W_S_CLAMPED, a] * work[W_S_CLAMPED, b])
-                    )
-            for a in range(n_in):
-                work[W_K_SQ, a] = work[W_K_IN, a] * work[W_K_IN, a]
-            argument = _row_sum(work, W_K_SQ, n_in) + _row_sum(work, W_CROSS, n_in * n_in)
-            correlated = math.sqrt(max(argument, 0.0))
-            # sqrt(argument) <= sum(k_in) holds exactly for |rho| <= 1; guard the last bit of rounding.
-            correlated = min(correlated, _row_sum(work, W_K_IN, n_in))
-            total = correlated + _row_sum(work, W_K_OUT, n_out)
+            outside = _row_sum(work, W_K_OUT, n_out)
+            # Three scratch rows for the rule (clamped S, K^2, cross terms), free once `outside` is summed.
+            total = correlated_total(work[W_K_IN], work[W_S_IN], iwork[IW_MEMBERS], rho, n_in, outside,
+                                     work[W_SCRATCH:W_SCRATCH + 3])
     offset = plain - total
     # The joint-move floor (aggregation.joint_move): never below the loss of a joint move.
     floor = 0.0

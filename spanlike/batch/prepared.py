@@ -27,8 +27,9 @@ from numpy.typing import NDArray
 from spanlike.params.grids import ExchangeGrid
 from spanlike.params.parameter_set import ParameterSet
 from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE
-from spanlike.aggregation.joint_move import parameter_set_joint_masks
-from spanlike.aggregation.span import DAYS_PER_MONTH
+from spanlike.methodology.joint_move import parameter_set_joint_masks
+from spanlike.methodology.scan import no_move_scenario
+from spanlike.methodology.spreads import spread_months
 from spanlike.batch import kernels as K
 from spanlike.batch.accounts import checked_unit
 from spanlike.errors import InvalidPositionError, ParameterSetError, UnknownInstrumentError
@@ -234,8 +235,8 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
         scen_i[c, :m, K.SC_SIDE] = s.price_side
         if joint is not None:
             scen_i[c, :m, K.SC_JOINT] = joint[cc.name]
-        no_move = np.flatnonzero((s.price_move_option == 0.0) & (s.price_shift_abs == 0.0) & (s.paired >= 0))
-        cc_i[c, K.CI_NO_MOVE] = int(no_move[0]) if no_move.size else -1
+        cc_i[c, K.CI_NO_MOVE] = no_move_scenario(price_move=s.price_move_option, price_shift=s.price_shift_abs,
+                                                 paired=s.paired)
         cc_i[c, K.CI_CORR] = -1
         if cc.method == "span":
             charges = cc.span
@@ -253,7 +254,7 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
                 spr_f[c, k, 0] = rate_value(spread.rate, spread.rate_kind)
                 if spread.method == "per_month":
                     leg_mids = [mids[leg.tier] for leg in spread.legs]
-                    spr_f[c, k, 1] = max(1, round((max(leg_mids) - min(leg_mids)) / DAYS_PER_MONTH))
+                    spr_f[c, k, 1] = spread_months(leg_mids)
                 else:
                     spr_f[c, k, 1] = 1.0
             if charges.delivery is not None:

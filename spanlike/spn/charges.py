@@ -62,6 +62,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spanlike.aggregation.spread_forming import SpreadLegs, form_spreads
+from spanlike.methodology.span_charges import inter_credit_amount, intra_spread_amount, short_option_minimum
 from spanlike.results import SpreadFormed
 from spanlike.spn.model import CombinedCommodityDef, DeltaSpread, SpotRate, SpreadLeg, Tier
 
@@ -244,7 +245,7 @@ def _intra_amount(
         rate = spread.rate(rate_id)
         if rate is None:
             return 0.0, f"{cc.code} intra spread {spread.priority} has no rate for rate id {rate_id}; charged 0."
-        return count * rate, None
+        return intra_spread_amount(count, rate, 1), None
     if method == "P":
         pm = next((r for r in spread.per_month_rates if r.rate_id == rate_id), None)
         if pm is None:
@@ -317,8 +318,7 @@ def short_option_minimum_file(
         in_tier = np.array([period_in_tier(p, tier) for p in periods], dtype=bool)
         calls = float(-quantity[short & is_call & in_tier].sum())
         puts = float(-quantity[short & ~is_call & in_tier].sum())
-        count = max(calls, puts) if method == "MAX" else calls + puts
-        total += count * rate
+        total += short_option_minimum(calls, puts, method != "MAX", rate)
     return total
 
 
@@ -405,7 +405,7 @@ def inter_spread_credits_file(
         for leg, m, take, d in zip(spread.legs, masks, f.consumed, available):
             code = leg.combined_commodity
             _consume(remaining[code], m, float(np.sign(d)), take)
-            amount = take * inputs[code].wfpr * rate
+            amount = inter_credit_amount(take, inputs[code].price_risk, inputs[code].net_delta, rate)
             credit[code] += amount
             formed_by[code].append(SpreadFormed(kind="inter", name=f"inter spread {spread.priority} (W)",
                                                 priority=spread.priority, legs=leg_names, count=f.count, amount=amount))

@@ -71,6 +71,7 @@ from numpy.typing import NDArray
 
 from spanlike.params.errors import InputFileError, InvalidInputError
 from spanlike.aggregation.span import ScanResult, decompose_scan_risk, scan_risk
+from spanlike.methodology.span_charges import span_requirement
 from spanlike.results import CommodityMargin, MarginResult, PositionContribution, Scenario
 from spanlike.spn.charges import (
     InterInput,
@@ -359,9 +360,7 @@ def margin_file(
     for code, book in books.items():
         s = stage[code]
         credit, inter_formed = credits[code]
-        before_som = s.scan.scan_risk + s.intra.charge + s.spot - credit
-        risk = max(before_som, s.som)
-        requirement = max(risk - s.nov, 0.0)
+        requirement, som_binding = span_requirement(s.scan.scan_risk, s.intra.charge, s.spot, credit, s.som, s.nov)
         im_factor, mm_factor = _maintenance_ratio(spn, book.cc, rate_id)
         worst = s.scan.worst
         contributions = tuple(
@@ -375,7 +374,7 @@ def margin_file(
             worst_scenario=Scenario(index=worst, label=labels[worst]),
             scan_risk=s.scan.scan_risk, time_risk=s.time_risk, vol_risk=s.vol_risk, price_risk=s.price_risk,
             net_delta=s.net_delta, intra_spread_charge=s.intra.charge, delivery_charge=s.spot,
-            inter_spread_credit=credit, short_option_minimum=s.som, short_option_minimum_binding=s.som > before_som,
+            inter_spread_credit=credit, short_option_minimum=s.som, short_option_minimum_binding=bool(som_binding),
             net_option_value=s.nov, roll_shock=0.0, delta_shock=0.0, requirement=requirement,
             maintenance_margin=mm_factor * requirement, initial_margin=im_factor * requirement,
             contributions=contributions, spreads=s.intra.spreads + inter_formed,
