@@ -30,25 +30,18 @@ def _direction_words(w: float) -> str:
 
 
 def _commodity_lines(c: "CommodityMargin", contributions: int, reporting: str) -> list[str]:
+    from spanlike.aggregation.methods import method_of
+
     ccy = c.settlement_currency
-    scan_label = "scan risk (standalone VaR/ES)" if c.method == "var" else "scan risk"
-    rows: list[tuple[str, float]] = [(scan_label, c.scan_risk)]
-    if c.method == "span":
-        rows += [
-            ("  of which time risk", c.time_risk),
-            ("  of which vol risk", c.vol_risk),
-            ("  of which price risk", c.price_risk),
-            ("intra-commodity spread charge", c.intra_spread_charge),
-            ("delivery charge", c.delivery_charge),
-            ("inter-commodity spread credit", 0.0 - c.inter_spread_credit + 0.0),
-            ("short option minimum" + (" (binding)" if c.short_option_minimum_binding else ""),
-             c.short_option_minimum),
-            ("net option value (subtracted)", c.net_option_value),
-        ]
-    elif c.method == "var":
-        rows += [("stress charge", c.stress_charge)]
-    else:
-        rows += [("roll shock", c.roll_shock), ("delta shock", c.delta_shock)]
+    method = method_of(c.method)
+    rows: list[tuple[str, float]] = [(method.scan_label, c.scan_risk)]
+    for key, label in method.report_rows:
+        value = c.component(key)
+        if key == "inter_spread_credit":  # a credit is subtracted: shown negative (0.0 - x + 0.0 avoids -0.00)
+            value = 0.0 - value + 0.0
+        if key == "short_option_minimum" and c.short_option_minimum_binding:
+            label += " (binding)"
+        rows.append((label, float(value)))
     if c.liquidity_charge != 0.0:  # only sets with a liquidity section charge it
         rows += [("liquidity charge", c.liquidity_charge)]
     rows += [("requirement", c.requirement), ("maintenance margin", c.maintenance_margin),

@@ -18,7 +18,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Scenario", "PositionContribution", "SpreadFormed", "CommodityMargin", "MarginResult", "RESULT_SCHEMA_VERSION"]
+__all__ = [
+    "Scenario", "PositionContribution", "SpreadFormed", "SpanComponents", "ExchangeComponents", "VarComponents",
+    "ComponentRecord", "COMPONENT_KEYS", "CommodityMargin", "MarginResult", "RESULT_SCHEMA_VERSION",
+]
 
 # 2: the account's joint-move floor (joint_move_floor_usd, joint_move_addon_usd,
 #    joint_move_scenario) and each commodity's directional share (direction).
@@ -91,36 +94,87 @@ class SpreadFormed:
 
 
 @dataclass(frozen=True)
+class SpanComponents:
+    """Components of a SPAN combined commodity (methodology 3), settlement currency.
+
+    ``risk = max(scan_risk + intra_spread_charge + delivery_charge -
+    inter_spread_credit, short_option_minimum)`` and ``requirement =
+    max(risk - net_option_value, 0) + liquidity_charge``; ``time_risk +
+    vol_risk + price_risk = scan_risk`` (paired-scenario split).
+    """
+
+    scan_risk: float
+    time_risk: float
+    vol_risk: float
+    price_risk: float
+    intra_spread_charge: float
+    delivery_charge: float
+    inter_spread_credit: float
+    short_option_minimum: float
+    short_option_minimum_binding: bool
+    net_option_value: float
+    liquidity_charge: float = 0.0
+
+
+@dataclass(frozen=True)
+class ExchangeComponents:
+    """Components of an exchange-style (Deribit-like) combined commodity (methodology 2.2, 4).
+
+    ``scan_risk`` is the worst case after gains offset and dampener;
+    ``requirement = scan_risk + roll_shock + delta_shock + liquidity_charge``
+    (the risk-matrix margin plus any liquidity add-on). ``price_risk`` is the
+    worst loss over the standard vol-unchanged cells (the directional
+    component of correlation offsets).
+    """
+
+    scan_risk: float
+    price_risk: float
+    roll_shock: float
+    delta_shock: float
+    liquidity_charge: float = 0.0
+
+
+@dataclass(frozen=True)
+class VarComponents:
+    """Components of a combined commodity under the VaR/ES model (:mod:`spanlike.params.var_model`).
+
+    ``scan_risk`` is the commodity's standalone VaR or ES of its losses over
+    the historical scenarios (at least 0); ``stress_charge`` is ``weight x
+    worst stress loss`` (``combine = "add"``) or ``max(0, weight x worst
+    stress loss - scan_risk)`` (``"max"``); ``requirement = scan_risk +
+    stress_charge + liquidity_charge``.
+    """
+
+    scan_risk: float
+    stress_charge: float
+    liquidity_charge: float = 0.0
+
+
+ComponentRecord = SpanComponents | ExchangeComponents | VarComponents
+
+#: Every component key of every method, in the order of the JSON ``components`` object
+#: (the stable shape: a key a method does not have reads 0.0, or False for the flag).
+COMPONENT_KEYS: tuple[str, ...] = (
+    "scan_risk", "time_risk", "vol_risk", "price_risk", "intra_spread_charge", "delivery_charge",
+    "inter_spread_credit", "short_option_minimum", "short_option_minimum_binding", "net_option_value",
+    "roll_shock", "delta_shock", "stress_charge", "liquidity_charge",
+)
+
+
+@dataclass(frozen=True)
 class CommodityMargin:
-    """Margin of one combined commodity with every component.
+    """Margin of one combined commodity: common fields and its method's typed components.
 
-    SPAN path (methodology 3)::
+    ``components`` is the record of the commodity's method
+    (:class:`SpanComponents`, :class:`ExchangeComponents` or
+    :class:`VarComponents`; each says how its requirement is formed). Every
+    component key is also readable as an attribute (``c.scan_risk``,
+    ``c.roll_shock``): a key the method does not have reads 0.0 (False for
+    ``short_option_minimum_binding``), which is also what ``to_dict()`` writes.
 
-        risk        = max(scan_risk + intra_spread_charge + delivery_charge
-                          - inter_spread_credit, short_option_minimum)
-        requirement = max(risk - net_option_value, 0)
-
-    Exchange-style path (methodology 2.2, 4)::
-
-        requirement = scan_risk (the worst case after pnl offset and dampener)
-                      + roll_shock + delta_shock + liquidity_charge
-
-    VaR/ES path (``method = "var"``, :mod:`spanlike.params.var_model`)::
-
-        requirement = scan_risk (this commodity's standalone VaR or ES of its
-                      losses over the historical scenarios, at least 0)
-                      + stress_charge + liquidity_charge
-
-    where ``stress_charge`` is ``weight x worst stress loss`` (``combine =
-    "add"``) or ``max(0, weight x worst stress loss - scan_risk)`` (``"max"``);
-    ``scenario_losses`` are this commodity's losses in the joint scenarios
-    (historical ones, then stress ones), ``worst_scenario`` the largest of them
-    (its label carries the scenario's date); time/vol/price risk and the SPAN
-    and exchange components are 0.
-
-    ``liquidity_charge`` (:mod:`spanlike.params.liquidity`, 0 without a liquidity
-    section) is added last on every path: for SPAN after net option value,
-    ``requirement = max(risk - net_option_value, 0) + liquidity_charge``.
+    ``scenario_losses`` are the commodity's scenario losses (for the VaR/ES
+    model, its losses in the joint scenarios: historical, then stress; the
+    worst scenario's label carries its date).
 
     ``maintenance_margin = mm_factor x requirement`` and
     ``initial_margin = im_factor x requirement`` (parameter set's relation).
@@ -132,33 +186,26 @@ class CommodityMargin:
     """
 
     name: str
-    method: Literal["span", "exchange", "var"]
+    method: str
     settlement_currency: str
     usd_per_unit: float
     scenario_labels: tuple[str, ...]
     scenario_losses: tuple[float, ...]
     worst_scenario: Scenario
-    scan_risk: float
-    time_risk: float
-    vol_risk: float
-    price_risk: float
     net_delta: float
-    intra_spread_charge: float
-    delivery_charge: float
-    inter_spread_credit: float
-    short_option_minimum: float
-    short_option_minimum_binding: bool
-    net_option_value: float
-    roll_shock: float
-    delta_shock: float
+    components: ComponentRecord
     requirement: float
     maintenance_margin: float
     initial_margin: float
     contributions: tuple[PositionContribution, ...]
     spreads: tuple[SpreadFormed, ...] = ()
-    liquidity_charge: float = 0.0
-    stress_charge: float = 0.0
     direction: float = 0.0
+
+    def component(self, key: str) -> float | bool:
+        """Component ``key`` of :data:`COMPONENT_KEYS` (0.0, or False for the flag, where the method has none)."""
+        if key not in COMPONENT_KEYS:
+            raise KeyError(f"{key!r} is not a margin component; components are {', '.join(COMPONENT_KEYS)}")
+        return getattr(self.components, key, False if key == "short_option_minimum_binding" else 0.0)
 
     @property
     def requirement_usd(self) -> float:
@@ -187,22 +234,7 @@ class CommodityMargin:
             "initial_margin_usd": self.initial_margin_usd,
             "maintenance_margin_usd": self.maintenance_margin_usd,
             "requirement": self.requirement,
-            "components": {
-                "scan_risk": self.scan_risk,
-                "time_risk": self.time_risk,
-                "vol_risk": self.vol_risk,
-                "price_risk": self.price_risk,
-                "intra_spread_charge": self.intra_spread_charge,
-                "delivery_charge": self.delivery_charge,
-                "inter_spread_credit": self.inter_spread_credit,
-                "short_option_minimum": self.short_option_minimum,
-                "short_option_minimum_binding": self.short_option_minimum_binding,
-                "net_option_value": self.net_option_value,
-                "roll_shock": self.roll_shock,
-                "delta_shock": self.delta_shock,
-                "stress_charge": self.stress_charge,
-                "liquidity_charge": self.liquidity_charge,
-            },
+            "components": {key: self.component(key) for key in COMPONENT_KEYS},
             "net_delta": self.net_delta,
             "direction": self.direction,
             "worst_scenario": {"index": self.worst_scenario.index, "label": self.worst_scenario.label},
@@ -220,6 +252,20 @@ class CommodityMargin:
                 for s in self.spreads
             ],
         })
+
+
+def _component_property(key: str) -> property:
+    def read(self: CommodityMargin) -> float | bool:
+        return self.component(key)
+
+    read.__doc__ = f"The ``{key}`` component (see :data:`COMPONENT_KEYS`)."
+    return property(read)
+
+
+# Flat, read-only access to every component key (c.scan_risk, c.roll_shock, ...), as the JSON has it.
+for _key in COMPONENT_KEYS:
+    setattr(CommodityMargin, _key, _component_property(_key))
+del _key
 
 
 @dataclass(frozen=True)

@@ -322,9 +322,10 @@ def test_efficiency_plot_onto_a_file_exits_2(tmp_path: Path, capsys: pytest.Capt
 def test_guard_passes_a_real_result_and_names_a_bad_component() -> None:
     r = margin(DEMO / "demo_portfolio.csv", MARKET, "crypto-span")
     check_result_finite(r)
-    cm = dataclasses.replace(r.commodities[0], scan_risk=math.nan)
+    first = r.commodities[0]
+    cm = dataclasses.replace(first, components=dataclasses.replace(first.components, scan_risk=math.nan))
     bad = dataclasses.replace(r, commodities=(cm, *r.commodities[1:]))
-    with pytest.raises(NumericalError, match=rf"account '{r.account}', commodity {cm.name} has scan_risk = nan"):
+    with pytest.raises(NumericalError, match=rf"account '{r.account}', commodity {cm.name} has components.scan_risk = nan"):
         check_result_finite(bad)
     neg = dataclasses.replace(r, initial_margin_usd=-1.0)
     with pytest.raises(NumericalError, match="initial_margin_usd = -1.0, which must be >= 0"):

@@ -18,6 +18,10 @@ from numpy.typing import NDArray
 from spanlike.params.charges import ExchangeAddOns
 from spanlike.params.grids import ExchangeGrid
 from spanlike.aggregation.commodity_book import CommodityBook
+from spanlike.aggregation.liquidity import liquidity_charge
+from spanlike.aggregation.methods import BATCH_EXCHANGE, CommodityStage, MarginMethod, register_method
+from spanlike.params.parameter_set import ParameterSet
+from spanlike.results import ExchangeComponents
 from spanlike.methodology.exchange_charges import dampened_loss, exchange_requirement, offset_loss, roll_move
 from spanlike.methodology.exchange_charges import delta_shock as delta_shock_rule
 from spanlike.methodology.scan import worst_scenario
@@ -103,3 +107,48 @@ def exchange_margin(book: CommodityBook, grid: ExchangeGrid, addons: ExchangeAdd
         roll_shock=roll_shock(book, addons),
         delta_shock=delta_shock(book, addons),
     )
+
+
+# --- the exchange-style method --------------------------------------------------------------------
+
+
+def exchange_stage(book: CommodityBook, parameter_set: ParameterSet) -> CommodityStage:
+    """Exchange style over one commodity's book: worst case, roll shock, delta shock (no inter credits)."""
+    grid = book.commodity.grid
+    addons = book.commodity.exchange
+    assert isinstance(grid, ExchangeGrid) and addons is not None
+    res = exchange_margin(book, grid, addons)
+    liquidity = liquidity_charge(book)
+
+    def finish(credit: float) -> tuple[ExchangeComponents, float]:
+        record = ExchangeComponents(scan_risk=res.worst_case, price_risk=res.price_risk, roll_shock=res.roll_shock,
+                                    delta_shock=res.delta_shock, liquidity_charge=liquidity)
+        return record, res.risk_matrix_margin + liquidity
+
+    return CommodityStage(
+        book=book, raw_losses=res.raw_losses, losses=res.losses, worst=res.worst, price_risk=res.price_risk,
+        net_option_value=0.0, available_delta=0.0, spreads=(), finish=finish,
+    )
+
+
+def _exchange_requirement_with(c: ExchangeComponents, short_value: float, on: frozenset[str]) -> float:
+    """The exchange-style requirement with only the components in ``on`` switched on (savings attribution)."""
+    total = c.scan_risk
+    if "roll_shock" in on:
+        total += c.roll_shock
+    if "delta_shock" in on:
+        total += c.delta_shock
+    return total + (c.liquidity_charge if "liquidity" in on else 0.0)
+
+
+EXCHANGE = register_method(MarginMethod(
+    name="exchange",
+    description="exchange style (Deribit-like): worst case over a term-scaled grid, roll and delta shock "
+                "(methodology 2.2, 4)",
+    stage=exchange_stage,
+    takes_inter_credit=False,
+    scan_label="scan risk",
+    report_rows=(("roll_shock", "roll shock"), ("delta_shock", "delta shock")),
+    requirement_with=_exchange_requirement_with,
+    batch_code=BATCH_EXCHANGE,
+))

@@ -17,7 +17,12 @@ from numpy.typing import NDArray
 
 from spanlike.params.charges import SpanCharges
 from spanlike.aggregation.commodity_book import CommodityBook
+from spanlike.aggregation.liquidity import liquidity_charge
+from spanlike.aggregation.methods import BATCH_SPAN, CommodityStage, MarginMethod, register_method
 from spanlike.aggregation.spread_forming import SpreadLegs, form_spreads
+from spanlike.methodology.span_charges import span_requirement
+from spanlike.params.parameter_set import ParameterSet
+from spanlike.results import SpanComponents
 from spanlike.methodology.scan import no_move_scenario, paired_split, worst_scenario
 from spanlike.methodology.span_charges import delivery_charge as delivery_rule
 from spanlike.methodology.span_charges import intra_spread_amount
@@ -181,3 +186,79 @@ def short_option_minimum(book: CommodityBook, charges: SpanCharges) -> float:
 def net_option_value(book: CommodityBook) -> float:
     """NOV = long option value - short option value, settlement currency."""
     return float((book.quantity * book.mark_value)[book.is_option].sum())
+
+
+# --- the SPAN method ------------------------------------------------------------------------------
+
+
+def span_stage(book: CommodityBook, parameter_set: ParameterSet) -> CommodityStage:
+    """SPAN over one commodity's book: scan risk and its split, intra spreads, delivery, SOM, NOV.
+
+    ``finish(credit)`` applies the requirement rule
+    (:func:`spanlike.methodology.span_charges.span_requirement`) once the
+    inter-commodity credit is known; the liquidity add-on is not offset by
+    option value (it prices the close-out itself) and is added after it.
+    """
+    charges = book.commodity.span
+    assert charges is not None
+    losses = book.scenario_losses()
+    scan = scan_risk(losses)
+    s = book.scenarios
+    time_risk, vol_risk, price_risk = decompose_scan_risk(
+        losses=losses, paired=s.paired, price_move=s.price_move_option, price_shift=s.price_shift_abs,
+        scan=scan.scan_risk, worst=scan.worst,
+    )
+    intra = intra_spread_charge(book, charges)
+    delivery = delivery_charge(book, charges, intra)
+    som = short_option_minimum(book, charges)
+    nov = net_option_value(book) if charges.net_option_value else 0.0
+    liquidity = liquidity_charge(book)
+
+    def finish(credit: float) -> tuple[SpanComponents, float]:
+        requirement, binding = span_requirement.py_func(scan.scan_risk, intra.charge, delivery, credit, som, nov)
+        record = SpanComponents(
+            scan_risk=scan.scan_risk, time_risk=time_risk, vol_risk=vol_risk, price_risk=price_risk,
+            intra_spread_charge=intra.charge, delivery_charge=delivery, inter_spread_credit=credit,
+            short_option_minimum=som, short_option_minimum_binding=bool(binding), net_option_value=nov,
+            liquidity_charge=liquidity,
+        )
+        return record, requirement + liquidity
+
+    return CommodityStage(
+        book=book, raw_losses=losses, losses=losses, worst=scan.worst, price_risk=price_risk, net_option_value=nov,
+        available_delta=float(intra.remaining_delta.sum()) if intra.tier_numbers else book.net_delta(),
+        spreads=intra.spreads, finish=finish,
+    )
+
+
+def _span_requirement_with(c: SpanComponents, short_value: float, on: frozenset[str]) -> float:
+    """The SPAN requirement with only the components in ``on`` switched on (savings attribution)."""
+    risk = c.scan_risk
+    if "calendar_spreads" in on:
+        risk += c.intra_spread_charge
+    if "delivery" in on:
+        risk += c.delivery_charge
+    if "inter_commodity_credits" in on:
+        risk -= c.inter_spread_credit
+    if "short_option_minimum" in on:
+        risk = max(risk, c.short_option_minimum)
+    nov = c.net_option_value if "long_option_value" in on else short_value
+    liquidity = c.liquidity_charge if "liquidity" in on else 0.0
+    return max(risk - nov, 0.0) + liquidity
+
+
+SPAN = register_method(MarginMethod(
+    name="span",
+    description="SPAN: scan risk over the grid, calendar spreads, delivery, short option minimum, NOV (methodology 3)",
+    stage=span_stage,
+    takes_inter_credit=True,
+    scan_label="scan risk",
+    report_rows=(
+        ("time_risk", "  of which time risk"), ("vol_risk", "  of which vol risk"),
+        ("price_risk", "  of which price risk"), ("intra_spread_charge", "intra-commodity spread charge"),
+        ("delivery_charge", "delivery charge"), ("inter_spread_credit", "inter-commodity spread credit"),
+        ("short_option_minimum", "short option minimum"), ("net_option_value", "net option value (subtracted)"),
+    ),
+    requirement_with=_span_requirement_with,
+    batch_code=BATCH_SPAN,
+))

@@ -30,6 +30,10 @@ from numpy.typing import NDArray
 
 from spanlike.params.var_model import StressComponent, VarModel
 from spanlike.aggregation.commodity_book import CommodityBook
+from spanlike.aggregation.liquidity import liquidity_charge
+from spanlike.aggregation.methods import CommodityStage, MarginMethod, register_method
+from spanlike.params.parameter_set import ParameterSet
+from spanlike.results import VarComponents
 from spanlike.methodology.tail_measures import tail_risk
 
 __all__ = ["VarCommodity", "tail_measure", "stress_charge", "var_commodity", "joint_measure_usd"]
@@ -103,3 +107,35 @@ def joint_measure_usd(commodities: Sequence[VarCommodity], var_model: VarModel) 
     n = var_model.scenarios.n_scenarios
     measure = tail_measure(joint[:n], var_model=var_model)
     return measure, stress_charge(measure=measure, stress_losses=joint[n:], stress=var_model.stress)
+
+
+# --- the VaR/ES method ------------------------------------------------------------------------------
+
+
+def var_stage(book: CommodityBook, parameter_set: ParameterSet) -> CommodityStage:
+    """Standalone VaR/ES and stress charge of one commodity (the account level measures the joint losses)."""
+    vm = parameter_set.var_model
+    assert vm is not None
+    part = var_commodity(book, vm)
+    liquidity = liquidity_charge(book)
+
+    def finish(credit: float) -> tuple[VarComponents, float]:
+        record = VarComponents(scan_risk=part.measure, stress_charge=part.stress_charge, liquidity_charge=liquidity)
+        return record, part.measure + part.stress_charge + liquidity
+
+    return CommodityStage(
+        book=book, raw_losses=part.losses, losses=part.losses, worst=part.worst, price_risk=0.0,
+        net_option_value=0.0, available_delta=0.0, spreads=(), finish=finish,
+    )
+
+
+VAR = register_method(MarginMethod(
+    name="var",
+    description="VaR/ES of the losses over joint historical scenarios, plus stress (methodology 8)",
+    stage=var_stage,
+    takes_inter_credit=False,
+    scan_label="scan risk (standalone VaR/ES)",
+    report_rows=(("stress_charge", "stress charge"),),
+    requirement_with=None,
+    batch_code=None,
+))

@@ -46,6 +46,7 @@ import math
 import numpy as np
 from numba import prange
 
+from spanlike.aggregation.methods import BATCH_EXCHANGE, BATCH_SPAN
 from spanlike.methodology.correlation import correlated_total
 from spanlike.methodology.direction import directional_share, offsetting_delta
 from spanlike.methodology.exchange_charges import (
@@ -85,7 +86,8 @@ N_CI = 14
 (CF_INDEX, CF_UNIT_VALUE, CF_USD_PER_UNIT, CF_DELIV_SPREAD, CF_DELIV_OUTRIGHT, CF_SOM_RATE,
  CF_PNL_OFFSET, CF_MAXOFF, CF_DAMPENER, CF_ROLL_MIN, CF_ROLL_RISK, CF_DS_THRESHOLD, CF_DS_RATE) = range(13)
 N_CF = 13
-METHOD_SPAN, METHOD_EXCHANGE = 0, 1
+# Method codes are the registry's (spanlike.aggregation.methods), so packing and kernels agree.
+METHOD_SPAN, METHOD_EXCHANGE = BATCH_SPAN, BATCH_EXCHANGE
 # --- scen_i[c, j, :] ---------------------------------------------------------------------------
 SC_PAIRED, SC_EXTENDED, SC_PURE_PRICE, SC_SIDE, SC_JOINT = 0, 1, 2, 3, 4
 N_SC = 5

@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from spanlike.params.grids import ExchangeGrid
 from spanlike.params.parameter_set import ParameterSet
 from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE
+from spanlike.aggregation.methods import method_of
 from spanlike.methodology.joint_move import parameter_set_joint_masks
 from spanlike.methodology.scan import no_move_scenario
 from spanlike.methodology.spreads import spread_months
@@ -131,6 +132,9 @@ def _check_batch_supports(ps: ParameterSet) -> None:
     unsupported: list[str] = []
     if ps.var_model is not None:
         unsupported.append("a VaR/ES model (var_model)")
+    no_kernel = sorted({cc.method for cc in ps.combined_commodities if method_of(cc.method).batch_code is None})
+    if no_kernel and ps.var_model is None:
+        unsupported.append(f"the {', '.join(no_kernel)} method")
     with_liquidity = [cc.name for cc in ps.combined_commodities if cc.liquidity is not None]
     if with_liquidity:
         unsupported.append(f"liquidity add-ons ({', '.join(with_liquidity)})")
@@ -238,10 +242,11 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
         cc_i[c, K.CI_NO_MOVE] = no_move_scenario(price_move=s.price_move_option, price_shift=s.price_shift_abs,
                                                  paired=s.paired)
         cc_i[c, K.CI_CORR] = -1
-        if cc.method == "span":
+        method = method_of(cc.method)
+        if method.batch_code == K.METHOD_SPAN:
             charges = cc.span
             assert charges is not None
-            cc_i[c, K.CI_METHOD] = K.METHOD_SPAN
+            cc_i[c, K.CI_METHOD] = method.batch_code
             cc_i[c, K.CI_NTIERS] = len(numbers)
             cc_i[c, K.CI_NSPREADS] = len(spreads[c])
             mids = {t.number: t.mid_days for t in charges.tiers}
@@ -271,7 +276,7 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
             addons = cc.exchange
             grid = cc.grid
             assert addons is not None and isinstance(grid, ExchangeGrid)
-            cc_i[c, K.CI_METHOD] = K.METHOD_EXCHANGE
+            cc_i[c, K.CI_METHOD] = method.batch_code
             cc_f[c, K.CF_PNL_OFFSET] = addons.pnl_offset
             if addons.max_offsetable_pnl is not None:
                 cc_i[c, K.CI_HAS_MAXOFF] = 1

@@ -52,6 +52,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from spanlike.params.errors import InvalidInputError, NumericalError
+from spanlike.aggregation.methods import method_of
 from spanlike.efficiency.levels import MarginLevels
 from spanlike.results import CommodityMargin, MarginResult
 from spanlike.revalue import UniverseRisk
@@ -140,27 +141,10 @@ def _short_option_value(universe: UniverseRisk, rows: ArrayLike, quantity: Array
 
 
 def _requirement(c: CommodityMargin, short_value: float, on: frozenset[str]) -> float:
-    """A commodity's requirement with only the components in ``on`` switched on (module docstring)."""
-    liquidity = c.liquidity_charge if "liquidity" in on else 0.0
-    if c.method == "exchange":
-        total = c.scan_risk
-        if "roll_shock" in on:
-            total += c.roll_shock
-        if "delta_shock" in on:
-            total += c.delta_shock
-        return total + liquidity
-    risk = c.scan_risk
-    if "calendar_spreads" in on:
-        risk += c.intra_spread_charge
-    if "delivery" in on:
-        risk += c.delivery_charge
-    if "inter_commodity_credits" in on:
-        risk -= c.inter_spread_credit
-    if "short_option_minimum" in on:
-        risk = max(risk, c.short_option_minimum)
-    nov = c.net_option_value if "long_option_value" in on else short_value
-    # The engine adds the liquidity charge after net option value (spanlike.engine).
-    return max(risk - nov, 0.0) + liquidity
+    """A commodity's requirement with only the components in ``on`` switched on (its method's chain)."""
+    requirement_with = method_of(c.method).requirement_with
+    assert requirement_with is not None  # attribute_savings refuses methods without a chain first
+    return requirement_with(c.components, short_value, on)
 
 
 def _check(chain: float, engine: float, what: str) -> None:
@@ -198,7 +182,7 @@ def attribute_savings(levels: MarginLevels, *, universe: UniverseRisk, rows: Arr
         engine's by more than :data:`CHAIN_TOLERANCE` (relative).
     """
     cross: MarginResult = levels.cross
-    if universe.parameter_set.var_model is not None:
+    if any(method_of(cc.method).requirement_with is None for cc in universe.parameter_set.combined_commodities):
         raise InvalidInputError(
             f"Savings attribution needs a scenario-grid methodology (SPAN or exchange style); "
             f"{universe.parameter_set.label} is a VaR/ES model, whose requirement is one quantile with no "

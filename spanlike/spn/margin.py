@@ -72,7 +72,7 @@ from numpy.typing import NDArray
 from spanlike.params.errors import InputFileError, InvalidInputError
 from spanlike.aggregation.span import ScanResult, decompose_scan_risk, scan_risk
 from spanlike.methodology.span_charges import span_requirement
-from spanlike.results import CommodityMargin, MarginResult, PositionContribution, Scenario
+from spanlike.results import CommodityMargin, MarginResult, PositionContribution, Scenario, SpanComponents
 from spanlike.spn.charges import (
     InterInput,
     IntraCharges,
@@ -372,10 +372,13 @@ def margin_file(
             usd_per_unit=convert_currency(spn, book.cc.currency, reporting_currency),
             scenario_labels=labels, scenario_losses=tuple(float(x) for x in s.scan.losses),
             worst_scenario=Scenario(index=worst, label=labels[worst]),
-            scan_risk=s.scan.scan_risk, time_risk=s.time_risk, vol_risk=s.vol_risk, price_risk=s.price_risk,
-            net_delta=s.net_delta, intra_spread_charge=s.intra.charge, delivery_charge=s.spot,
-            inter_spread_credit=credit, short_option_minimum=s.som, short_option_minimum_binding=bool(som_binding),
-            net_option_value=s.nov, roll_shock=0.0, delta_shock=0.0, requirement=requirement,
+            net_delta=s.net_delta,
+            components=SpanComponents(
+                scan_risk=s.scan.scan_risk, time_risk=s.time_risk, vol_risk=s.vol_risk, price_risk=s.price_risk,
+                intra_spread_charge=s.intra.charge, delivery_charge=s.spot, inter_spread_credit=credit,
+                short_option_minimum=s.som, short_option_minimum_binding=bool(som_binding), net_option_value=s.nov,
+            ),
+            requirement=requirement,
             maintenance_margin=mm_factor * requirement, initial_margin=im_factor * requirement,
             contributions=contributions, spreads=s.intra.spreads + inter_formed,
         ))
