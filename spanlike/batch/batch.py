@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spanlike.batch import kernels as K
+from spanlike.batch import layout as L
 from spanlike.batch.accounts import AccountBook
 from spanlike.batch.prepared import PreparedEngine
 from spanlike.errors import InputFileError, InvalidInputError, NumericalError
@@ -44,7 +45,7 @@ __all__ = [
 
 STATUS_OK, STATUS_MARGIN_CALL, STATUS_LIQUIDATION, STATUS_NA = 0, 1, 2, 3
 STATUS_NAMES = ("ok", "margin call", "liquidation", "n/a")
-COMPONENT_NAMES = K.COMPONENT_NAMES
+COMPONENT_NAMES = L.COMPONENT_NAMES
 #: Accounts per parallel work item: large enough to amortise scratch allocation, small enough to balance threads.
 DEFAULT_CHUNK = 512
 
@@ -365,16 +366,16 @@ def run_kernel(
     offsets, rows, qty = _kernel_book(book, engine)
     n = len(book)
     pk = engine.packed
-    totals = np.empty((n, K.N_TOT))
-    comps = np.empty((n, pk.n_commodities, K.N_COMP)) if components else np.empty((0, 0, K.N_COMP))
+    totals = np.empty((n, L.N_TOT))
+    comps = np.empty((n, pk.n_commodities, L.N_COMP)) if components else np.empty((0, 0, L.N_COMP))
     args = (offsets, rows, qty, *pk.kernel_args(), 1 if cross_commodity else 0, book.max_positions,
             bool(components), totals, comps)
     if parallel:
         K._batch_kernel_parallel(*args, _threads_chunk(n, chunk))
     else:
         K._batch_kernel(*args)
-    if not np.isfinite(totals[:, :K.T_MM + 1]).all():
-        a = int(np.flatnonzero(~np.isfinite(totals[:, :K.T_MM + 1]).all(axis=1))[0])
+    if not np.isfinite(totals[:, :L.T_MM + 1]).all():
+        a = int(np.flatnonzero(~np.isfinite(totals[:, :L.T_MM + 1]).all(axis=1))[0])
         raise NumericalError(
             f"The margin of account {book.accounts[a]!r} is not finite for valid inputs; please report the book."
         )
@@ -389,8 +390,8 @@ def result_from_totals(
     equity: NDArray[np.float64] | None,
 ) -> BatchResult:
     """Wrap kernel output into a :class:`BatchResult`."""
-    worst_cc = totals[:, K.T_WORST_CC].astype(np.int64)
-    worst_scen = totals[:, K.T_WORST_SCEN].astype(np.int64)
+    worst_cc = totals[:, L.T_WORST_CC].astype(np.int64)
+    worst_scen = totals[:, L.T_WORST_SCEN].astype(np.int64)
     given = equity is not None
     eq = np.zeros(len(book)) if equity is None else np.asarray(equity, dtype=np.float64)
     if eq.shape != (len(book),) or not np.isfinite(eq).all():
@@ -400,14 +401,14 @@ def result_from_totals(
         parameter_set=engine.parameter_set.label,
         valuation_time=engine.universe.table.valuation_time,
         commodity_names=engine.commodity_names,
-        initial_margin_usd=totals[:, K.T_IM].copy(),
-        maintenance_margin_usd=totals[:, K.T_MM].copy(),
-        requirement_usd=totals[:, K.T_REQ].copy(),
-        sum_of_requirements_usd=totals[:, K.T_SUM].copy(),
-        correlation_offset_usd=totals[:, K.T_OFFSET].copy(),
-        joint_move_floor_usd=totals[:, K.T_FLOOR].copy(),
-        joint_move_addon_usd=totals[:, K.T_ADDON].copy(),
-        joint_move_scenario=totals[:, K.T_JOINT].astype(np.int64),
+        initial_margin_usd=totals[:, L.T_IM].copy(),
+        maintenance_margin_usd=totals[:, L.T_MM].copy(),
+        requirement_usd=totals[:, L.T_REQ].copy(),
+        sum_of_requirements_usd=totals[:, L.T_SUM].copy(),
+        correlation_offset_usd=totals[:, L.T_OFFSET].copy(),
+        joint_move_floor_usd=totals[:, L.T_FLOOR].copy(),
+        joint_move_addon_usd=totals[:, L.T_ADDON].copy(),
+        joint_move_scenario=totals[:, L.T_JOINT].astype(np.int64),
         equity_usd=eq,
         worst_commodity=worst_cc,
         worst_scenario=worst_scen,
@@ -497,8 +498,8 @@ def scan_risk_batch(
     offsets, rows, qty = _kernel_book(book, engine)
     pk = engine.packed
     out = np.empty((len(book), pk.n_commodities))
-    row_cc = np.ascontiguousarray(pk.row_i[:, K.RI_CC])
-    cc_m = np.ascontiguousarray(pk.cc_i[:, K.CI_M])
+    row_cc = np.ascontiguousarray(pk.row_i[:, L.RI_CC])
+    cc_m = np.ascontiguousarray(pk.cc_i[:, L.CI_M])
     if parallel:
         K._scan_kernel_parallel(offsets, rows, qty, pk.R, row_cc, cc_m, out, _threads_chunk(len(book), chunk))
     else:

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spanlike.batch import kernels as K
+from spanlike.batch import layout as L
 from spanlike.batch.accounts import AccountBook
 from spanlike.batch.batch import BatchResult, result_from_totals
 from spanlike.batch.prepared import PreparedEngine
@@ -42,8 +43,8 @@ def margin_partition(
     offsets, rows, quantity, k_max = part
     pk = packed_from_buffers(fbuf, ibuf)
     n = offsets.shape[0] - 1
-    totals = np.empty((n, K.N_TOT))
-    comps = np.empty((n, pk.n_commodities, K.N_COMP)) if components else np.empty((0, 0, K.N_COMP))
+    totals = np.empty((n, L.N_TOT))
+    comps = np.empty((n, pk.n_commodities, L.N_COMP)) if components else np.empty((0, 0, L.N_COMP))
     K._batch_kernel(offsets, rows, quantity, *pk.kernel_args(), 1 if cross_commodity else 0, k_max,
                     bool(components), totals, comps)
     return totals, (comps if components else None)
@@ -146,8 +147,8 @@ def margin_batch_dask(
             done += sizes[fut.key]
             if progress is not None:
                 progress(done, n)
-        totals = np.empty((n, K.N_TOT))
-        comps = np.empty((n, pk.n_commodities, K.N_COMP)) if components else None
+        totals = np.empty((n, L.N_TOT))
+        comps = np.empty((n, pk.n_commodities, L.N_COMP)) if components else None
         for lo, hi, fut in futures:
             t, c = results[fut.key]
             totals[lo:hi] = t

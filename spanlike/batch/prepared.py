@@ -32,6 +32,7 @@ from spanlike.methodology.joint_move import parameter_set_joint_masks
 from spanlike.methodology.scan import no_move_scenario
 from spanlike.methodology.spreads import spread_months
 from spanlike.batch import kernels as K
+from spanlike.batch import layout as L
 from spanlike.batch.accounts import checked_unit
 from spanlike.errors import InvalidPositionError, ParameterSetError, UnknownInstrumentError
 from spanlike.instruments import Instrument
@@ -118,7 +119,7 @@ class PackedEngine:
     @property
     def state_width(self) -> int:
         """Columns of an account's per-commodity state."""
-        return K.state_width(int(self.R.shape[1]), int(self.glob_i[K.GI_T]), int(self.exp_t.shape[1]))
+        return K.state_width(int(self.R.shape[1]), int(self.glob_i[L.GI_T]), int(self.exp_t.shape[1]))
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
@@ -188,11 +189,11 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
     e_max = max([d.size for d in days_per_cc] + [1])
 
     R = np.zeros((n_rows, m_max))
-    row_i = np.zeros((n_rows, K.N_RI), dtype=np.int64)
-    row_f = np.zeros((n_rows, K.N_RF))
-    cc_i = np.zeros((max(n_cc, 0), K.N_CI), dtype=np.int64)
-    cc_f = np.zeros((max(n_cc, 0), K.N_CF))
-    scen_i = np.zeros((n_cc, m_max, K.N_SC), dtype=np.int64)
+    row_i = np.zeros((n_rows, L.N_RI), dtype=np.int64)
+    row_f = np.zeros((n_rows, L.N_RF))
+    cc_i = np.zeros((max(n_cc, 0), L.N_CI), dtype=np.int64)
+    cc_f = np.zeros((max(n_cc, 0), L.N_CF))
+    scen_i = np.zeros((n_cc, m_max, L.N_SC), dtype=np.int64)
     spr_i = np.zeros((n_cc, s_max, 1 + 2 * l_max), dtype=np.int64)
     spr_f = np.zeros((n_cc, s_max, 2 + l_max))
     exp_t = np.zeros((n_cc, e_max))
@@ -205,18 +206,18 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
         rows = risk.rows
         m = risk.scenarios.n_scenarios
         R[rows, :m] = risk.risk_arrays
-        row_i[rows, K.RI_CC] = c
-        row_f[rows, K.RF_DELTA] = risk.composite_delta
+        row_i[rows, L.RI_CC] = c
+        row_f[rows, L.RF_DELTA] = risk.composite_delta
         # Tier numbers -> positions in ascending tier-number order (the reference's tier_numbers).
         numbers = sorted(t.number for t in cc.span.tiers) if cc.span is not None else []
         position = {n: i for i, n in enumerate(numbers)}
-        row_i[rows, K.RI_TIER] = [position.get(int(t), 0) for t in risk.tier]
-        row_i[rows, K.RI_DELIV] = risk.in_delivery.astype(np.int64)
+        row_i[rows, L.RI_TIER] = [position.get(int(t), 0) for t in risk.tier]
+        row_i[rows, L.RI_DELIV] = risk.in_delivery.astype(np.int64)
         days = table.days_to_expiry[rows]
-        row_i[rows, K.RI_EXP] = np.searchsorted(days_per_cc[c], days)
+        row_i[rows, L.RI_EXP] = np.searchsorted(days_per_cc[c], days)
         for e, d in enumerate(days_per_cc[c]):
             exp_t[c, e] = float(contracts.t_years[rows[days == d][0]])
-        cc_i[c, K.CI_NEXP] = days_per_cc[c].size
+        cc_i[c, L.CI_NEXP] = days_per_cc[c].size
 
         index_price = float(table.index_price[rows[0]])
         coin = cc.settlement == "coin"
@@ -226,29 +227,29 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
         def rate_value(rate: float, kind: str) -> float:
             return rate * unit_value if kind == "relative" else rate
 
-        cc_f[c, K.CF_INDEX] = index_price
-        cc_f[c, K.CF_UNIT_VALUE] = unit_value
-        cc_f[c, K.CF_USD_PER_UNIT] = usd_per_unit
-        cc_i[c, K.CI_M] = m
+        cc_f[c, L.CF_INDEX] = index_price
+        cc_f[c, L.CF_UNIT_VALUE] = unit_value
+        cc_f[c, L.CF_USD_PER_UNIT] = usd_per_unit
+        cc_i[c, L.CI_M] = m
         s = risk.scenarios
-        scen_i[c, :m, K.SC_PAIRED] = s.paired
-        scen_i[c, m:, K.SC_PAIRED] = -1
-        scen_i[c, :m, K.SC_EXTENDED] = s.is_extended.astype(np.int64)
+        scen_i[c, :m, L.SC_PAIRED] = s.paired
+        scen_i[c, m:, L.SC_PAIRED] = -1
+        scen_i[c, :m, L.SC_EXTENDED] = s.is_extended.astype(np.int64)
         pure = ~s.is_extended & (s.vol_shift_rel == 0.0) & (s.vol_shift_abs == 0.0)
-        scen_i[c, :m, K.SC_PURE_PRICE] = pure.astype(np.int64)
-        scen_i[c, :m, K.SC_SIDE] = s.price_side
+        scen_i[c, :m, L.SC_PURE_PRICE] = pure.astype(np.int64)
+        scen_i[c, :m, L.SC_SIDE] = s.price_side
         if joint is not None:
-            scen_i[c, :m, K.SC_JOINT] = joint[cc.name]
-        cc_i[c, K.CI_NO_MOVE] = no_move_scenario(price_move=s.price_move_option, price_shift=s.price_shift_abs,
+            scen_i[c, :m, L.SC_JOINT] = joint[cc.name]
+        cc_i[c, L.CI_NO_MOVE] = no_move_scenario(price_move=s.price_move_option, price_shift=s.price_shift_abs,
                                                  paired=s.paired)
-        cc_i[c, K.CI_CORR] = -1
+        cc_i[c, L.CI_CORR] = -1
         method = method_of(cc.method)
-        if method.batch_code == K.METHOD_SPAN:
+        if method.batch_code == L.METHOD_SPAN:
             charges = cc.span
             assert charges is not None
-            cc_i[c, K.CI_METHOD] = method.batch_code
-            cc_i[c, K.CI_NTIERS] = len(numbers)
-            cc_i[c, K.CI_NSPREADS] = len(spreads[c])
+            cc_i[c, L.CI_METHOD] = method.batch_code
+            cc_i[c, L.CI_NTIERS] = len(numbers)
+            cc_i[c, L.CI_NSPREADS] = len(spreads[c])
             mids = {t.number: t.mid_days for t in charges.tiers}
             for k, spread in enumerate(spreads[c]):
                 spr_i[c, k, 0] = len(spread.legs)
@@ -263,39 +264,39 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
                 else:
                     spr_f[c, k, 1] = 1.0
             if charges.delivery is not None:
-                cc_i[c, K.CI_HAS_DELIV] = 1
-                cc_f[c, K.CF_DELIV_SPREAD] = rate_value(charges.delivery.spread_rate, charges.delivery.rate_kind)
-                cc_f[c, K.CF_DELIV_OUTRIGHT] = rate_value(charges.delivery.outright_rate, charges.delivery.rate_kind)
+                cc_i[c, L.CI_HAS_DELIV] = 1
+                cc_f[c, L.CF_DELIV_SPREAD] = rate_value(charges.delivery.spread_rate, charges.delivery.rate_kind)
+                cc_f[c, L.CF_DELIV_OUTRIGHT] = rate_value(charges.delivery.outright_rate, charges.delivery.rate_kind)
             if charges.short_option_minimum is not None:
                 som = charges.short_option_minimum
-                cc_i[c, K.CI_HAS_SOM] = 1
-                cc_i[c, K.CI_SOM_GROSS] = 1 if som.method == "gross" else 0
-                cc_f[c, K.CF_SOM_RATE] = rate_value(som.rate, som.rate_kind)
-            cc_i[c, K.CI_NOV] = 1 if charges.net_option_value else 0
+                cc_i[c, L.CI_HAS_SOM] = 1
+                cc_i[c, L.CI_SOM_GROSS] = 1 if som.method == "gross" else 0
+                cc_f[c, L.CF_SOM_RATE] = rate_value(som.rate, som.rate_kind)
+            cc_i[c, L.CI_NOV] = 1 if charges.net_option_value else 0
         else:
             addons = cc.exchange
             grid = cc.grid
             assert addons is not None and isinstance(grid, ExchangeGrid)
-            cc_i[c, K.CI_METHOD] = method.batch_code
-            cc_f[c, K.CF_PNL_OFFSET] = addons.pnl_offset
+            cc_i[c, L.CI_METHOD] = method.batch_code
+            cc_f[c, L.CF_PNL_OFFSET] = addons.pnl_offset
             if addons.max_offsetable_pnl is not None:
-                cc_i[c, K.CI_HAS_MAXOFF] = 1
-                cc_f[c, K.CF_MAXOFF] = addons.max_offsetable_pnl
-            cc_f[c, K.CF_DAMPENER] = grid.extended_dampener
+                cc_i[c, L.CI_HAS_MAXOFF] = 1
+                cc_f[c, L.CF_MAXOFF] = addons.max_offsetable_pnl
+            cc_f[c, L.CF_DAMPENER] = grid.extended_dampener
             if addons.roll_shock is not None:
-                cc_i[c, K.CI_HAS_ROLL] = 1
-                cc_f[c, K.CF_ROLL_MIN] = addons.roll_shock.min_annualised_move
-                cc_f[c, K.CF_ROLL_RISK] = addons.roll_shock.annualised_move_risk
+                cc_i[c, L.CI_HAS_ROLL] = 1
+                cc_f[c, L.CF_ROLL_MIN] = addons.roll_shock.min_annualised_move
+                cc_f[c, L.CF_ROLL_RISK] = addons.roll_shock.annualised_move_risk
             if addons.delta_shock is not None:
-                cc_i[c, K.CI_HAS_DSHOCK] = 1
-                cc_f[c, K.CF_DS_THRESHOLD] = addons.delta_shock.threshold_usd
-                cc_f[c, K.CF_DS_RATE] = addons.delta_shock.rate
+                cc_i[c, L.CI_HAS_DSHOCK] = 1
+                cc_f[c, L.CF_DS_THRESHOLD] = addons.delta_shock.threshold_usd
+                cc_f[c, L.CF_DS_RATE] = addons.delta_shock.rate
 
     kind = contracts.kind
-    row_i[:, K.RI_OPT] = (kind != KIND_FUTURE).astype(np.int64)
-    row_i[:, K.RI_CALL] = (kind == KIND_CALL).astype(np.int64)
-    row_f[:, K.RF_MULT] = contracts.multiplier
-    row_f[:, K.RF_MARK] = table.mark_value
+    row_i[:, L.RI_OPT] = (kind != KIND_FUTURE).astype(np.int64)
+    row_i[:, L.RI_CALL] = (kind == KIND_CALL).astype(np.int64)
+    row_f[:, L.RF_MULT] = contracts.multiplier
+    row_f[:, L.RF_MARK] = table.mark_value
 
     inter = sorted(ps.inter_spreads, key=lambda s: s.priority)
     li_max = max([len(s.legs) for s in inter] + [1])
@@ -316,7 +317,7 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
         full = ps.correlation.as_array()
         for c, risk in enumerate(ccs):
             pos = order.get(risk.commodity.name, -1)
-            cc_i[c, K.CI_CORR] = pos
+            cc_i[c, L.CI_CORR] = pos
         for a, ra in enumerate(ccs):
             for b, rb in enumerate(ccs):
                 pa, pb = order.get(ra.commodity.name), order.get(rb.commodity.name)

@@ -36,6 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from spanlike.batch import kernels as K
+from spanlike.batch import layout as L
 from spanlike.batch.accounts import checked_unit
 from spanlike.batch.prepared import PreparedEngine
 from spanlike.errors import InvalidInputError, InvalidPositionError
@@ -234,14 +235,14 @@ class PreparedAccount:
                 o = Order(*o)
             return self._what_if_single(o.instrument, o.quantity, o.unit, "order #0")
         rows, old, new = self._resolve(orders)
-        comp = np.empty((pk.n_commodities, K.N_COMP))
-        tot = np.empty(K.N_TOT)
+        comp = np.empty((pk.n_commodities, L.N_COMP))
+        tot = np.empty(L.N_TOT)
         K._what_if_kernel(
             self.state, np.asarray(rows, dtype=np.int64), np.asarray(old, dtype=np.float64),
             np.asarray(new, dtype=np.float64), *pk.kernel_args(), 1 if self.cross_commodity else 0,
             np.empty_like(self.state), comp, tot,
         )
-        im, mm = tot[K.T_IM], tot[K.T_MM]
+        im, mm = tot[L.T_IM], tot[L.T_MM]
         _check_finite(im, mm, "the orders given")
         return WhatIfResult(self.initial_margin_usd, self.maintenance_margin_usd, float(im), float(mm))
 
@@ -290,12 +291,12 @@ class PreparedAccount:
         if changed_rows is None or np.isin(self.rows, changed_rows).any():
             return prepare_account(engine, rows=self.rows, quantity=self.quantity, account=self.account,
                                    cross_commodity=self.cross_commodity)
-        comp = np.empty((pk.n_commodities, K.N_COMP))
-        tot = np.empty(K.N_TOT)
+        comp = np.empty((pk.n_commodities, L.N_COMP))
+        tot = np.empty(L.N_TOT)
         K._finish_totals(self.state, *pk.kernel_args()[3:], 1 if self.cross_commodity else 0, comp, tot)
         return PreparedAccount(
             engine=engine, account=self.account, rows=self.rows, quantity=self.quantity, state=self.state,
-            initial_margin_usd=float(tot[K.T_IM]), maintenance_margin_usd=float(tot[K.T_MM]),
+            initial_margin_usd=float(tot[L.T_IM]), maintenance_margin_usd=float(tot[L.T_MM]),
             cross_commodity=self.cross_commodity, _held=self._held,
         )
 
@@ -443,14 +444,14 @@ def prepare_account(
     r, q = np.ascontiguousarray(r[keep]), np.ascontiguousarray(q[keep])
     pk = engine.packed
     state = np.empty((pk.n_commodities, pk.state_width))
-    comp = np.empty((pk.n_commodities, K.N_COMP))
-    tot = np.empty(K.N_TOT)
+    comp = np.empty((pk.n_commodities, L.N_COMP))
+    tot = np.empty(L.N_TOT)
     K._account_state_kernel(r, q, *pk.kernel_args(), 1 if cross_commodity else 0, state, comp, tot)
     state.setflags(write=False)
     r.setflags(write=False)
     q.setflags(write=False)
     return PreparedAccount(
         engine=engine, account=account, rows=r, quantity=q, state=state,
-        initial_margin_usd=float(tot[K.T_IM]), maintenance_margin_usd=float(tot[K.T_MM]),
+        initial_margin_usd=float(tot[L.T_IM]), maintenance_margin_usd=float(tot[L.T_MM]),
         cross_commodity=cross_commodity, _held=dict(zip(r.tolist(), q.tolist())),
     )
