@@ -52,11 +52,10 @@ def _add_book_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _load_market(paths: Sequence[str]) -> Any:
-    from spanlike.market import MarketSnapshot
+    """One snapshot file, or several payloads of one venue: :func:`spanlike.loaders.load_market`."""
+    from spanlike.loaders import load_market
 
-    if len(paths) == 1:
-        return MarketSnapshot.from_file(paths[0])
-    return MarketSnapshot.from_deribit_book_summary(*paths)
+    return load_market(paths)
 
 
 def _load_portfolios(args: argparse.Namespace) -> tuple[Any, ...]:
