@@ -453,3 +453,15 @@ def test_cli_batch_parquet_round_trip(tmp_path: Path, capsys: pytest.CaptureFixt
     first = dict(zip(header, lines[1].split(",")))
     assert table["account"][0] == first["account"]
     assert table["initial_margin_usd"][0] == pytest.approx(float(first["initial_margin_usd"]), rel=1e-15)
+
+
+def test_equity_past_any_finite_usd_names_the_account(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """1e308 BTC of equity is no finite USD amount: the account and the amount are named, exit 2, no warning."""
+    equity = tmp_path / "equity.csv"
+    equity.write_text("account,currency,amount\ncalendar,BTC,1e308\n")
+    code = main(["batch", "--accounts", str(ACCOUNTS), "--equity", str(equity), "--market", str(MARKET),
+                 "--params", "crypto-span", "--out", str(tmp_path / "m.csv")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "account 'calendar' holds 1e+308 BTC, which is not a finite amount in USD" in err
+    assert "Traceback" not in err and "RuntimeWarning" not in err

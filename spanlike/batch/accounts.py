@@ -46,6 +46,7 @@ from numpy.typing import NDArray
 
 from spanlike.errors import (
     InputFileError,
+    InvalidInputError,
     InvalidPositionError,
     MissingMarketDataError,
     UnknownAccountError,
@@ -768,7 +769,23 @@ def equity_usd(
     by_first = np.argsort(first, kind="stable")
     g_acc, g_cur = np.divmod(uniq[by_first], n_cur)
     out = np.zeros(len(book))
-    np.add.at(out, acc_map[g_acc], sums[by_first] * prices[g_cur])
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, by account
+        usd = sums[by_first] * prices[g_cur]
+        np.add.at(out, acc_map[g_acc], usd)
+    bad = np.flatnonzero(~np.isfinite(usd))
+    if bad.size:
+        g = int(bad[0])
+        raise InvalidInputError(
+            f"{where}: account {equity.account_names[int(g_acc[g])]!r} holds {float(sums[by_first][g])!r} "
+            f"{equity.currency_names[int(g_cur[g])]}, which is not a finite amount in USD. Check the amount and "
+            "its currency."
+        )
+    bad = np.flatnonzero(~np.isfinite(out))
+    if bad.size:
+        raise InvalidInputError(
+            f"{where}: the equity of account {book.accounts[int(bad[0])]!r} adds up past any finite USD amount. "
+            "Check its amounts and currencies."
+        )
     return out
 
 

@@ -394,8 +394,17 @@ def result_from_totals(
     worst_scen = totals[:, L.T_WORST_SCEN].astype(np.int64)
     given = equity is not None
     eq = np.zeros(len(book)) if equity is None else np.asarray(equity, dtype=np.float64)
-    if eq.shape != (len(book),) or not np.isfinite(eq).all():
-        raise InvalidInputError(f"'equity_usd' must be finite with shape ({len(book)},). Got shape {eq.shape}.")
+    if eq.shape != (len(book),):
+        raise InvalidInputError(
+            f"'equity_usd' must hold one amount per account: shape ({len(book)},). Got shape {eq.shape}."
+        )
+    bad = np.flatnonzero(~np.isfinite(eq))
+    if bad.size:
+        a = int(bad[0])
+        raise InvalidInputError(
+            f"The equity of account {book.accounts[a]!r} is {eq[a]!r} USD; it must be a finite amount. "
+            "Check that account's amounts and currencies in the equity file."
+        )
     return BatchResult(
         accounts=book.accounts,
         parameter_set=engine.parameter_set.label,
