@@ -7,17 +7,29 @@ started as a subprocess (start-up = rebuild from the store is timed).
 
 Figures, each beside the in-process reference of the same run:
 
-- pre-trade what-if over HTTP at 1, 16 and 64 concurrent keep-alive clients:
-  p50/p99 latency and checks per second; reference: ``PreparedAccount.what_if_quantity``
-  in this process;
+- pre-trade what-if over HTTP at 1, 16 and 64 concurrent keep-alive clients
+  and open loop at a fixed rate: p50/p99 latency, checks per second, server and
+  generator CPU per check; reference: ``PreparedAccount.what_if_quantity`` in
+  this process;
 - market update (PUT /v1/market) with 1 % and 100 % of instruments changed:
   wall time until the reply, which comes after every new status is stored
   (one transaction) and its event published; reference: ``update_engine`` +
   ``margin_batch`` in this process.
 
-The load generator is a small asyncio HTTP/1.1 client (pre-encoded requests),
-so that on a 2-core machine the client takes as little CPU from the server as
-possible; it shares the machine all the same, and so does other work.
+The load generator is a small asyncio HTTP/1.1 client (pre-encoded requests,
+uvloop when installed) in a process of its own. It shares the machine with the
+server (2 cores here) and so does other work, so each level is run in
+``--rounds`` rounds and medians are printed, with the CPU each side used per
+check: the server's (utime + stime from /proc, Linux) and the generator's
+(getrusage). Server CPU per check is the figure the machine's load does not
+distort much; 1e6 / (server us per check) is what one core can answer.
+
+Closed-loop levels (1, 16, 64 clients, each with one request in flight) show
+queueing: at 16 clients p50 is about 16 / throughput. The open-loop level
+sends at a fixed rate (``--rate``, default 2,000 checks/s) over 32
+connections and times each check from its scheduled send time (so a stalled
+server is not hidden by the generator waiting): the latency a gateway sees
+at that rate.
 """
 
 from __future__ import annotations
@@ -42,46 +54,128 @@ def _pct(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(p / 100 * len(xs)))]
 
 
-async def _client(host: str, port: int, requests: list[bytes], lat: list[float], stop_at: float) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
-    i = 0
-    while time.perf_counter() < stop_at:
-        req = requests[i % len(requests)]
-        i += 1
-        t0 = time.perf_counter()
-        writer.write(req)
-        head = await reader.readuntil(b"\r\n\r\n")
-        n = 0
-        for line in head.split(b"\r\n"):
-            if line.lower().startswith(b"content-length:"):
-                n = int(line.split(b":")[1])
-        body = await reader.readexactly(n)
-        lat.append(time.perf_counter() - t0)
-        if not head.startswith(b"HTTP/1.1 200"):
-            raise RuntimeError(head + body)
-    writer.close()
+class _Conn(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection; ``request`` returns when the whole response is read."""
+
+    def __init__(self) -> None:
+        self.buf = b""
+        self.waiter: asyncio.Future[bytes] | None = None
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        end = self.buf.find(b"\r\n\r\n")
+        if end < 0 or self.waiter is None:
+            return
+        head = self.buf[:end]
+        i = head.lower().find(b"content-length:")
+        n = int(head[i + 15:].split(b"\r\n", 1)[0]) if i >= 0 else 0
+        if len(self.buf) >= end + 4 + n:
+            whole, self.buf = self.buf[:end + 4 + n], self.buf[end + 4 + n:]
+            self.waiter.set_result(whole)
+            self.waiter = None
+
+    async def request(self, data: bytes) -> bytes:
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(data)  # type: ignore[union-attr]
+        return await self.waiter
 
 
-def _load(port: int, requests: list[bytes], clients: int, seconds: float) -> tuple[float, float, float]:
+async def _connect(port: int) -> _Conn:
+    _, conn = await asyncio.get_running_loop().create_connection(_Conn, "127.0.0.1", port)
+    return conn
+
+
+def _load_worker(port: int, clients: int, seconds: float, rate: float, path: str) -> None:
+    """Run one level in this process and print JSON: p50/p99 latency (s), count, wall time, CPU seconds used here."""
+    import resource
+
+    requests = [r.encode("latin-1") for r in json.loads(Path(path).read_text())]
     lat: list[float] = []
 
-    async def main() -> None:
-        stop_at = time.perf_counter() + seconds
-        await asyncio.gather(*[_client("127.0.0.1", port, requests[k::clients] or requests, lat, stop_at)
-                               for k in range(clients)])
+    def check(resp: bytes) -> None:
+        if not resp.startswith(b"HTTP/1.1 200"):
+            raise RuntimeError(resp[:500])
 
+    async def closed(k: int, stop_at: float) -> None:
+        conn = await _connect(port)
+        i = k
+        while time.perf_counter() < stop_at:
+            t0 = time.perf_counter()
+            check(await conn.request(requests[i % len(requests)]))
+            lat.append(time.perf_counter() - t0)
+            i += clients
+
+    async def opened(k: int, start: float, stop_at: float, every: float) -> None:
+        conn = await _connect(port)
+        due, i = start + k * every / clients, k
+        while due < stop_at:
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            check(await conn.request(requests[i % len(requests)]))
+            lat.append(time.perf_counter() - due)  # from the scheduled time: a late send counts as waiting
+            due += every
+            i += clients
+
+    async def main() -> None:
+        now = time.perf_counter()
+        if rate > 0:
+            await asyncio.gather(*[opened(k, now + 0.05, now + 0.05 + seconds, clients / rate)
+                                   for k in range(clients)])
+        else:
+            await asyncio.gather(*[closed(k, now + seconds) for k in range(clients)])
+
+    try:
+        import uvloop  # the generator's own CPU per request is lower with it
+
+        run = uvloop.run
+    except ImportError:
+        run = asyncio.run
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
-    asyncio.run(main())
+    run(main())
     wall = time.perf_counter() - t0
-    return _pct(lat, 50) * 1e3, _pct(lat, 99) * 1e3, len(lat) / wall
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    print(json.dumps({"p50": _pct(lat, 50), "p99": _pct(lat, 99), "n": len(lat), "wall": wall, "cpu": cpu}))
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def _load(port: int, server_pid: int, reqs_path: str, clients: int, seconds: float, rate: float = 0.0) -> dict:
+    """One level in a generator process: p50/p99 ms, checks/s, server and generator CPU us per check."""
+    s0 = _cpu_seconds(server_pid)
+    out = subprocess.run([sys.executable, __file__, "--load-worker", str(port), str(clients), str(seconds), str(rate),
+                          reqs_path], capture_output=True, text=True, check=True)
+    s1 = _cpu_seconds(server_pid)
+    res = json.loads(out.stdout)
+    n = max(1, res["n"])
+    return {"p50": res["p50"] * 1e3, "p99": res["p99"] * 1e3, "rps": n / res["wall"],
+            "server_us": (s1 - s0) / n * 1e6, "client_us": res["cpu"] / n * 1e6}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--accounts", type=int, default=10_000)
     ap.add_argument("--positions", type=int, default=20)
-    ap.add_argument("--seconds", type=float, default=5.0, help="per concurrency level")
+    ap.add_argument("--seconds", type=float, default=5.0, help="per concurrency level and round")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of every level (medians are printed)")
+    ap.add_argument("--rate", type=float, default=2000.0, help="open-loop level: checks per second sent")
+    ap.add_argument("--load-worker", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.load_worker:
+        port, clients, seconds, rate, path = args.load_worker
+        _load_worker(int(port), int(clients), float(seconds), float(rate), path)
+        return 0
 
     import numpy as np
 
@@ -145,7 +239,9 @@ def main() -> int:
         body = json.dumps({"orders": [{"instrument": rng.choice(options), "quantity": -1.0}]}).encode()
         reqs.append(f"POST /v1/accounts/{a}/what-if HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\n"
                      f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
-    _load(port, reqs, 16, 1.0)  # warm: every sampled account prepared once
+    reqs_path = str(tmp / "requests.json")
+    Path(reqs_path).write_text(json.dumps([r.decode("latin-1") for r in reqs]))
+    _load(port, proc.pid, reqs_path, 16, 1.0)  # warm: every sampled account prepared once
     # In-process reference: the same checks on prepared accounts in this process.
     prepared = {a: prepare_account(engine, rows=book.positions(a)[0], quantity=book.positions(a)[1], account=a)
                 for a in sample}
@@ -156,10 +252,13 @@ def main() -> int:
         prepared[a].what_if_quantity(ins, -1.0)
         t_in.append(time.perf_counter() - t)
     in_p50, in_p99 = _pct(t_in, 50) * 1e3, _pct(t_in, 99) * 1e3
-    rows = []
-    for clients in (1, 16, 64):
-        p50, p99, rps = _load(port, reqs, clients, args.seconds)
-        rows.append((clients, p50, p99, rps))
+    levels = [(f"HTTP, {c} client{'s' if c > 1 else ''}", c, 0.0) for c in (1, 16, 64)]
+    levels.append((f"HTTP, open loop {args.rate:,.0f}/s", 32, args.rate))
+    runs: dict[str, list[dict]] = {name: [] for name, _, _ in levels}
+    for _ in range(args.rounds):  # rounds interleave the levels, so a burst of other work hits them alike
+        for name, clients, rate in levels:
+            runs[name].append(_load(port, proc.pid, reqs_path, clients, args.seconds, rate))
+    rows = [(name, {k: statistics.median(r[k] for r in runs[name]) for k in runs[name][0]}) for name, _, _ in levels]
 
     h = {"Authorization": f"Bearer {key}"}
     c = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=h, timeout=300)
@@ -198,10 +297,12 @@ def main() -> int:
     print(f"machine: {os.cpu_count()} cores ({os.uname().machine}), Python {sys.version.split()[0]}; "
           f"{args.accounts:,} accounts x {args.positions} positions over {len(names)} instruments; "
           f"store bulk load {load_s:.2f} s; service start (rebuild from store) {start_s:.2f} s")
-    print(f"\n{'what-if':<28}{'p50 ms':>10}{'p99 ms':>10}{'checks/s':>12}")
-    print(f"{'in-process (reference)':<28}{in_p50:>10.3f}{in_p99:>10.3f}{1e3 / in_p50:>12,.0f}")
-    for clients, p50, p99, rps in rows:
-        print(f"{f'HTTP, {clients} clients':<28}{p50:>10.3f}{p99:>10.3f}{rps:>12,.0f}")
+    print(f"\n{'what-if (median of ' + str(args.rounds) + ' rounds)':<30}{'p50 ms':>9}{'p99 ms':>9}{'checks/s':>10}"
+          f"{'server us/check':>17}{'generator us/check':>20}")
+    print(f"{'in-process (reference)':<30}{in_p50:>9.3f}{in_p99:>9.3f}{1e3 / in_p50:>10,.0f}")
+    for name, r in rows:
+        print(f"{name:<30}{r['p50']:>9.3f}{r['p99']:>9.3f}{r['rps']:>10,.0f}{r['server_us']:>17.0f}"
+              f"{r['client_us']:>20.0f}")
     print(f"\n{'market update':<28}{'instruments':>12}{'HTTP ms':>10}{'in-proc ms':>12}{'changes':>9}")
     for frac in (0.01, 1.0):
         sel = [u for u in updates if u[0] == frac]
