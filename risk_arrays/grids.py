@@ -40,7 +40,7 @@ from ..params.grids import ExchangeGrid, HistoricalGrid, SpanGrid
 from ..params.var_model import ScenarioSet, VarModel
 from .scenarios import ScenarioArrays
 
-__all__ = ["scenario_arrays", "vol_term_scale", "DAYS_PER_YEAR"]
+__all__ = ["scenario_arrays", "vol_term_scale", "term_scale", "DAYS_PER_YEAR"]
 
 DAYS_PER_YEAR = 365.0
 
@@ -310,5 +310,37 @@ def vol_term_scale(grid: SpanGrid | ExchangeGrid | HistoricalGrid, days_to_expir
         )
     if not isinstance(grid, ExchangeGrid):
         return np.ones_like(dte)
-    power = np.where(dte < grid.term_pivot_days, grid.short_power, grid.long_power)
-    return (grid.term_pivot_days / np.maximum(dte, grid.dte_floor_days)) ** power
+    return term_scale(dte, pivot_days=grid.term_pivot_days, floor_days=grid.dte_floor_days,
+                      short_power=grid.short_power, long_power=grid.long_power)
+
+
+def term_scale(
+    days_to_expiry: NDArray[np.float64], *, pivot_days: float, floor_days: float, short_power: float,
+    long_power: float,
+) -> NDArray[np.float64]:
+    """The term scaling of relative vol shocks, ``(pivot / max(DTE, floor)) ** p`` (methodology 2.2).
+
+    One rule for every term-scaled grid: the exchange-style grid
+    (:func:`vol_term_scale`) and Derive's vol shocks
+    (:mod:`spanlike.methodology.derive`, ``_addVolShocks`` of Derive's
+    ``PMRMLib_2``) call it.
+
+    Parameters
+    ----------
+    days_to_expiry : ndarray
+        Calendar days to expiry, >= 0 (checked by the callers).
+    pivot_days, floor_days : float
+        Pivot (30 for Deribit and Derive) and floor of the days to expiry, > 0.
+    short_power, long_power : float
+        ``p`` below the pivot and from it. At ``DTE = pivot`` the base is 1,
+        so the power used there does not matter: Derive takes the short power
+        up to and including 30 days, this takes the long one; both give 1.
+
+    Returns
+    -------
+    ndarray
+        Multiplier of the relative vol shocks, same shape as ``days_to_expiry``.
+    """
+    dte = np.asarray(days_to_expiry, dtype=np.float64)
+    power = np.where(dte < pivot_days, short_power, long_power)
+    return (pivot_days / np.maximum(dte, floor_days)) ** power
