@@ -17,6 +17,10 @@ from .charges import (
     SpanCharges,
     Tier,
 )
+from .derive import (
+    DeriveBasisContingency, DeriveCollateral, DeriveMarginFactors, DeriveOtherContingency, DeriveScenario,
+    DeriveSection, DeriveSkewScenario, DeriveSkewShock, DeriveVolShock,
+)
 from .cross import CorrelationMatrix, InterSpread, InterSpreadLeg, JointMoveFloor
 from .grids import DeltaPoint, ExchangeGrid, HistoricalGrid, ScanPoint, SpanGrid, standard_span_points
 from .isolated import (
@@ -40,4 +44,6 @@ __all__ = [
     "IsolatedMargin", "UnderlyingStandardMargin", "OptionStandardMargin", "FuturesStandardMargin",
     "HistoricalGrid", "VarModel", "ScenarioSet", "StressComponent",
     "LiquidityCharge", "SizeLadder", "SquareRootImpact", "LadderStep",
+    "DeriveSection", "DeriveScenario", "DeriveSkewScenario", "DeriveVolShock", "DeriveSkewShock",
+    "DeriveMarginFactors", "DeriveBasisContingency", "DeriveOtherContingency", "DeriveCollateral",
 ]

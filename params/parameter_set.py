@@ -22,6 +22,7 @@ from pydantic import Field, model_validator
 
 from .base import FrozenModel
 from .charges import ExchangeAddOns, SpanCharges
+from .derive import DeriveSection
 from .cross import CorrelationMatrix, InterSpread, JointMoveFloor
 from .grids import ExchangeGrid, Grid, HistoricalGrid, SpanGrid
 from .isolated import IsolatedSection
@@ -87,6 +88,10 @@ class CombinedCommodity(FrozenModel):
         A ``historical`` grid (VaR/ES model) takes neither.
     liquidity : LiquidityCharge or None
         Optional liquidity/concentration add-on, added to the requirement.
+    derive : DeriveSection or None
+        Derive's portfolio margin (:mod:`spanlike.params.derive`); selects the
+        ``derive`` method. Given with an ``exchange`` grid (Derive's regular
+        scenarios as the grid the risk arrays show) and no ``exchange`` section.
     """
 
     name: Name
@@ -98,10 +103,17 @@ class CombinedCommodity(FrozenModel):
     span: SpanCharges | None = None
     exchange: ExchangeAddOns | None = None
     liquidity: LiquidityCharge | None = None
+    derive: DeriveSection | None = None
 
     @model_validator(mode="after")
     def _check(self) -> "CombinedCommodity":
-        if isinstance(self.grid, SpanGrid):
+        if self.derive is not None:
+            if not isinstance(self.grid, ExchangeGrid) or self.span is not None or self.exchange is not None:
+                raise ValueError(
+                    f"combined commodity {self.name} has a 'derive' section: give it an exchange grid and no "
+                    "'span' or 'exchange' section"
+                )
+        elif isinstance(self.grid, SpanGrid):
             if self.span is None or self.exchange is not None:
                 raise ValueError(
                     f"combined commodity {self.name} has a span16 grid: give a 'span' section and no 'exchange' section"
@@ -125,8 +137,10 @@ class CombinedCommodity(FrozenModel):
         return self
 
     @property
-    def method(self) -> Literal["span", "exchange", "var"]:
-        """Aggregation path chosen by the grid family."""
+    def method(self) -> Literal["span", "exchange", "var", "derive"]:
+        """Aggregation path: ``derive`` with a Derive section, else chosen by the grid family."""
+        if self.derive is not None:
+            return "derive"
         if isinstance(self.grid, HistoricalGrid):
             return "var"
         return "span" if isinstance(self.grid, SpanGrid) else "exchange"
