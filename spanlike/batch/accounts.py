@@ -372,8 +372,16 @@ def _first_empty(col: Any) -> int:
     return int(np.flatnonzero(empty.to_numpy(zero_copy_only=False))[0])
 
 
-def read_positions(path: str | Path) -> PositionTable:
+def read_positions(path: str | Path, *, row_group: int | None = None) -> PositionTable:
     """Read ``account,instrument,quantity[,unit]`` rows from CSV or parquet, as columns.
+
+    Parameters
+    ----------
+    path : str or Path
+        CSV, or parquet (a file, or a folder of files) by the suffix.
+    row_group : int, optional
+        Parquet file only: just this row group (one partition of the Dask
+        path); rows are named by their place in the whole file.
 
     Returns
     -------
@@ -390,7 +398,8 @@ def read_positions(path: str | Path) -> PositionTable:
     """
     from spanlike.batch.io import read_table
 
-    table = read_table(path, what="Positions", columns=("account", "instrument", "quantity"), optional=("unit",))
+    table = read_table(path, what="Positions", columns=("account", "instrument", "quantity"), optional=("unit",),
+                       row_group=row_group)
     account = _as_strings(table, "account", "Positions")
     instrument = _as_strings(table, "instrument", "Positions")
     empties = [(i, f) for f, col in (("account", account), ("instrument", instrument))

@@ -85,7 +85,7 @@ class RowPlaces:
 
     path: Path
     kind: str  # "csv" or "parquet"
-    first_line: int = 2
+    first_line: int = 2  # CSV: the line of data row 0; parquet: its 1-based row (after earlier row groups)
     regular: bool = True
     kept: NDArray[np.int64] | None = None  # pyarrow rows kept (after dropping rows of blank cells)
     _lines: NDArray[np.int64] | None = field(default=None, repr=False)
@@ -93,7 +93,7 @@ class RowPlaces:
     def line(self, i: int) -> int:
         """The 1-based file line (CSV) or data row (parquet) of data row ``i``."""
         if self.kind == "parquet":
-            return int(i) + 1
+            return self.first_line + int(i)
         if self.regular:
             j = int(self.kept[i]) if self.kept is not None else int(i)
             return self.first_line + j
@@ -306,12 +306,25 @@ def _read_csv_fast(path: Path, what: str, columns: tuple[str, ...], optional: tu
     return StringTable(cols, places, n)
 
 
-def _read_parquet(path: Path, what: str, columns: tuple[str, ...], optional: tuple[str, ...]) -> StringTable:
+def _read_parquet(path: Path, what: str, columns: tuple[str, ...], optional: tuple[str, ...],
+                  row_group: int | None = None) -> StringTable:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    first_row = 1
     try:
-        table = pq.read_table(path)
+        if path.is_dir():
+            table = pq.read_table(path)  # a folder of parquet files: the dataset reader
+        else:
+            # One file through ParquetFile, not pq.read_table: the latter goes through pyarrow.dataset,
+            # whose import pulls in pandas (a third of a second of a 100,000-account run).
+            with pq.ParquetFile(path) as handle:
+                if row_group is None:
+                    table = handle.read()
+                else:
+                    table = handle.read_row_group(row_group)
+                    # Rows are named by their place in the file, not in the row group.
+                    first_row += sum(handle.metadata.row_group(g).num_rows for g in range(row_group))
     except OSError as err:
         raise _cannot_read(what, path, err) from None
     except (pa.ArrowInvalid, pa.ArrowException) as err:
@@ -320,10 +333,11 @@ def _read_parquet(path: Path, what: str, columns: tuple[str, ...], optional: tup
     names = [n.strip().lower() for n in raw]
     _check_header(names, raw, what=what, path=path, where="columns", columns=columns, optional=optional)
     cols = {n: table.column(r).combine_chunks() for n, r in zip(names, raw)}
-    return StringTable(cols, RowPlaces(path, "parquet"), table.num_rows)
+    return StringTable(cols, RowPlaces(path, "parquet", first_line=first_row), table.num_rows)
 
 
-def read_table(path: str | Path, *, what: str, columns: tuple[str, ...], optional: tuple[str, ...] = ()) -> StringTable:
+def read_table(path: str | Path, *, what: str, columns: tuple[str, ...], optional: tuple[str, ...] = (),
+               row_group: int | None = None) -> StringTable:
     """Columns of a batch input file (CSV or parquet, by suffix), header checked.
 
     Parameters
@@ -333,6 +347,9 @@ def read_table(path: str | Path, *, what: str, columns: tuple[str, ...], optiona
         Named in messages (``"Positions"``, ``"Equity"``).
     columns, optional : tuple of str
         Required and optional column names (lower case).
+    row_group : int, optional
+        Parquet only: read this row group of the file (a partition of the
+        Dask path); rows are still named by their place in the whole file.
 
     Returns
     -------
@@ -347,7 +364,7 @@ def read_table(path: str | Path, *, what: str, columns: tuple[str, ...], optiona
     """
     p = Path(path)
     if p.suffix.lower() in _PARQUET:
-        return _read_parquet(p, what, columns, optional)
+        return _read_parquet(p, what, columns, optional, row_group)
     fast = _read_csv_fast(p, what, columns, optional)
     return fast if fast is not None else _slow_table(p, what, columns, optional)
 
