@@ -1,4 +1,4 @@
-"""Mutation fuzzing of every non-SPAN input format, in-process.
+"""Mutation fuzzing of every input format, in-process.
 
 The tests at the end run a few seconds per format in ``make
 test``; ``SPANLIKE_FUZZ_EXAMPLES=N`` for N examples per format) and runnable
@@ -119,6 +119,99 @@ def _load_history(path: Path) -> Any:
     return load_history(path, underlyings=["BTC"]) if path.name.startswith("BTC") else load_history(path)
 
 
+_BATCH: dict[str, Any] = {}
+
+
+def _batch_engine() -> Any:
+    """One prepared engine over the batch fixture's market (prepared once per process)."""
+    if "engine" not in _BATCH:
+        from spanlike.batch import prepare_engine
+        from spanlike.market import MarketSnapshot
+
+        market = MarketSnapshot.from_file(DATA / "batch_market.json")
+        _BATCH["engine"] = prepare_engine(instruments=sorted(market.quotes), market=market, parameter_set="crypto-span")
+        _BATCH["market"] = market
+    return _BATCH["engine"]
+
+
+class _BatchMargins:
+    """A batch result seen as the checks above see a margin result (arrays of finite, >= 0 margins)."""
+
+    def __init__(self, result: Any) -> None:
+        import numpy as np
+
+        self.result = result
+        for name in ("initial_margin_usd", "maintenance_margin_usd", "requirement_usd"):
+            values = getattr(result, name)
+            if not (np.isfinite(values).all() and (values >= 0.0).all()):
+                raise AssertionError(f"batch {name} not finite and >= 0: {values}")
+        self.initial_margin_usd = tuple(result.initial_margin_usd.tolist())
+        self.requirement_usd = tuple(result.requirement_usd.tolist())
+        self.maintenance_margin_usd = tuple(result.maintenance_margin_usd.tolist())
+        self.accounts = tuple(result.accounts)
+        eq = result.equity_usd
+        self.equity_usd = None if eq is None else tuple(np.asarray(eq).tolist())
+
+
+def _margin_batch_accounts(path: Path) -> Any:
+    from spanlike.batch import build_account_book, margin_batch
+    from spanlike.batch.accounts import read_positions
+
+    engine = _batch_engine()
+    return _BatchMargins(margin_batch(engine, build_account_book(read_positions(path), engine=engine)))
+
+
+def _margin_batch_equity(path: Path) -> Any:
+    from spanlike.batch import build_account_book, equity_usd, margin_batch
+    from spanlike.batch.accounts import read_equity, read_positions
+
+    engine = _batch_engine()
+    book = build_account_book(read_positions(DATA / "batch_accounts.csv"), engine=engine)
+    eq = equity_usd(read_equity(path), book=book, index_prices=_BATCH["market"].index_prices, where=str(path))
+    return _BatchMargins(margin_batch(engine, book, equity_usd=eq))
+
+
+def _margin_spn_file(path: Path) -> Any:
+    from spanlike.spn import margin_file
+
+    return margin_file(spn=path, portfolio=DATA / "spn" / "margin_book.csv")
+
+
+def _margin_spn_portfolio(path: Path) -> Any:
+    from spanlike.spn import margin_file
+
+    return margin_file(spn=DATA / "spn" / "margin_book.spn", portfolio=path)
+
+
+def _gzip_bytes(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data, mtime=0)
+
+
+def _unpack(data: bytes) -> bytes | None:
+    """The content of a (possibly already damaged) gzip or zip seed, None if it does not open."""
+    import gzip
+    import zipfile
+
+    try:
+        if data[:2] == b"\x1f\x8b":
+            return gzip.decompress(data)
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return z.read(z.namelist()[0])
+    except Exception:  # noqa: BLE001 - a damaged archive is mutated as bytes instead
+        return None
+
+
+def _zip_bytes(data: bytes) -> bytes:
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("margin_book.spn", data)
+    return out.getvalue()
+
+
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
@@ -134,6 +227,16 @@ FORMATS: dict[str, Format] = {
                _margin_params),
         Format("history_yahoo", ".csv", lambda: (DATA / "history" / "BTC-USD.csv").read_bytes(), "csv", _load_history),
         Format("history_wide", ".csv", lambda: (DATA / "history" / "wide.csv").read_bytes(), "csv", _load_history),
+        Format("batch_accounts", ".csv", lambda: (DATA / "batch_accounts.csv").read_bytes(), "csv",
+               _margin_batch_accounts),
+        Format("batch_equity", ".csv", lambda: (DATA / "batch_equity.csv").read_bytes(), "csv", _margin_batch_equity),
+        Format("spn_xml", ".spn", lambda: (DATA / "spn" / "margin_book.spn").read_bytes(), "xml", _margin_spn_file),
+        Format("spn_gz", ".spn.gz", lambda: _gzip_bytes((DATA / "spn" / "margin_book.spn").read_bytes()), "bytes",
+               _margin_spn_file),
+        Format("spn_zip", ".zip", lambda: _zip_bytes((DATA / "spn" / "margin_book.spn").read_bytes()), "bytes",
+               _margin_spn_file),
+        Format("spn_portfolio", ".csv", lambda: (DATA / "spn" / "margin_book.csv").read_bytes(), "csv",
+               _margin_spn_portfolio),
     )
 }
 
@@ -197,6 +300,13 @@ def _mutate(data: bytes, rng: random.Random, fmt: Format) -> tuple[bytes, bool]:
         k = rng.randrange(len(lines))
         lines.insert(k, lines[k])
         return b"\n".join(lines), False
+    if fmt.kind == "bytes":
+        # A compressed file: the mutations above hit the archive; here, one of its content, re-packed.
+        inner = _unpack(data)
+        if inner is None:
+            return data, False
+        mutated, _ = _mutate(inner, rng, FORMATS["spn_xml"])
+        return (_gzip_bytes(mutated) if fmt.name == "spn_gz" else _zip_bytes(mutated)), False
     # Neutral mutations: the numbers must not change (applied to text that decodes only).
     try:
         data.decode("utf-8-sig")
@@ -240,6 +350,10 @@ def _mutate(data: bytes, rng: random.Random, fmt: Format) -> tuple[bytes, bool]:
 
 def _numbers(result: Any) -> Any:
     """What must be equal between a seed and a neutral mutant."""
+    if isinstance(result, _BatchMargins):
+        # Row order may reorder accounts (first appearance): compare account by account.
+        return tuple(sorted(zip(result.accounts, result.initial_margin_usd, result.maintenance_margin_usd,
+                                result.equity_usd or (None,) * len(result.accounts))))
     if hasattr(result, "initial_margin_usd"):
         return (result.requirement_usd, result.initial_margin_usd, result.maintenance_margin_usd,
                 tuple((c.name, c.requirement) for c in result.commodities))
@@ -249,6 +363,8 @@ def _numbers(result: Any) -> Any:
 
 
 def _check_result(result: Any) -> None:
+    if isinstance(result, _BatchMargins):
+        return  # checked when it was built
     if hasattr(result, "initial_margin_usd"):
         from spanlike.guards import check_result_finite
 

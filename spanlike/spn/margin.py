@@ -71,6 +71,7 @@ from numpy.typing import NDArray
 
 from spanlike.params.errors import InputFileError, InvalidInputError
 from spanlike.aggregation.span import ScanResult, decompose_scan_risk, scan_risk
+from spanlike.guards import check_result_finite
 from spanlike.methodology.span_charges import span_requirement
 from spanlike.results import CommodityMargin, MarginResult, PositionContribution, Scenario, SpanComponents
 from spanlike.spn.charges import (
@@ -291,6 +292,7 @@ def margin_file(
     >>> result = margin_file(spn="takasbank.spn", portfolio="book.csv")  # doctest: +SKIP
     >>> result.commodity("AKBNKE").scan_risk                              # doctest: +SKIP
     """
+    source = "the SPAN file" if isinstance(spn, SpanFile) else f"SPAN file {str(spn)!r}"
     if not isinstance(spn, SpanFile):
         from spanlike.spn.reader import read_spn
 
@@ -312,15 +314,24 @@ def margin_file(
     for code, book in books.items():
         if book.risk_arrays.shape[1] != n_points:
             raise InputFileError(
-                f"Combined commodity {code} has risk arrays of {book.risk_arrays.shape[1]} points; "
-                f"the pointDef of rate id {rate_id} defines {n_points}."
+                f"{source}: combined commodity {code} has risk arrays of {book.risk_arrays.shape[1]} points, "
+                f"but the pointDef of rate id {rate_id} defines {n_points}; the file's arrays and scan points "
+                "must match (choose the rate id whose pointDef the arrays were made for)."
             )
 
     # Per commodity: scan, decomposition, intra, spot, SOM, NOV.
     stage: dict[str, _Stage] = {}
     inter_inputs: dict[str, InterInput] = {}
     for code, book in books.items():
-        losses = book.scenario_losses()
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is named just below
+            losses = book.scenario_losses()
+            values = book.quantity * book.premium_value
+        if not (np.isfinite(losses).all() and np.isfinite(values).all()):
+            raise InvalidInputError(
+                f"{source}: the losses of combined commodity {code} overflow (quantities times risk-array "
+                "values or option values past any finite number); check the portfolio's quantities and the "
+                "file's arrays of that commodity."
+            )
         scan = scan_risk(losses)
         time_r, vol_r, price_r = decompose_scan_risk(
             losses=losses, paired=paired, price_move=price_move, price_shift=np.zeros(n_points),
@@ -386,9 +397,11 @@ def margin_file(
     mm = sum(c.maintenance_margin * c.usd_per_unit for c in commodities)
     im = sum(c.initial_margin * c.usd_per_unit for c in commodities)
     date = dt.datetime.strptime(spn.business_date, "%Y%m%d").replace(tzinfo=dt.timezone.utc)
-    return MarginResult(
+    result = MarginResult(
         account=account, parameter_set=f"SPAN file {spn.clearing_org.code} {spn.business_date}",
         valuation_time=date, commodities=tuple(commodities), sum_of_requirements_usd=total,
         correlation_offset_usd=0.0, requirement_usd=total, maintenance_margin_usd=mm, initial_margin_usd=im,
         notes=tuple(notes), reporting_currency=reporting_currency,
     )
+    check_result_finite(result)  # the engine's last step too: never a non-finite or negative margin
+    return result

@@ -146,10 +146,19 @@ class ResolvedPosition:
     contract_index: int
 
 
+#: Largest plausible number of contracts in one position (as the other portfolio readers bound it).
+MAX_CONTRACTS = 1e12
+
+
 def _check_quantity(value: float, *, where: str) -> None:
     if not math.isfinite(value):
         raise InvalidPositionError(
             f"The quantity of {where} must be a finite number of contracts. Got {value!r}; "
+            "write the signed number of contracts (long positive)."
+        )
+    if abs(value) > MAX_CONTRACTS:
+        raise InvalidPositionError(
+            f"The quantity of {where} is {value!r} contracts, beyond the plausible {MAX_CONTRACTS:g}; "
             "write the signed number of contracts (long positive)."
         )
 
