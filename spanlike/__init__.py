@@ -1,8 +1,10 @@
 """spanlike: an options-aware portfolio margin engine in the style of CME SPAN.
 
 >>> import spanlike
->>> result = spanlike.margin("book.csv", "market.json", "crypto-span")   # doctest: +SKIP
->>> result.initial_margin_usd                                           # doctest: +SKIP
+>>> files = spanlike.demo_files()                 # the bundled demo book and snapshot
+>>> result = spanlike.margin(files.portfolio, files.market, "crypto-span")
+>>> round(result.initial_margin_usd, 2)
+61205.56
 
 Public names are imported lazily so that light commands (``spanlike params
 list``) do not pay numba's start-up cost.
@@ -34,6 +36,9 @@ _LAZY = {
     "build_instrument_table": "spanlike.universe",
     "MarginResult": "spanlike.results",
     "CommodityMargin": "spanlike.results",
+    "what_if": "spanlike.api",
+    "prepare_what_if": "spanlike.api",
+    "demo_files": "spanlike.api",
 }
 
 __all__ = sorted(_LAZY) + ["__version__", "errors"]

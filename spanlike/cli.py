@@ -142,8 +142,23 @@ def _risk_array_records(portfolio: Any, market: Any, ps: Any) -> list[dict[str, 
     return records
 
 
+def _loss_text(value: float) -> str:
+    """A per-unit loss: exact zeros as ``0`` (IEEE -0.0 too), else 6 significant digits with sign."""
+    return "0" if value == 0.0 else f"{value:+.6g}"
+
+
+#: Instruments side by side per block of the risk-array table (keeps lines under ~130 characters).
+_RISK_ARRAY_COLUMNS = 3
+
+
 def format_risk_arrays(records: Sequence[dict[str, Any]]) -> str:
-    """Readable table of per-instrument Greeks and risk arrays (loss of one long unit)."""
+    """Readable table of per-instrument Greeks and risk arrays (loss of one long unit).
+
+    Risk arrays are grouped by combined commodity: one row per scenario, numbered
+    from 1 and labelled with its price move and vol state (the JSON output keeps
+    the 0-based ``index`` of :meth:`spanlike.results.MarginResult.to_dict`), one
+    column per instrument, exact zeros printed as ``0``.
+    """
     head = (f"{'instrument':<24} {'forward':>11} {'vol':>7} {'delta':>8} {'sett.delta':>10} {'comp.delta':>10} "
             f"{'gamma':>10} {'vega/pt':>9} {'theta/d':>9}")
     lines = ["Greeks per long unit (USD, Black-76; settlement delta in underlying units):", head, "-" * len(head)]
@@ -154,15 +169,23 @@ def format_risk_arrays(records: Sequence[dict[str, Any]]) -> str:
             f"{rec['settlement_delta']:>10.4f} {rec['composite_delta']:>10.4f} {rec['gamma']:>10.3e} "
             f"{rec['vega_per_vol_point_usd']:>9.2f} {rec['theta_per_day_usd']:>9.2f}"
         )
-    lines.append("")
-    lines.append("Risk arrays: loss of one long unit per scenario, settlement currency (positive = loss):")
+    groups: dict[str, list[dict[str, Any]]] = {}
     for rec in records:
-        lines.append(f"{rec['instrument']} [{rec['settlement_currency']}]")
-        values = rec["risk_array"]
-        for start in range(0, len(values), 9):
-            # "+ 0.0" turns IEEE negative zero (a loss of -0.0) into a plain 0.
-            chunk = "  ".join(f"{j + 1:>2}:{v + 0.0:+.6g}" for j, v in enumerate(values[start:start + 9], start=start))
-            lines.append(f"  {chunk}")
+        groups.setdefault(rec["combined_commodity"], []).append(rec)
+    for name, recs in groups.items():
+        labels = recs[0]["scenario_labels"]
+        ccy = recs[0]["settlement_currency"]
+        lines.append("")
+        lines.append(f"Risk arrays of {name}: loss of one long unit per scenario, {ccy} (positive = loss):")
+        label_width = max(len("scenario"), *(len(x) for x in labels)) + 5
+        for start in range(0, len(recs), _RISK_ARRAY_COLUMNS):
+            block = recs[start:start + _RISK_ARRAY_COLUMNS]
+            width = max(14, *(len(r["instrument"]) for r in block)) + 2
+            lines.append(f"  {'scenario':<{label_width}}" + "".join(f"{r['instrument']:>{width}}" for r in block))
+            for j, label in enumerate(labels):
+                row = f"{j + 1:>3}  {label}"
+                lines.append(f"  {row:<{label_width}}"
+                             + "".join(f"{_loss_text(r['risk_array'][j]):>{width}}" for r in block))
     return "\n".join(lines) + "\n"
 
 
@@ -253,6 +276,8 @@ def _command_of(argv: Sequence[str]) -> str | None:
     for arg in argv:
         if not arg.startswith("-"):
             return arg
+        if arg == "--version":  # answered by the top-level parser: no feature module is needed
+            return "params"
         if arg in ("-h", "--help"):
             return None
     return None
@@ -264,7 +289,10 @@ def build_parser(*, command: str | None = None) -> argparse.ArgumentParser:
     ``command``: build only what that subcommand needs (the feature modules
     are imported only for a feature command); None builds every command.
     """
+    from spanlike import __version__
+
     parser = argparse.ArgumentParser(prog="spanlike", description="Options-aware portfolio margin engine (SPAN-style).")
+    parser.add_argument("--version", action="version", version=f"spanlike {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("margin", help="margin a portfolio against a market snapshot")

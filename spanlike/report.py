@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from spanlike.results import CommodityMargin, MarginResult
+    from spanlike.results import CommodityMargin, MarginResult, SpreadFormed
 
 __all__ = ["format_margin_result", "format_amount"]
 
@@ -59,7 +59,7 @@ def _commodity_lines(c: "CommodityMargin", contributions: int, reporting: str) -
         out.append(f"  {'initial margin in ' + reporting:<{width}}  {format_amount(c.initial_margin_usd, reporting):>22}")
     for s in c.spreads:
         verb = "charge" if s.kind == "intra" else "credit"
-        out.append(f"  {s.kind}-commodity spread '{s.name}' (priority {s.priority}): {s.count:,.4f} x, {verb} "
+        out.append(f"  {s.kind}-commodity spread '{s.name}' (priority {s.priority}): {_spread_count(s, c)}, {verb} "
                    f"{format_amount(s.amount, ccy)}")
     if contributions > 0 and c.contributions:
         top = sorted(c.contributions, key=lambda p: -abs(p.worst_scenario_loss))[:contributions]
@@ -67,6 +67,25 @@ def _commodity_lines(c: "CommodityMargin", contributions: int, reporting: str) -
         for p in top:
             out.append(f"    {p.instrument:<28} qty {p.quantity:>+14,.4f}  {format_amount(p.worst_scenario_loss, ccy):>22}")
     return out
+
+
+def _spread_count(s: "SpreadFormed", c: "CommodityMargin") -> str:
+    """How many spreads were formed, as a count (``1.2688 spreads``), or as the USD delta a
+    notional-based inter spread counts in (``32,906.95 USD of delta``)."""
+    unit = getattr(s, "count_unit", "")
+    if unit and unit.lower() not in ("", "spreads", "delta"):
+        return f"{format_amount(s.count, unit.upper())} of delta"
+    word = "spread" if s.count == 1.0 else "spreads"
+    return f"{s.count:,.4f} {word}"
+
+
+def _requirement_basis(result: "MarginResult") -> str:
+    """Which margin the commodity requirements are: MM (crypto-span), IM (deribit-style) or neither."""
+    if result.requirement_usd == result.maintenance_margin_usd:
+        return "maintenance-margin requirements"
+    if result.requirement_usd == result.initial_margin_usd:
+        return "initial-margin requirements"
+    return "requirements before the IM/MM factors"
 
 
 def format_margin_result(result: "MarginResult", *, contributions: int = 5) -> str:
@@ -78,7 +97,8 @@ def format_margin_result(result: "MarginResult", *, contributions: int = 5) -> s
         f"Account {result.account} under {result.parameter_set} at {result.valuation_time.isoformat()}",
         f"  initial margin      {format_amount(result.initial_margin_usd, cur):>22}",
         f"  maintenance margin  {format_amount(result.maintenance_margin_usd, cur):>22}",
-        f"  sum over combined commodities {format_amount(result.sum_of_requirements_usd, cur)}, "
+        f"  sum over combined commodities {format_amount(result.sum_of_requirements_usd, cur)} "
+        f"({_requirement_basis(result)}), "
         f"inter-commodity credits {format_amount(result.inter_spread_credit_usd, cur)} (included), "
         f"correlation offset {format_amount(result.correlation_offset_usd, cur)}",
     ]

@@ -18,9 +18,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from spanlike.params.errors import SpanlikeError, _KeyErrorMessage
+
 __all__ = [
     "Scenario", "PositionContribution", "SpreadFormed", "SpanComponents", "ExchangeComponents", "VarComponents",
     "ComponentRecord", "COMPONENT_KEYS", "CommodityMargin", "MarginResult", "RESULT_SCHEMA_VERSION",
+    "UnknownCommodityError",
 ]
 
 # 2: the account's joint-move floor (joint_move_floor_usd, joint_move_addon_usd,
@@ -268,6 +271,10 @@ for _key in COMPONENT_KEYS:
 del _key
 
 
+class UnknownCommodityError(SpanlikeError, _KeyErrorMessage):
+    """A combined commodity is asked for that the margin result does not hold (a ``KeyError``)."""
+
+
 @dataclass(frozen=True)
 class MarginResult:
     """Cross-margined result of one account.
@@ -305,11 +312,22 @@ class MarginResult:
     joint_move_scenario: str | None = None
 
     def commodity(self, name: str) -> CommodityMargin:
-        """The result of combined commodity ``name`` (KeyError if the book has none)."""
+        """The result of combined commodity ``name``.
+
+        Raises
+        ------
+        UnknownCommodityError
+            (a ``KeyError``) The account holds nothing in ``name``; the message
+            lists the combined commodities the result has.
+        """
         for c in self.commodities:
             if c.name == name:
                 return c
-        raise KeyError(name)
+        have = ", ".join(c.name for c in self.commodities) or "none: the book is empty"
+        raise UnknownCommodityError(
+            f"Combined commodity {name!r} is not in the margin result of account {self.account!r} "
+            f"(it holds {have}). Pick one of those."
+        )
 
     @property
     def inter_spread_credit_usd(self) -> float:

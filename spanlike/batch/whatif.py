@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Iterable, Literal, Sequence
+from typing import TYPE_CHECKING, Iterable, Literal, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,8 +41,12 @@ from spanlike.batch.accounts import checked_unit
 from spanlike.batch.prepared import PreparedEngine
 from spanlike.errors import InvalidInputError, InvalidPositionError
 from spanlike.portfolio import NET_ZERO_RELATIVE_TOLERANCE
+from spanlike.universe import MAX_POSITION_NOTIONAL_USD
 
-__all__ = ["Order", "WhatIfResult", "MaxQuantityResult", "PreparedAccount", "prepare_account"]
+if TYPE_CHECKING:
+    from spanlike.portfolio import Portfolio
+
+__all__ = ["Order", "WhatIfResult", "MaxQuantityResult", "PreparedAccount", "prepare_account", "prepare_positions"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,20 @@ class Order:
         except ValueError:
             raise InvalidPositionError(f"The quantity of order {text!r} must be a number like -2.5. Got {parts[1]!r}.") from None
         return cls(parts[0], q, parts[2] if len(parts) == 3 and parts[2] else None)
+
+
+def _as_order(o: "Order | tuple | str") -> Order:
+    """An :class:`Order` from an Order, a tuple ``(instrument, quantity[, unit])`` or ``"INSTRUMENT:QTY[:UNIT]"``."""
+    if isinstance(o, Order):
+        return o
+    if isinstance(o, str):
+        return Order.parse(o)
+    if isinstance(o, tuple) and len(o) in (2, 3):
+        return Order(*o)
+    raise InvalidPositionError(
+        f"An order must be an Order, a tuple (instrument, quantity[, unit]) or a string "
+        f"'INSTRUMENT:QTY[:UNIT]' such as 'BTC-PERPETUAL:-20000:usd'. Got {o!r}."
+    )
 
 
 def _check_finite(im: float, mm: float, what: str) -> None:
@@ -181,6 +199,19 @@ class PreparedAccount:
     cross_commodity: bool = True
     _held: dict[int, float] = field(default_factory=dict, repr=False)
 
+    def __repr__(self) -> str:
+        # The engine and the state arrays would flood a notebook: name what the account is.
+        return (f"PreparedAccount(account={self.account!r}, positions={self.rows.size}, "
+                f"parameter_set={self.engine.parameter_set.label!r}, "
+                f"initial_margin_usd={self.initial_margin_usd:,.2f}, "
+                f"maintenance_margin_usd={self.maintenance_margin_usd:,.2f})")
+
+    @property
+    def positions(self) -> tuple[tuple[str, float], ...]:
+        """``(instrument, net quantity in contract units)`` of every position held."""
+        names = self.engine.instrument_names
+        return tuple((names[int(r)], float(q)) for r, q in zip(self.rows, self.quantity))
+
     # ----------------------------------------------------------------- orders
 
     def _resolve(self, orders: Iterable[Order | tuple]) -> tuple[list[int], list[float], list[float]]:
@@ -188,8 +219,7 @@ class PreparedAccount:
         eng = self.engine
         moved: dict[int, list[float]] = {}
         for i, o in enumerate(orders):
-            if not isinstance(o, Order):
-                o = Order(*o)
+            o = _as_order(o)
             row = eng.row_of(o.instrument)
             q = eng.contract_quantity(row, float(o.quantity), o.unit, where=f"order #{i}")
             moved.setdefault(row, []).append(q)
@@ -211,9 +241,10 @@ class PreparedAccount:
 
         Parameters
         ----------
-        orders : sequence of Order or tuple
-            ``Order(instrument, quantity, unit)`` or ``(instrument, quantity[, unit])``;
-            quantity signed (positive buy) in ``unit`` (portfolio rules).
+        orders : sequence of Order, tuple or str
+            ``Order(instrument, quantity, unit)``, ``(instrument, quantity[, unit])``
+            or ``"INSTRUMENT:QTY[:UNIT]"`` as on the command line; quantity
+            signed (positive buy) in ``unit`` (portfolio rules).
 
         Returns
         -------
@@ -230,9 +261,7 @@ class PreparedAccount:
         if len(orders) == 1:
             # The latency path: one order needs no netting dictionary (same arithmetic as _resolve:
             # fsum of two numbers is their IEEE sum).
-            o = orders[0]
-            if not isinstance(o, Order):
-                o = Order(*o)
+            o = _as_order(orders[0])
             return self._what_if_single(o.instrument, o.quantity, o.unit, "order #0")
         rows, old, new = self._resolve(orders)
         comp = np.empty((pk.n_commodities, L.N_COMP))
@@ -455,3 +484,52 @@ def prepare_account(
         initial_margin_usd=float(tot[L.T_IM]), maintenance_margin_usd=float(tot[L.T_MM]),
         cross_commodity=cross_commodity, _held=dict(zip(r.tolist(), q.tolist())),
     )
+
+
+def prepare_positions(
+    engine: PreparedEngine,
+    positions: "Portfolio | Iterable[tuple]",
+    *,
+    account: str | None = None,
+    cross_commodity: bool = True,
+    max_notional_usd: float | None = MAX_POSITION_NOTIONAL_USD,
+) -> PreparedAccount:
+    """:func:`prepare_account` from instrument names and quantities instead of universe rows.
+
+    Parameters
+    ----------
+    engine : PreparedEngine
+        Prepared with every instrument held (and every instrument to be traded).
+    positions : Portfolio or iterable of tuple
+        A :class:`~spanlike.portfolio.Portfolio`, or ``(instrument, quantity[, unit])``
+        tuples as :meth:`Portfolio.from_positions` takes them (quantities signed,
+        in ``unit``; ``"usd"`` for USD-sized coin-settled futures and perpetuals).
+    account : str, optional
+        Defaults to the portfolio's account (``"default"`` for tuples).
+    cross_commodity : bool
+    max_notional_usd : float or None
+        Plausibility bound of one position (:func:`spanlike.universe.resolve_positions`);
+        None margins any size.
+
+    Returns
+    -------
+    PreparedAccount
+
+    Raises
+    ------
+    UnknownInstrumentError
+        A position outside the engine's universe.
+    InvalidPositionError
+        A malformed position, a unit that does not fit, a notional past the bound.
+    """
+    from spanlike.portfolio import Portfolio
+    from spanlike.universe import resolve_positions
+
+    portfolio = positions if isinstance(positions, Portfolio) else Portfolio.from_positions(
+        list(positions), account=account or "default")
+    table = engine.universe.table
+    for ins in portfolio.instruments:
+        engine.row_of(ins)  # an instrument outside the universe is named with the fix
+    rows, qty, _ = resolve_positions(portfolio, table=table, max_notional_usd=max_notional_usd)
+    return prepare_account(engine, rows=rows, quantity=qty, account=account or portfolio.account,
+                           cross_commodity=cross_commodity)
