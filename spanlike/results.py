@@ -22,13 +22,14 @@ from spanlike.params.errors import SpanlikeError, _KeyErrorMessage
 
 __all__ = [
     "Scenario", "PositionContribution", "SpreadFormed", "SpanComponents", "ExchangeComponents", "VarComponents",
-    "ComponentRecord", "COMPONENT_KEYS", "CommodityMargin", "MarginResult", "RESULT_SCHEMA_VERSION",
+    "DeriveComponents", "ComponentRecord", "COMPONENT_KEYS", "CommodityMargin", "MarginResult", "RESULT_SCHEMA_VERSION",
     "UnknownCommodityError",
 ]
 
 # 2: the account's joint-move floor (joint_move_floor_usd, joint_move_addon_usd,
 #    joint_move_scenario) and each commodity's directional share (direction).
-RESULT_SCHEMA_VERSION = 2
+# 3: Derive components (derive_worst_loss, derive_contingencies).
+RESULT_SCHEMA_VERSION = 3
 
 
 def _plain(value: Any) -> Any:
@@ -153,7 +154,21 @@ class VarComponents:
     liquidity_charge: float = 0.0
 
 
-ComponentRecord = SpanComponents | ExchangeComponents | VarComponents
+@dataclass(frozen=True)
+class DeriveComponents:
+    """Components of a combined commodity under Derive's portfolio margin (:mod:`spanlike.aggregation.derive`).
+
+    Loss-positive: ``derive_worst_loss`` is minus the worst scenario P&L (or
+    the basis contingency when that is worse), ``derive_contingencies`` the
+    MM contingencies (perpetual, option, collateral haircuts);
+    ``requirement = mm_factor * derive_worst_loss + derive_contingencies`` for MM.
+    """
+
+    derive_worst_loss: float
+    derive_contingencies: float
+
+
+ComponentRecord = SpanComponents | ExchangeComponents | VarComponents | DeriveComponents
 
 #: Every component key of every method, in the order of the JSON ``components`` object
 #: (the stable shape: a key a method does not have reads 0.0, or False for the flag).
@@ -161,6 +176,7 @@ COMPONENT_KEYS: tuple[str, ...] = (
     "scan_risk", "time_risk", "vol_risk", "price_risk", "intra_spread_charge", "delivery_charge",
     "inter_spread_credit", "short_option_minimum", "short_option_minimum_binding", "net_option_value",
     "roll_shock", "delta_shock", "stress_charge", "liquidity_charge",
+    "derive_worst_loss", "derive_contingencies",
 )
 
 
