@@ -131,3 +131,4 @@ def _register_builtin() -> None:
     import spanlike.aggregation.exchange  # noqa: F401
     import spanlike.aggregation.span  # noqa: F401
     import spanlike.aggregation.var_model  # noqa: F401
+    import spanlike.aggregation.derive  # noqa: F401
