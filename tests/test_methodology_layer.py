@@ -92,8 +92,8 @@ def test_methods_are_registered_with_their_records() -> None:
         fields = set(record.__dataclass_fields__)
         assert fields <= set(COMPONENT_KEYS), fields - set(COMPONENT_KEYS)
         assert {key for key, _ in method.report_rows} <= fields
-    with pytest.raises(ParameterSetError, match="No margin method 'derive' is registered; the methods are"):
-        method_of("derive")
+    with pytest.raises(ParameterSetError, match="No margin method 'no-such-method' is registered; the methods are"):
+        method_of("no-such-method")
 
 
 def _imports(path: Path) -> set[str]:

@@ -69,7 +69,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from spanlike.params.errors import InputFileError, InvalidInputError
+from spanlike.params.errors import InputFileError, InvalidInputError, InvalidPositionError, UnknownInstrumentError
 from spanlike.aggregation.span import ScanResult, decompose_scan_risk, scan_risk
 from spanlike.guards import check_result_finite
 from spanlike.methodology.span_charges import span_requirement
@@ -244,6 +244,33 @@ def _maintenance_ratio(span_file: SpanFile, cc: CombinedCommodityDef, rate_id: i
     return 1.0, (adj.value if adj is not None else 1.0)
 
 
+def _check_rates(spn: SpanFile, *, rate_id: int, source: str) -> None:
+    """Refuse a negative charge or credit rate of ``rate_id`` (it would turn a charge into a credit)."""
+    for cc in spn.combined_commodities:
+        found: list[tuple[str, float]] = []
+        for kind, tiers in (("SOM tier", cc.som_tiers), ("intra tier", cc.intra_tiers), ("inter tier", cc.inter_tiers)):
+            found += [(f"{kind} {t.number}", r.value) for t in tiers for r in t.rates if r.rate_id == rate_id]
+        for spread in cc.intra_spreads:
+            found += [(f"intra spread {spread.priority}", r.value) for r in spread.rates if r.rate_id == rate_id]
+            found += [(f"intra spread {spread.priority} per-month rate", v) for r in spread.per_month_rates
+                      if r.rate_id == rate_id for v in (r.value, r.per_month_rate, r.per_spread_rate)]
+        found += [(f"spotRate {sr.period}", v) for sr in cc.spot_rates if sr.rate_id == rate_id
+                  for v in (sr.spread_rate, sr.outright_rate)]
+        for what, value in found:
+            if value < 0.0:
+                raise InputFileError(
+                    f"{source}: combined commodity {cc.code}, {what}, rate id {rate_id} is {value!r}; charge and "
+                    "credit rates must be >= 0 (a negative rate would turn a charge into a credit)."
+                )
+    for spread in spn.inter_spreads:
+        for r in spread.rates:
+            if r.rate_id == rate_id and r.value < 0.0:
+                raise InputFileError(
+                    f"{source}: inter spread {spread.priority}, rate id {rate_id} is {r.value!r}; credit rates "
+                    "must be >= 0."
+                )
+
+
 def margin_file(
     *,
     spn: Path | str | SpanFile,
@@ -303,7 +330,11 @@ def margin_file(
         point_def = spn.point_def(rate_id)
     except KeyError:
         raise InputFileError(f"The SPAN file defines no scan points (pointDef) for rate id {rate_id}.") from None
-    positions, notes_in = resolve_positions(spn, portfolio)
+    _check_rates(spn, rate_id=rate_id, source=source)
+    try:
+        positions, notes_in = resolve_positions(spn, portfolio)
+    except (InvalidPositionError, UnknownInstrumentError) as err:  # name the SPAN file beside the row
+        raise type(err)(f"{err.args[0]} ({source})") from None
     notes = list(notes_in)
     books = _books(spn, positions)
     labels = scenario_labels(point_def)
