@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import os
 import random
@@ -219,6 +220,7 @@ def main() -> int:
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "spanlike", "serve", "--config", str(cfg), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    atexit.register(proc.terminate)  # a failed run does not leave the service running
     for line in proc.stdout:  # type: ignore[union-attr]
         if "listening on" in line:
             break
