@@ -47,7 +47,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from spanlike.params.errors import InputFileError, InvalidInputError, InvalidInstrumentError, MarketDataError
 from spanlike.instruments import parse_instrument, parse_utc_datetime
@@ -220,6 +220,12 @@ class MarketSnapshot:
         object.__setattr__(self, "valuation_time", t)
         object.__setattr__(self, "index_prices", MappingProxyType(index))
         object.__setattr__(self, "quotes", MappingProxyType(quotes))
+
+    def __repr__(self) -> str:
+        # Every quote in the repr is ~100 KB for a venue's book summary: show the shape instead.
+        index = ", ".join(f"{k}={v:,.2f}" for k, v in self.index_prices.items())
+        return (f"MarketSnapshot(valuation_time={self.valuation_time.isoformat()!r}, index_prices={{{index}}}, "
+                f"quotes={len(self.quotes)})")
 
     def quote(self, name: str) -> InstrumentQuote | None:
         """The quote of instrument ``name``, or None if absent."""
@@ -404,14 +410,18 @@ class MarketSnapshot:
         return read_book_summary(path_or_obj, *more)
 
     @classmethod
-    def from_file(cls, path: PathLike) -> "MarketSnapshot":
-        """Read a market file, choosing the reader by suffix and content.
+    def from_file(cls, path: PathLike | Sequence[PathLike]) -> "MarketSnapshot":
+        """Read a market file, or several payloads of one venue, choosing the reader by suffix and content.
 
         A thin wrapper of :func:`spanlike.loaders.load_market`: ``.csv`` ->
         :meth:`from_csv`; ``.json`` -> a registered venue's market reader
         when the content has that venue's shape (e.g. a Deribit book
-        summary), else :meth:`from_mapping`.
+        summary), else :meth:`from_mapping`. A list of paths (e.g. Deribit's
+        BTC and ETH book summaries) is read as one snapshot, as
+        ``spanlike margin --market a.json b.json`` does.
         """
         from spanlike.loaders import load_market
 
+        if isinstance(path, (list, tuple)):
+            return load_market(list(path))
         return load_market(path)

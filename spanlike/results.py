@@ -23,7 +23,7 @@ from spanlike.params.errors import SpanlikeError, _KeyErrorMessage
 __all__ = [
     "Scenario", "PositionContribution", "SpreadFormed", "SpanComponents", "ExchangeComponents", "VarComponents",
     "DeriveComponents", "ComponentRecord", "COMPONENT_KEYS", "CommodityMargin", "MarginResult", "RESULT_SCHEMA_VERSION",
-    "UnknownCommodityError",
+    "UnknownCommodityError", "FrameUnavailableError", "FRAME_COLUMNS",
 ]
 
 # 2: the account's joint-move floor (joint_move_floor_usd, joint_move_addon_usd,
@@ -291,6 +291,31 @@ class UnknownCommodityError(SpanlikeError, _KeyErrorMessage):
     """A combined commodity is asked for that the margin result does not hold (a ``KeyError``)."""
 
 
+class FrameUnavailableError(SpanlikeError, ImportError):
+    """pandas (the optional extra ``spanlike[frame]``) is not installed."""
+
+
+def pandas_module() -> Any:
+    """pandas, or :class:`FrameUnavailableError` naming the extra to install."""
+    try:
+        import pandas
+    except ImportError:
+        raise FrameUnavailableError(
+            "DataFrames need pandas, the optional extra 'spanlike[frame]'. Install it with "
+            "pip install 'spanlike[frame]' (or pip install pandas), or use to_dict()."
+        ) from None
+    return pandas
+
+
+#: Columns of :meth:`MarginResult.to_frame` before the components, in order.
+FRAME_COLUMNS: tuple[str, ...] = (
+    "account", "parameter_set", "valuation_time", "combined_commodity", "method", "settlement_currency",
+    "usd_per_unit", "initial_margin", "maintenance_margin", "requirement", "initial_margin_usd",
+    "maintenance_margin_usd", "requirement_usd", "net_delta", "direction", "worst_scenario_index",
+    "worst_scenario",
+)
+
+
 @dataclass(frozen=True)
 class MarginResult:
     """Cross-margined result of one account.
@@ -344,6 +369,59 @@ class MarginResult:
             f"Combined commodity {name!r} is not in the margin result of account {self.account!r} "
             f"(it holds {have}). Pick one of those."
         )
+
+    def to_frame(self) -> Any:
+        """One row per combined commodity as a pandas DataFrame (the optional extra ``spanlike[frame]``).
+
+        Columns, in order (:data:`FRAME_COLUMNS`, then :data:`COMPONENT_KEYS`):
+
+        ========================== ===========================================================
+        ``account``, ``parameter_set``, ``valuation_time``   the account and how it was margined
+        ``combined_commodity``     e.g. ``BTC``, ``BTC_USDC``
+        ``method``                 ``span``, ``exchange`` or ``var``
+        ``settlement_currency``    the unit of every amount column without ``_usd``
+        ``usd_per_unit``           USD per unit of the settlement currency (index price)
+        ``initial_margin``, ``maintenance_margin``, ``requirement``   settlement currency
+        ``*_usd``                  the same in USD at ``usd_per_unit``
+        ``net_delta``              underlying units (coins)
+        ``direction``              directional share in [-1, 1] (+1 loses on price falls only)
+        ``worst_scenario_index``   0-based, as in :meth:`to_dict` (the text report's ``#n`` is ``index + 1``)
+        ``worst_scenario``         its label (price move, vol)
+        components                 :data:`COMPONENT_KEYS`, settlement currency, loss and
+                                   charges positive, credits positive amounts subtracted;
+                                   ``short_option_minimum_binding`` is a boolean
+        ========================== ===========================================================
+
+        Account totals (USD) are in ``frame.attrs``: ``initial_margin_usd``,
+        ``maintenance_margin_usd``, ``requirement_usd``, ``sum_of_requirements_usd``,
+        ``correlation_offset_usd``, ``joint_move_addon_usd``.
+
+        Raises
+        ------
+        FrameUnavailableError
+            pandas is not installed.
+        """
+        pd = pandas_module()
+        rows = []
+        for c in self.commodities:
+            row: dict[str, Any] = {
+                "account": self.account, "parameter_set": self.parameter_set, "valuation_time": self.valuation_time,
+                "combined_commodity": c.name, "method": c.method, "settlement_currency": c.settlement_currency,
+                "usd_per_unit": c.usd_per_unit, "initial_margin": c.initial_margin,
+                "maintenance_margin": c.maintenance_margin, "requirement": c.requirement,
+                "initial_margin_usd": c.initial_margin_usd, "maintenance_margin_usd": c.maintenance_margin_usd,
+                "requirement_usd": c.requirement_usd, "net_delta": c.net_delta, "direction": c.direction,
+                "worst_scenario_index": c.worst_scenario.index, "worst_scenario": c.worst_scenario.label,
+            }
+            row.update({key: c.component(key) for key in COMPONENT_KEYS})
+            rows.append(_plain(row))
+        frame = pd.DataFrame(rows, columns=[*FRAME_COLUMNS, *COMPONENT_KEYS])
+        frame.attrs.update({
+            "initial_margin_usd": self.initial_margin_usd, "maintenance_margin_usd": self.maintenance_margin_usd,
+            "requirement_usd": self.requirement_usd, "sum_of_requirements_usd": self.sum_of_requirements_usd,
+            "correlation_offset_usd": self.correlation_offset_usd, "joint_move_addon_usd": self.joint_move_addon_usd,
+        })
+        return frame
 
     @property
     def inter_spread_credit_usd(self) -> float:

@@ -28,9 +28,10 @@ from numpy.typing import NDArray
 
 from spanlike.batch import kernels as K
 from spanlike.batch import layout as L
+from spanlike.universe import MAX_POSITION_NOTIONAL_USD
 from spanlike.batch.accounts import AccountBook
 from spanlike.batch.prepared import PreparedEngine
-from spanlike.errors import InputFileError, InvalidInputError, NumericalError
+from spanlike.errors import InputFileError, InvalidInputError, InvalidPositionError, NumericalError
 
 __all__ = [
     "AccountMargin",
@@ -315,6 +316,27 @@ class BatchResult:
                 cols[name] = pa.array(v != 0.0 if kind == "bool" else v.astype(np.int64) if kind == "int" else v)
         return pa.table(cols)
 
+    def to_frame(self) -> Any:
+        """:meth:`to_arrow` as a pandas DataFrame (the optional extra ``spanlike[frame]``).
+
+        The columns of the CSV, parquet and JSON Lines outputs, with their
+        units in the names: amounts ``*_usd`` in USD, ``status`` one of
+        ``ok``, ``margin call``, ``liquidation``, ``n/a``; ``equity_usd`` and
+        ``excess_usd`` NaN without equity; per-commodity components (with
+        ``components=True``) named ``BTC.scan_risk_btc`` (settlement
+        currency), ``BTC.net_delta_btc`` (underlying units), booleans for the
+        flags (:meth:`component_columns`).
+
+        Raises
+        ------
+        FrameUnavailableError
+            pandas is not installed.
+        """
+        from spanlike.results import pandas_module
+
+        pandas_module()
+        return self.to_arrow().to_pandas()
+
     def columns(self) -> dict[str, Any]:
         """Output columns (name -> numpy array; strings as object arrays, None where empty)."""
         table = self.to_arrow()
@@ -429,6 +451,28 @@ def result_from_totals(
     )
 
 
+def _check_notional(engine: PreparedEngine, book: AccountBook, bound: float | None) -> None:
+    """Refuse a position past ``bound`` USD of notional, as the single-account path does (one numpy pass)."""
+    if bound is None or book.rows.size == 0:
+        return
+    table = engine.universe.table
+    rows = book.rows
+    with np.errstate(over="ignore", invalid="ignore"):
+        notional = np.abs(book.quantity) * table.contracts.multiplier[rows] * table.index_price[rows]
+    bad = np.flatnonzero(~(notional <= bound))
+    if bad.size:
+        p = int(bad[0])
+        account = book.accounts[int(np.searchsorted(book.offsets, p, side="right")) - 1]
+        ins = table.instruments[int(rows[p])]
+        hint = (" A coin-settled future sized in coins: did you mean unit 'usd'?"
+                if ins.is_inverse and not ins.is_option else "")
+        raise InvalidPositionError(
+            f"Account {account!r}: {ins.name} with quantity {float(book.quantity[p])!r} is a notional of "
+            f"{float(notional[p]):,.0f} USD, beyond the plausible {bound:,.0f} USD per position.{hint} To margin it "
+            "on purpose, pass max_notional_usd=None (or a larger bound)."
+        )
+
+
 def margin_batch(
     engine: PreparedEngine,
     book: AccountBook,
@@ -439,6 +483,7 @@ def margin_batch(
     parallel: bool = True,
     chunk: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_notional_usd: float | None = MAX_POSITION_NOTIONAL_USD,
 ) -> BatchResult:
     """Initial and maintenance margin of every account of ``book``.
 
@@ -465,6 +510,10 @@ def margin_batch(
     progress : callable, optional
         ``progress(accounts_done, accounts_total)``, called after each of
         about 50 blocks (the batch then runs block by block).
+    max_notional_usd : float or None
+        Largest USD notional (``|coins| x index price``) of one position, as
+        for a single account (:data:`spanlike.universe.MAX_POSITION_NOTIONAL_USD`);
+        None margins any size on purpose.
 
     Returns
     -------
@@ -474,9 +523,12 @@ def margin_batch(
     ------
     InvalidInputError
         A book built for another engine, bad equity.
+    InvalidPositionError
+        A position past ``max_notional_usd`` (account, instrument, quantity, notional named).
     NumericalError
         A non-finite margin from valid inputs.
     """
+    _check_notional(engine, book, max_notional_usd)
     if progress is None or len(book) == 0:
         totals, comps = run_kernel(engine, book, components=components, cross_commodity=cross_commodity,
                                    parallel=parallel, chunk=chunk)

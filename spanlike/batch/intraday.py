@@ -58,6 +58,12 @@ class IntradayUpdate:
     revalued_rows: NDArray[np.int64]
     changed_rows: NDArray[np.int64]
 
+    def __repr__(self) -> str:
+        # The default repr prints the whole engine (risk arrays of every instrument).
+        return (f"IntradayUpdate(valuation_time={self.engine.market.valuation_time.isoformat()!r}, "
+                f"instruments={len(self.engine.instrument_names)}, revalued_rows={self.revalued_rows.size}, "
+                f"changed_rows={self.changed_rows.size})")
+
     def rebase(self, accounts: Sequence[PreparedAccount]) -> list[PreparedAccount]:
         """Every prepared account moved to the new engine (state rebuilt only where needed)."""
         return [a.rebase(self.engine, changed_rows=self.changed_rows) for a in accounts]

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from spanlike.params.grids import ExchangeGrid
 from spanlike.params.parameter_set import ParameterSet
+from spanlike.aggregation.exchange import exchange_risk_arrays
 from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE
 from spanlike.aggregation.methods import method_of
 from spanlike.methodology.joint_move import parameter_set_joint_masks
@@ -278,10 +279,16 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
             grid = cc.grid
             assert addons is not None and isinstance(grid, ExchangeGrid)
             cc_i[c, L.CI_METHOD] = method.batch_code
+            # Futures' cells as the exchange-style method counts them, as the engine's stage does.
+            R[rows, :m] = exchange_risk_arrays(
+                risk.risk_arrays, is_option=contracts.kind[rows] != KIND_FUTURE,
+                multiplier=contracts.multiplier[rows], coin_settled=coin, grid=grid, scenarios=s,
+            )
             cc_f[c, L.CF_PNL_OFFSET] = addons.pnl_offset
-            if addons.max_offsetable_pnl is not None:
+            cap = addons.offset_cap(usd_per_unit)
+            if cap is not None:
                 cc_i[c, L.CI_HAS_MAXOFF] = 1
-                cc_f[c, L.CF_MAXOFF] = addons.max_offsetable_pnl
+                cc_f[c, L.CF_MAXOFF] = cap
             cc_f[c, L.CF_DAMPENER] = grid.extended_dampener
             if addons.roll_shock is not None:
                 cc_i[c, L.CI_HAS_ROLL] = 1
@@ -370,6 +377,12 @@ class PreparedEngine:
     universe: UniverseRisk
     packed: PackedEngine
     market: MarketSnapshot
+
+    def __repr__(self) -> str:
+        # The default repr prints every risk array and packed buffer (megabytes in a notebook).
+        return (f"PreparedEngine(parameter_set={self.parameter_set.label!r}, "
+                f"valuation_time={self.market.valuation_time.isoformat()!r}, "
+                f"instruments={len(self.instrument_names)}, commodities={list(self.commodity_names)})")
 
     @property
     def parameter_set(self) -> ParameterSet:
