@@ -354,6 +354,53 @@ def build_instrument_table(
     )
 
 
+def _norm_cdf_for_check(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Standard normal CDF in numpy: the Hart / West (2005) algorithm of :mod:`spanlike.risk_arrays._normal`.
+
+    Same coefficients and branches as the kernels' ``norm_cdf`` (agrees to
+    about 1e-16 absolute; ``tests/test_universe_mark_check.py`` compares).
+    """
+    from spanlike.risk_arrays import _normal as H
+
+    xabs = np.abs(x)
+    num = H._HART_P6 * xabs + H._HART_P5
+    for c in (H._HART_P4, H._HART_P3, H._HART_P2, H._HART_P1, H._HART_P0):
+        num = num * xabs + c
+    den = H._HART_Q7 * xabs + H._HART_Q6
+    for c in (H._HART_Q5, H._HART_Q4, H._HART_Q3, H._HART_Q2, H._HART_Q1, H._HART_Q0):
+        den = den * xabs + c
+    cf_num, cf_den = xabs + 0.65, np.ones_like(xabs)
+    for a in (4.0, 3.0, 2.0, 1.0):
+        cf_num, cf_den = xabs * cf_num + a * cf_den, cf_num
+    rational = xabs < H._HART_SWITCH
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        tail = np.exp(-0.5 * x * x) * np.where(rational, num, cf_den) / np.where(
+            rational, den, cf_num * H._HART_CF_DENOMINATOR)
+    tail = np.where(xabs > H._HART_CUTOFF, 0.0, tail)
+    return np.where(x > 0.0, 1.0 - tail, tail)
+
+
+def _black76_for_check(
+    forward: NDArray[np.float64], strike: NDArray[np.float64], t_years: NDArray[np.float64],
+    vol: NDArray[np.float64], rate: NDArray[np.float64], sign: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Discounted Black-76 value, USD: ``exp(-r T) s (F N(s d1) - K N(s d2))`` (``sign`` s: +1 call, -1 put).
+
+    The formula of :func:`spanlike.risk_arrays.pricing.black76_price` in
+    numpy, for the mark/IV consistency test only (equal to the kernel to
+    about 1e-15 relative; a zero total vol gives the intrinsic value's limit).
+    """
+    total_vol = vol * np.sqrt(t_years)
+    log_fk = np.log(forward / strike)
+    positive = total_vol > 0.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d1 = np.where(positive, log_fk / np.where(positive, total_vol, 1.0) + 0.5 * total_vol,
+                      np.where(log_fk > 0.0, np.inf, np.where(log_fk < 0.0, -np.inf, 0.0)))
+    n1 = _norm_cdf_for_check(sign * d1)
+    n2 = _norm_cdf_for_check(sign * (d1 - total_vol))
+    return np.exp(-rate * t_years) * sign * (forward * n1 - strike * n2)
+
+
 def _check_marks_match_ivs(
     instruments: Sequence[Instrument],
     mark: NDArray[np.float64],
@@ -371,13 +418,11 @@ def _check_marks_match_ivs(
     rows = [i for i, ins in enumerate(instruments) if ins.is_option and not np.isnan(mark[i]) and i not in done]
     if not rows:
         return
-    from spanlike.risk_arrays.pricing import black76_price
-
     idx = np.asarray(rows, dtype=np.intp)
-    model = black76_price(
-        forward=forward[idx], strike=strike[idx], t_years=t_years[idx], vol=vol[idx],
-        rate=rate[idx], is_call=kind[idx] == 1,
-    )
+    # numpy, not the numba pricer: a factor-of-two test needs no kernel, and loading one from numba's
+    # cache cost about 0.1 s of every engine preparation (0.5 s when it was the process's first kernel).
+    model = _black76_for_check(forward[idx], strike[idx], t_years[idx], vol[idx], rate[idx],
+                               np.where(kind[idx] == 1, 1.0, -1.0))
     quoted = np.where(inverse[idx], mark[idx] * forward[idx], mark[idx])
     ratio, tick = MARK_IV_TOLERANCE
     far = (model > ratio * quoted) | (quoted > ratio * model)
