@@ -235,7 +235,7 @@ def main() -> int:
     start_s = time.perf_counter() - t0
 
     options = [n for n in names if n.count("-") == 3]
-    sample = rng.sample(accounts, 2000)
+    sample = rng.sample(accounts, min(2000, len(accounts)))
     reqs = []
     for a in sample:
         body = json.dumps({"orders": [{"instrument": rng.choice(options), "quantity": -1.0}]}).encode()
