@@ -465,3 +465,14 @@ def test_equity_past_any_finite_usd_names_the_account(tmp_path: Path, capsys: py
     assert code == 2
     assert "account 'calendar' holds 1e+308 BTC, which is not a finite amount in USD" in err
     assert "Traceback" not in err and "RuntimeWarning" not in err
+
+
+def test_a_position_past_the_notional_bound_is_named(market: MarketSnapshot, tmp_path: Path) -> None:
+    """As for one account (universe.MAX_POSITION_NOTIONAL_USD): 150,000 BTC of perpetual is 14 bn USD."""
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("account,instrument,quantity,unit\nslip,BTC-PERPETUAL,-150000,coin\n")
+    engine = prepare_engine(instruments=["BTC-PERPETUAL"], market=market, parameter_set="crypto-span")
+    book = build_account_book(read_positions_csv(accounts), engine=engine)
+    with pytest.raises(InvalidPositionError, match=r"Account 'slip': BTC-PERPETUAL .* did you mean unit 'usd'\?"):
+        margin_batch(engine, book)
+    assert margin_batch(engine, book, max_notional_usd=None).initial_margin_usd[0] > 1e9
