@@ -13,65 +13,79 @@ the next MPOR's loss (:mod:`backtest`), :func:`plot_backtest` charts it.
 
 Units: returns are decimals, volatilities annual decimals unless stated per
 bar, scan ranges fractions of price (vol ranges: vol points as decimals).
+
+Public names other than :mod:`calibrate`'s are imported lazily
+(:func:`spanlike._lazy.lazy_exports`): :mod:`kupiec` and :mod:`backtest` pull in
+``scipy.stats`` (about 1 s of import), which a caller of one calibration function
+should not pay for.
 """
 
-from spanlike.calibration.backtest import BacktestResult, backtest_margin, realised_loss_usd
-from spanlike.calibration.backtest_plot import plot_backtest
+from __future__ import annotations
+
+from spanlike._lazy import lazy_exports
+
+# Eager: the module ``calibrate`` shares its name with its function, and a lazy first import of the
+# module would leave the package attribute ``calibrate`` pointing at the module (cheap: 20 ms).
 from spanlike.calibration.calibrate import (
-    QUANTILE_CONVENTION,
     APCSettings,
     Calibration,
     CommodityCalibration,
     calibrate,
     calibrate_parameter_set,
     recalibrate_intraday,
+    QUANTILE_CONVENTION,
 )
-from spanlike.calibration.correlation import (
-    CorrelationRepair,
-    correlation_of_returns,
-    is_valid_correlation,
-    ledoit_wolf_intensity,
-    nearest_correlation,
-    shrink_correlation,
-)
-from spanlike.calibration.history import (
-    PriceHistory,
-    VolHistory,
-    combine_histories,
-    load_history,
-    load_implied_vol_history,
-    underlying_from_filename,
-)
-from spanlike.calibration.kupiec import KupiecResult, TrafficLight, count_exceptions, kupiec_pof, traffic_light
-from spanlike.calibration.procyclicality import (
-    APCOutcome,
-    apply_anti_procyclicality,
-    buffered,
-    capped_change,
-    floor_range,
-    stressed_weighted,
-)
-from spanlike.calibration.returns import horizon_returns, horizon_sums, log_returns, relative_moves
-from spanlike.calibration.risk_measures import (
-    ScanRange,
-    TailRisk,
-    expected_shortfall,
-    filtered_returns,
-    level_change_scan_range,
-    minimum_observations,
-    price_scan_range,
-    tail_risk,
-    value_at_risk,
-)
-from spanlike.calibration.var_model import build_var_parameter_set, joint_moves
-from spanlike.calibration.volatility import (
-    DAYS_PER_YEAR,
-    EwmaVolatility,
-    annualise,
-    ewma_volatility,
-    historical_volatility,
-    periods_per_year,
-)
+
+_LAZY = {
+    "PriceHistory": "spanlike.calibration.history",
+    "VolHistory": "spanlike.calibration.history",
+    "load_history": "spanlike.calibration.history",
+    "load_implied_vol_history": "spanlike.calibration.history",
+    "combine_histories": "spanlike.calibration.history",
+    "underlying_from_filename": "spanlike.calibration.history",
+    "log_returns": "spanlike.calibration.returns",
+    "horizon_returns": "spanlike.calibration.returns",
+    "horizon_sums": "spanlike.calibration.returns",
+    "relative_moves": "spanlike.calibration.returns",
+    "EwmaVolatility": "spanlike.calibration.volatility",
+    "ewma_volatility": "spanlike.calibration.volatility",
+    "historical_volatility": "spanlike.calibration.volatility",
+    "annualise": "spanlike.calibration.volatility",
+    "periods_per_year": "spanlike.calibration.volatility",
+    "DAYS_PER_YEAR": "spanlike.calibration.volatility",
+    "TailRisk": "spanlike.calibration.risk_measures",
+    "ScanRange": "spanlike.calibration.risk_measures",
+    "tail_risk": "spanlike.calibration.risk_measures",
+    "value_at_risk": "spanlike.calibration.risk_measures",
+    "expected_shortfall": "spanlike.calibration.risk_measures",
+    "filtered_returns": "spanlike.calibration.risk_measures",
+    "price_scan_range": "spanlike.calibration.risk_measures",
+    "level_change_scan_range": "spanlike.calibration.risk_measures",
+    "minimum_observations": "spanlike.calibration.risk_measures",
+    "correlation_of_returns": "spanlike.calibration.correlation",
+    "shrink_correlation": "spanlike.calibration.correlation",
+    "ledoit_wolf_intensity": "spanlike.calibration.correlation",
+    "nearest_correlation": "spanlike.calibration.correlation",
+    "CorrelationRepair": "spanlike.calibration.correlation",
+    "is_valid_correlation": "spanlike.calibration.correlation",
+    "APCOutcome": "spanlike.calibration.procyclicality",
+    "apply_anti_procyclicality": "spanlike.calibration.procyclicality",
+    "floor_range": "spanlike.calibration.procyclicality",
+    "stressed_weighted": "spanlike.calibration.procyclicality",
+    "buffered": "spanlike.calibration.procyclicality",
+    "capped_change": "spanlike.calibration.procyclicality",
+    "KupiecResult": "spanlike.calibration.kupiec",
+    "TrafficLight": "spanlike.calibration.kupiec",
+    "kupiec_pof": "spanlike.calibration.kupiec",
+    "traffic_light": "spanlike.calibration.kupiec",
+    "count_exceptions": "spanlike.calibration.kupiec",
+    "build_var_parameter_set": "spanlike.calibration.var_model",
+    "joint_moves": "spanlike.calibration.var_model",
+    "BacktestResult": "spanlike.calibration.backtest",
+    "backtest_margin": "spanlike.calibration.backtest",
+    "realised_loss_usd": "spanlike.calibration.backtest",
+    "plot_backtest": "spanlike.calibration.backtest_plot",
+}
 
 __all__ = [
     "PriceHistory", "VolHistory", "load_history", "load_implied_vol_history", "combine_histories",
@@ -89,3 +103,5 @@ __all__ = [
     "build_var_parameter_set", "joint_moves",
     "BacktestResult", "backtest_margin", "realised_loss_usd", "plot_backtest",
 ]
+
+__getattr__, __dir__ = lazy_exports("spanlike.calibration", globals(), _LAZY)
