@@ -262,3 +262,29 @@ def test_write_gz_is_reproducible(tmp_path: Path) -> None:
     write_spn(span, b)
     assert a.read_bytes() == b.read_bytes()  # no time, no name in the header
     assert a.read_bytes()[4:8] == b"\0\0\0\0" and read_spn(a) == span
+
+
+def test_paired_point_out_of_range_is_named(tmp_path: Path) -> None:
+    """Found by fuzzing: a pairedPoint past the scan points gave an IndexError while margining."""
+    from spanlike.spn import margin_file
+
+    spn = tmp_path / "paired.spn"
+    spn.write_text((DATA / "margin_book.spn").read_text().replace(
+        "<pairedPoint>2</pairedPoint>", "<pairedPoint>999</pairedPoint>", 1))
+    with pytest.raises(InputFileError, match=r"paired.spn.*scan point 1 of rate id 1 is paired with point 999"):
+        margin_file(spn=spn, portfolio=DATA / "margin_book.csv")
+
+
+def test_negative_spread_rate_is_named(tmp_path: Path) -> None:
+    """Found by fuzzing: a negative rate margined at a negative intra-spread charge."""
+    import re
+
+    from spanlike.spn import margin_file
+
+    text = (DATA / "margin_book.spn").read_text()
+    m = re.search(r"(<dSpread>.*?<rate><r>1</r><val>)([0-9.]+)(</val>)", text, re.S)
+    assert m is not None
+    spn = tmp_path / "negative.spn"
+    spn.write_text(text[:m.start(2)] + "-" + m.group(2) + text[m.end(2):])
+    with pytest.raises(InputFileError, match=r"negative.spn.*must be >= 0"):
+        margin_file(spn=spn, portfolio=DATA / "margin_book.csv")

@@ -339,6 +339,12 @@ def margin_file(
     books = _books(spn, positions)
     labels = scenario_labels(point_def)
     n_points = len(point_def.scan_points)
+    for p in point_def.scan_points:
+        if not 1 <= p.paired_point <= n_points:
+            raise InputFileError(
+                f"{source}: scan point {p.point} of rate id {rate_id} is paired with point {p.paired_point}, "
+                f"which does not exist (points 1..{n_points}); fix its pairedPoint."
+            )
     paired = np.array([p.paired_point - 1 if p.paired_point != p.point else -1 for p in point_def.scan_points],
                       dtype=np.int64)
     price_move = np.array([p.price.fraction for p in point_def.scan_points])
