@@ -82,15 +82,24 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         store.close()
         return 0
     store, state = _open(cfg)
+    page_key = None
     if cfg.demo_key and not store.load().keys:
         key, rec = new_key(role="admin", accounts=None, label="demo key printed at start")
         store.add_key(rec)
         print(f"demo API key (admin, stored hashed; shown once): {key}", flush=True)
+        if cfg.host in ("127.0.0.1", "localhost", "::1"):
+            # The page of a local demo opens without a login: it carries a trade key (never the admin key),
+            # and only when the service listens on loopback.
+            page_key, rec = new_key(role="trade", accounts=None, label="dashboard page of the local demo")
+            store.add_key(rec)
     app = create_app(state, max_body_bytes=cfg.max_body_bytes, rate_per_second=cfg.rate_limit_per_second,
                      rate_burst=cfg.rate_limit_burst)
+    if page_key is not None:
+        app.fastapi.state.demo_key = page_key  # type: ignore[attr-defined]
     print(f"spanlike serve: {len(state.accounts):,} accounts, parameter set {state.parameter_set}, market version "
           f"{state.market_version} ({state.market.valuation_time.isoformat()}), store {store.backend}; "
           f"listening on http://{cfg.host}:{cfg.port}", flush=True)
+    print(f"dashboard: http://{cfg.host}:{cfg.port}/" + ("" if page_key else " (paste an API key)"), flush=True)
     uvicorn.run(app, host=cfg.host, port=cfg.port, log_level=cfg.log_level, access_log=False,
                 timeout_graceful_shutdown=5)
     return 0
