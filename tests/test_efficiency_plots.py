@@ -118,3 +118,82 @@ def test_png_files_have_the_stated_size(tmp_path: Path) -> None:
     for f in files:
         assert f.is_file() and f.stat().st_size > 10_000
         assert _png_size(f) == (1600, 1000)
+
+
+# --- issue 15: one sign convention, one numbering, a set by name, a readable exchange heatmap ---
+
+
+def test_heatmap_takes_the_set_by_name_and_defaults_the_commodity() -> None:
+    result = spanlike.margin(BOOK, MARKET, "crypto-span")
+    by_name = heatmap_data(result, parameter_set="crypto-span")  # raised a pydantic/attribute error before
+    by_object = heatmap_data(result, parameter_set=params.load("crypto-span"), commodity="BTC")
+    # Default commodity: the largest initial margin in USD (BTC for the demo book).
+    assert max(result.commodities, key=lambda c: c.initial_margin_usd).name == "BTC" == by_name.commodity
+    np.testing.assert_array_equal(by_name.loss, by_object.loss)
+
+
+def test_heatmap_is_loss_positive_like_the_text_report() -> None:
+    result = spanlike.margin(BOOK, MARKET, "crypto-span")
+    d = heatmap_data(result, parameter_set="crypto-span", commodity="BTC")
+    c = result.commodity("BTC")
+    r, col = d.marked_cell
+    # The report prints scan risk 0.692198 BTC as a positive loss; the chart's worst cell is the same number.
+    assert d.loss[r, col] == c.scenario_losses[c.worst_scenario.index] == d.worst_loss > 0
+    assert "positive = loss" in d.title and "P&L" not in d.title
+    # People read scenarios from 1, as the report's "worst scenario #16".
+    assert d.worst_text.startswith(f"worst: #{c.worst_scenario.index + 1} ")
+    assert f"worst scenario #{c.worst_scenario.index + 1}:" in result.format_table()
+    assert "worst" not in d.title  # the marker's text sits under the axis, not on the title
+    np.testing.assert_array_equal(d.pnl[np.isfinite(d.pnl)], -d.loss[np.isfinite(d.loss)])
+
+
+def test_exchange_heatmap_sets_extended_columns_apart() -> None:
+    exch = params.load("deribit-style")
+    d = heatmap_data(spanlike.margin(BOOK, MARKET, exch), parameter_set="deribit-style", commodity="BTC")
+    assert d.extended_cols == tuple(lab.endswith("*") for lab in d.price_labels)
+    assert sum(d.extended_cols) == 8 and len(d.extended_cols) == 17
+
+
+def test_cell_text_prints_zero_as_zero_and_never_minus_zero() -> None:
+    pytest.importorskip("matplotlib")
+    from spanlike.efficiency.plots import _cell_decimals, _cell_text
+
+    assert _cell_text(0.0, 2) == "0" and _cell_text(-0.0, 2) == "0"
+    assert _cell_text(-0.0004, 2) == "~0" and _cell_text(0.6293, _cell_decimals(1.5158)) == "0.63"
+    assert _cell_decimals(20_000.0) == 0 and _cell_decimals(0.69) == 3
+
+
+def test_exchange_heatmap_png_labels_do_not_collide(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    from spanlike.efficiency import plots
+
+    exch = params.load("deribit-style")
+    d = heatmap_data(spanlike.margin(BOOK, MARKET, exch), parameter_set=exch, commodity="BTC")
+    drawn: list[Figure] = []
+    real = plots._save
+
+    def keep(fig, path):  # the figure as saved, to measure its tick labels and title
+        drawn.append(fig)
+        return real(fig, path)
+
+    plots._save = keep
+    try:
+        plots.plot_heatmap(d, path=tmp_path / "hx.png")
+    finally:
+        plots._save = real
+    fig = drawn[0]
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    labels = ax.get_xticklabels()
+    assert len(labels) == 17
+    # 17 labels side by side at 8 pt would touch ("+50%*+100%*" before); turned 45 degrees, two
+    # neighbours stay apart when the step between them, across the text direction, exceeds a line.
+    assert all(t.get_rotation() == 45 for t in labels)
+    step_px = float(np.diff(ax.transData.transform([(0, 0), (1, 0)])[:, 0])[0])
+    line_px = max(t.get_fontsize() for t in labels) * fig.dpi / 72.0
+    assert step_px * math.sin(math.radians(45)) > 1.5 * line_px
+    title = ax.title.get_window_extent(renderer)
+    for text in ax.texts:  # no cell text or marker above the axes, into the title
+        assert not text.get_window_extent(renderer).overlaps(title)

@@ -1,8 +1,10 @@
 """The data each chart draws, as small frozen dataclasses (testable without matplotlib or pixels).
 
-* :func:`heatmap_data`: a combined commodity's scenario P&L laid out as
-  price move (columns) x vol state (rows), from the :class:`MarginResult`'s
-  own scenario losses, so the cell marked worst is the result's worst scenario.
+* :func:`heatmap_data`: a combined commodity's scenario losses (positive =
+  loss, the text report's sign) laid out as price move (columns) x vol state
+  (rows), from the :class:`MarginResult`'s own scenario losses, so the cell
+  marked worst is the result's worst scenario. Scenarios are numbered from 1
+  for people (``#16``, as the text report), 0-based in ``scenario_index``.
   SPAN 16: 7 price levels x vol up/down plus the two extreme moves at vol
   unchanged (other cells of those columns are empty); exchange grid: 9 price
   points x 3 vol states plus the extended moves (vol up).
@@ -14,6 +16,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, Sequence
 
 import numpy as np
@@ -36,12 +39,12 @@ _VOL_ORDER = ("vol up", "vol unchanged", "vol down")
 
 @dataclass(frozen=True, eq=False)
 class HeatmapData:
-    """Scenario P&L of one combined commodity on a price x vol grid.
+    """Scenario losses of one combined commodity on a price x vol grid (positive = loss).
 
     Attributes
     ----------
     commodity, currency : str
-        Combined commodity and its settlement currency (the unit of ``pnl``).
+        Combined commodity and its settlement currency (the unit of ``loss``).
     usd_per_unit : float
         USD per unit of ``currency`` at the index price.
     price_labels : tuple of str, length n_cols
@@ -49,20 +52,26 @@ class HeatmapData:
         moves, whose losses are counted at their weight).
     vol_labels : tuple of str, length n_rows
         Row labels: vol up, unchanged, down (those the grid has).
-    pnl : ndarray, shape (n_rows, n_cols)
-        Portfolio P&L as counted for margin (``-loss``; gains negative losses,
-        weighted, after any gains offset), settlement currency; NaN where the
-        grid has no scenario.
+    loss : ndarray, shape (n_rows, n_cols)
+        Portfolio loss as counted for margin (positive = loss, gains
+        negative; weighted, after any gains offset), settlement currency, as
+        the text report and ``MarginResult.to_dict()`` give it; NaN where the
+        grid has no scenario. ``pnl`` is ``-loss``.
     scenario_index : ndarray of int, shape (n_rows, n_cols)
-        0-based scenario of each cell, -1 where none.
+        0-based scenario of each cell, -1 where none (people read
+        ``scenario_index + 1``, the text report's ``#n``).
+    extended_cols : tuple of bool, length n_cols
+        Columns of extreme/extended moves (counted at their weight), drawn apart.
     marked_cell : tuple of int
-        ``(row, col)`` of the largest loss in ``pnl`` (ties: lowest scenario
+        ``(row, col)`` of the largest loss (ties: lowest scenario
         index, the engine's rule): the cell the chart marks.
     marked_scenario : int
         ``scenario_index[marked_cell]``.
     worst_loss : float
         Loss in the marked cell, settlement currency.
     title : str
+    worst_text : str
+        The marked scenario in words: ``worst: #28 extended price -66%, ...``.
     """
 
     commodity: str
@@ -70,12 +79,19 @@ class HeatmapData:
     usd_per_unit: float
     price_labels: tuple[str, ...]
     vol_labels: tuple[str, ...]
-    pnl: NDArray[np.float64]
+    loss: NDArray[np.float64]
     scenario_index: NDArray[np.int64]
+    extended_cols: tuple[bool, ...]
     marked_cell: tuple[int, int]
     marked_scenario: int
     worst_loss: float
     title: str
+    worst_text: str
+
+    @property
+    def pnl(self) -> NDArray[np.float64]:
+        """P&L, ``-loss`` (gains positive); NaN where the grid has no scenario."""
+        return -self.loss
 
 
 def _vol_state(abs_shift: float, rel_shift: float) -> str:
@@ -83,17 +99,24 @@ def _vol_state(abs_shift: float, rel_shift: float) -> str:
     return "vol up" if v > 0 else ("vol down" if v < 0 else "vol unchanged")
 
 
-def heatmap_data(result: MarginResult, *, parameter_set: ParameterSet, commodity: str) -> HeatmapData:
+def heatmap_data(
+    result: MarginResult,
+    *,
+    parameter_set: ParameterSet | str | Path,
+    commodity: str | None = None,
+) -> HeatmapData:
     """Lay out ``result``'s scenario losses of ``commodity`` as a price x vol grid.
 
     Parameters
     ----------
     result : MarginResult
         Margined under ``parameter_set``.
-    parameter_set : ParameterSet
-        Gives each scenario's price move and vol state (its grid).
-    commodity : str
-        A combined commodity of the result.
+    parameter_set : ParameterSet, bundled name or path
+        Gives each scenario's price move and vol state (its grid); a name
+        such as ``"crypto-span"`` is loaded as :func:`spanlike.margin` does.
+    commodity : str, optional
+        A combined commodity of the result; default the one with the largest
+        initial margin in USD.
 
     Returns
     -------
@@ -106,6 +129,14 @@ def heatmap_data(result: MarginResult, *, parameter_set: ParameterSet, commodity
         produce the result's scenarios (a different set), or two scenarios
         share one (price, vol) cell.
     """
+    if not isinstance(parameter_set, ParameterSet):
+        from spanlike import params
+
+        parameter_set = params.load(parameter_set)
+    if commodity is None:
+        if not result.commodities:
+            raise InvalidInputError(f"The margin result of account {result.account!r} holds no position to draw.")
+        commodity = max(result.commodities, key=lambda x: x.initial_margin_usd).name
     try:
         c = result.commodity(commodity)
     except KeyError:
@@ -125,7 +156,7 @@ def heatmap_data(result: MarginResult, *, parameter_set: ParameterSet, commodity
     cols = sorted(set(price.tolist()))
     rows = [v for v in _VOL_ORDER if v in states]
     losses = np.asarray(c.scenario_losses, dtype=np.float64)
-    pnl = np.full((len(rows), len(cols)), np.nan)
+    loss = np.full((len(rows), len(cols)), np.nan)
     index = np.full((len(rows), len(cols)), -1, dtype=np.int64)
     extreme_cols: set[int] = set()
     for j, (p, v) in enumerate(zip(price.tolist(), states)):
@@ -136,14 +167,14 @@ def heatmap_data(result: MarginResult, *, parameter_set: ParameterSet, commodity
                 f"({v}, price {p:+g}); this grid cannot be drawn as price x vol."
             )
         index[rr, cc] = j
-        pnl[rr, cc] = -losses[j]  # negated loss; -0.0 only where the loss is exactly 0
+        loss[rr, cc] = losses[j] + 0.0  # + 0.0: an exact zero loss is drawn as 0, never -0
         if s.is_extended[j] or s.weight[j] != 1.0:
             extreme_cols.add(cc)
     # The marked cell is found from the laid-out data itself, so a test comparing it with
     # the result's worst scenario checks the layout, not a copy of the engine's index.
     valid = index >= 0
-    worst_loss = float(np.max(-pnl[valid]))
-    candidates = np.argwhere(valid & (-pnl == worst_loss))
+    worst_loss = float(np.max(loss[valid]))
+    candidates = np.argwhere(valid & (loss == worst_loss))
     r0, c0 = min((tuple(rc) for rc in candidates), key=lambda rc: index[rc[0], rc[1]])
     if relative:
         labels = [f"{p * 100:+.4g}%" for p in cols]
@@ -161,13 +192,15 @@ def heatmap_data(result: MarginResult, *, parameter_set: ParameterSet, commodity
         else:
             vol_desc[v] = f"{v} ({s.vol_shift_rel[j] * 100:+.4g}% rel.)"
     family = "SPAN 16 scenarios" if getattr(grid, "family", "") == "span16" else "exchange grid"
-    title = (f"{commodity} scenario P&L ({family}), {c.settlement_currency}; "
-             f"worst: #{int(index[r0, c0]) + 1} {c.scenario_labels[int(index[r0, c0])]}")
+    title = f"{commodity} scenario loss ({family}), {c.settlement_currency}, positive = loss"
+    worst = int(index[r0, c0])
+    worst_text = f"worst: #{worst + 1} {c.scenario_labels[worst]}"
     return HeatmapData(
         commodity=commodity, currency=c.settlement_currency, usd_per_unit=c.usd_per_unit,
-        price_labels=tuple(labels), vol_labels=tuple(vol_desc[v] for v in rows), pnl=pnl,
-        scenario_index=index, marked_cell=(int(r0), int(c0)), marked_scenario=int(index[r0, c0]),
-        worst_loss=worst_loss, title=title,
+        price_labels=tuple(labels), vol_labels=tuple(vol_desc[v] for v in rows), loss=loss,
+        scenario_index=index, extended_cols=tuple(k in extreme_cols for k in range(len(cols))),
+        marked_cell=(int(r0), int(c0)), marked_scenario=worst, worst_loss=worst_loss, title=title,
+        worst_text=worst_text,
     )
 
 

@@ -63,8 +63,37 @@ def _usd_axis(value: float, _pos: object = None) -> str:
     return f"{value:,.0f}"
 
 
+#: Point size of the values written in heatmap cells, and the smallest we accept (print-legible at 200 dpi).
+_CELL_FONT_PT, _MIN_CELL_FONT_PT = 7.0, 5.5
+#: Width of a character in ems for the cell text (DejaVu Sans digits are 0.64 em).
+_CHAR_EM = 0.64
+
+
+def _cell_decimals(span: float) -> int:
+    """Decimals that give about three significant digits at the scale of the largest cell."""
+    if not span > 0.0:
+        return 0
+    return max(0, 2 - math.floor(math.log10(span)))
+
+
+def _cell_text(value: float, decimals: int) -> str:
+    """A cell's loss: exact zeros as 0 (a hedged cell), others with the chart's decimals."""
+    if value == 0.0:
+        return "0"
+    text = f"{value:,.{decimals}f}"
+    if float(text.replace(",", "")) == 0.0:  # too small for the chart's decimals: say so, never "-0.00"
+        return "~0"
+    return text
+
+
 def plot_heatmap(data: HeatmapData, *, path: str | Path) -> Path:
-    """Price x vol heatmap of scenario P&L with the worst cell outlined.
+    """Price x vol heatmap of scenario losses (positive = loss, as the text report) with the worst cell outlined.
+
+    Cells show the loss and the scenario number (``#n``, 1-based as in the
+    text report) where the text fits the cell at a legible size; otherwise
+    only the colour (the caption says so). Extreme/extended columns are set
+    apart by white lines. The worst cell is outlined and named under the
+    axis, away from the title.
 
     Parameters
     ----------
@@ -82,40 +111,60 @@ def plot_heatmap(data: HeatmapData, *, path: str | Path) -> Path:
 
     fig = _figure()
     ax = fig.add_subplot()
-    pnl = data.pnl
-    finite = pnl[np.isfinite(pnl)]
+    loss = data.loss
+    finite = loss[np.isfinite(loss)]
     span = float(np.max(np.abs(finite))) if finite.size else 1.0
     span = span if span > 0.0 else 1.0
     # Diverging colours centred on zero: red losses, green gains, equal scale both ways.
     norm = TwoSlopeNorm(vmin=-span, vcenter=0.0, vmax=span)
-    cmap = _cmap()
-    masked = np.ma.masked_invalid(pnl)
-    image = ax.imshow(masked, cmap=cmap, norm=norm, aspect="auto")
+    image = ax.imshow(np.ma.masked_invalid(loss), cmap=_cmap(), norm=norm, aspect="auto")
     ax.set_facecolor("#e6e6e6")  # cells without a scenario
-    n_rows, n_cols = pnl.shape
-    digits = 4 if data.currency not in ("USD", "USDC", "USDT") else 0
+    n_rows, n_cols = loss.shape
+    decimals = _cell_decimals(span)
+    texts = {(r, c): (_cell_text(float(loss[r, c]), decimals), f"#{data.scenario_index[r, c] + 1}")
+             for r in range(n_rows) for c in range(n_cols) if data.scenario_index[r, c] >= 0}
+    # Cell width in points, from the axes' size once laid out: the text is written only if it fits.
+    fig.canvas.draw()
+    cell_pt = ax.get_window_extent().width / n_cols * 72.0 / fig.dpi
+    widest = max((len(v) for v, _ in texts.values()), default=1)
+    font = min(_CELL_FONT_PT, 0.9 * cell_pt / (widest * _CHAR_EM))
+    show_values = font >= _MIN_CELL_FONT_PT
+    for (r, c), (value_text, number) in texts.items():
+        shade = abs(float(loss[r, c])) / span
+        colour = "white" if shade > 0.6 else "black"
+        if show_values:
+            ax.text(c, r - 0.08, value_text, ha="center", va="bottom", fontsize=font, color=colour)
+            ax.text(c, r + 0.08, number, ha="center", va="top", fontsize=font * 0.85, color=colour)
+        else:
+            ax.text(c, r, number, ha="center", va="center", fontsize=_MIN_CELL_FONT_PT, color=colour)
     for r in range(n_rows):
         for c in range(n_cols):
             if data.scenario_index[r, c] < 0:
                 ax.text(c, r, "-", ha="center", va="center", fontsize=8, color="#808080")
-                continue
-            value = pnl[r, c]
-            shade = abs(value) / span
-            ax.text(c, r, f"{value:+,.{digits}f}\n#{data.scenario_index[r, c] + 1}", ha="center", va="center",
-                    fontsize=7, color="white" if shade > 0.6 else "black")
+    # Extended/extreme columns apart from the standard grid.
+    ext = data.extended_cols
+    for c in range(1, n_cols):
+        if ext[c] != ext[c - 1]:
+            ax.axvline(c - 0.5, color="white", linewidth=4.0)
     r0, c0 = data.marked_cell
     ax.add_patch(Rectangle((c0 - 0.5, r0 - 0.5), 1.0, 1.0, fill=False, edgecolor="black", linewidth=3.0))
-    ax.annotate("worst", xy=(c0, r0 - 0.5), xytext=(0, 4), textcoords="offset points", ha="center",
-                va="bottom", fontsize=9, fontweight="bold", annotation_clip=False)
-    ax.set_xticks(range(n_cols), data.price_labels, fontsize=8)
+    rotate = n_cols > 11
+    ax.set_xticks(range(n_cols), data.price_labels, fontsize=8, rotation=45 if rotate else 0,
+                  ha="right" if rotate else "center", rotation_mode="anchor" if rotate else "default")
     ax.set_yticks(range(n_rows), data.vol_labels, fontsize=8)
-    ax.set_xlabel("price move of the underlying (* extreme/extended move, counted at its weight)", fontsize=9)
-    ax.set_ylabel("volatility scenario", fontsize=9)
-    ax.set_title(data.title, fontsize=9)
-    bar = fig.colorbar(image, ax=ax, shrink=0.9)
+    digits = 4 if data.currency not in ("USD", "USDC", "USDT") else 0
     usd = data.worst_loss * data.usd_per_unit
-    bar.set_label(f"P&L counted for margin, {data.currency} (worst loss {data.worst_loss:,.{digits}f} "
-                  f"{data.currency} = {usd:,.0f} USD)", fontsize=8)
+    caption = [
+        "price move of the underlying (* extreme/extended move, counted at its weight)",
+        f"outlined: {data.worst_text}, loss {data.worst_loss:,.{digits}f} {data.currency} = {usd:,.0f} USD",
+    ]
+    if not show_values:
+        caption.append("cells too narrow for values: the colour gives the loss, the number the scenario")
+    ax.set_xlabel("\n".join(caption), fontsize=9)
+    ax.set_ylabel("volatility scenario", fontsize=9)
+    ax.set_title(data.title, fontsize=10)
+    bar = fig.colorbar(image, ax=ax, shrink=0.9)
+    bar.set_label(f"loss counted for margin, {data.currency} (positive = loss, negative = gain)", fontsize=8)
     bar.ax.tick_params(labelsize=7)
     return _save(fig, path)
 
@@ -123,7 +172,7 @@ def plot_heatmap(data: HeatmapData, *, path: str | Path) -> Path:
 def _cmap() -> Any:
     from matplotlib import colormaps
 
-    return colormaps["RdYlGn"]
+    return colormaps["RdYlGn_r"]  # reversed: high (loss) red, low (gain) green
 
 
 def plot_waterfall(data: WaterfallData, *, path: str | Path) -> Path:
