@@ -211,11 +211,44 @@ class ExchangeAddOns(FrozenModel):
         gains, BTC example; 0.6 in the ETH example).
     max_offsetable_pnl : float or None
         Cap on the credited gain per cell, in the settlement currency.
+    max_offsetable_pnl_usd : float or None
+        The same cap in USD, converted at the index price (Deribit's
+        ``max_offsetable_pnl``, 20,000,000 for ETH on 2026-02-15, read as USD
+        [inferred]). At most one of the two caps.
+    round_decimals : int or None
+        Deribit rounds the worst case to this many decimals before adding the
+        roll and delta shocks, and the initial margin to as many (9 in both
+        examples). Applied where the venue's layout is produced
+        (:mod:`spanlike.venues.deribit.simulate`, ``spanlike reconcile``);
+        ``None`` keeps every amount unrounded.
     roll_shock : RollShock or None
     delta_shock : DeltaShock or None
     """
 
     pnl_offset: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
     max_offsetable_pnl: Annotated[float, Field(ge=0.0)] | None = None
+    max_offsetable_pnl_usd: Annotated[float, Field(ge=0.0)] | None = None
+    round_decimals: Annotated[int, Field(ge=0, le=15)] | None = None
     roll_shock: RollShock | None = None
     delta_shock: DeltaShock | None = None
+
+    @model_validator(mode="after")
+    def _one_cap(self) -> "ExchangeAddOns":
+        if self.max_offsetable_pnl is not None and self.max_offsetable_pnl_usd is not None:
+            raise ValueError(
+                "give max_offsetable_pnl (settlement currency) or max_offsetable_pnl_usd (USD), not both"
+            )
+        return self
+
+    def offset_cap(self, usd_per_unit: float) -> float | None:
+        """The per-cell cap on credited gains in the settlement currency, or None for no cap.
+
+        Parameters
+        ----------
+        usd_per_unit : float
+            USD value of one unit of the settlement currency (the index price
+            for coin-settled commodities, 1 for USD-like ones).
+        """
+        if self.max_offsetable_pnl_usd is not None:
+            return self.max_offsetable_pnl_usd / usd_per_unit
+        return self.max_offsetable_pnl

@@ -200,8 +200,15 @@ class ExchangeGrid(FrozenModel):
     extended_moves : tuple of float
         Extended-table price moves (vol up only), fractions of price.
     extended_dampener : float
-        An extended loss counts only above this amount, in the reporting
-        currency (USD) [our choice].
+        An extended cell's loss counts only above this amount, in the
+        reporting currency (USD); gains in extended cells count 0 [inferred
+        from Deribit's examples, methodology 2.2]. Deribit: 100,000 BTC,
+        200,000 ETH.
+    futures_extended : {"scaled", "unscaled"}
+        Futures and perpetuals move to the edge of the standard grid in
+        extended cells; ``"scaled"`` multiplies that edge value by the cell's
+        weight ``price_range / |move|`` like an option's, ``"unscaled"`` keeps
+        it whole, as both Deribit examples show (methodology 2.2).
     time_advance_days : float
         Calendar days that pass in every scenario.
     delta_points : tuple of DeltaPoint
@@ -221,6 +228,7 @@ class ExchangeGrid(FrozenModel):
     min_scenario_vol: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.01
     extended_moves: tuple[float, ...] = (-0.66, -0.33, 0.5, 1.0, 2.0, 3.0, 4.0, 5.0)
     extended_dampener: Annotated[float, Field(ge=0.0)] = 0.0
+    futures_extended: Literal["scaled", "unscaled"] = "scaled"
     time_advance_days: Annotated[float, Field(ge=0.0, le=30.0)] = 0.0
     delta_points: tuple[DeltaPoint, ...] = (DeltaPoint(price_fraction=0.0, weight=1.0),)
 

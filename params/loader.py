@@ -2,7 +2,12 @@
 
 Bundled sets live in ``params/sets/`` as TOML files (comments carry their
 sources). ``load("crypto-span")`` finds a bundled set by name;
-``load(Path("my.toml"))`` or ``load("my.json")`` reads a file. A bad file
+``load(Path("my.toml"))`` or ``load("my.json")`` reads a file.
+
+Versioned names: ``name@version`` loads one version of a bundled set
+(``deribit-style@2024-06-17``), from the bundled file of that stem, or from
+``name``'s own file when its ``metadata.version`` is ``version``; the plain
+``name`` is always the latest version. :func:`versions` lists them. A bad file
 fails as a whole with :class:`~spanlike.params.errors.ParameterSetError` naming the
 file, the field path and the reason; nothing is half-loaded.
 """
@@ -23,7 +28,7 @@ from pydantic import ValidationError
 from .errors import ParameterSetError, UnknownParameterSetError
 from .parameter_set import ParameterSet
 
-__all__ = ["load", "available", "validate", "from_mapping", "json_schema", "dump", "dumps_toml"]
+__all__ = ["load", "available", "versions", "validate", "from_mapping", "json_schema", "dump", "dumps_toml"]
 
 _SUFFIXES = (".toml", ".json")
 
@@ -44,9 +49,41 @@ def _bundled_dir() -> Path:
     return Path(str(resources.files(__package__) / "sets"))
 
 
+#: Separates a set's name from its version in a versioned name (``deribit-style@2024-06-17``).
+VERSION_SEPARATOR = "@"
+
+
 def available() -> list[str]:
-    """Names of the bundled parameter sets, sorted."""
+    """Names of the bundled parameter sets, sorted: plain names (the latest versions) and older versions."""
     return sorted(p.stem for p in _bundled_dir().iterdir() if p.suffix in _SUFFIXES)
+
+
+def _bundled_file(stem: str) -> Path | None:
+    for suffix in _SUFFIXES:
+        candidate = _bundled_dir() / f"{stem}{suffix}"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def versions(name: str) -> list[str]:
+    """Versioned names of bundled set ``name``, oldest first; the last is what ``name`` loads.
+
+    Raises
+    ------
+    UnknownParameterSetError
+        No bundled set is called ``name``.
+    """
+    base = name.split(VERSION_SEPARATOR, 1)[0]
+    latest_file = _bundled_file(base)
+    if latest_file is None:
+        raise UnknownParameterSetError(
+            f"No bundled parameter set is called '{base}'. Available: {', '.join(available())}."
+        )
+    older = [n for n in available() if n.startswith(base + VERSION_SEPARATOR)]
+    latest = from_mapping(_read_file(latest_file), source=f"'{base}' ({latest_file.name})").metadata.version
+    named = f"{base}{VERSION_SEPARATOR}{latest}"
+    return sorted(set(older) - {named}) + [named]
 
 
 def _format_location(loc: tuple[Any, ...]) -> str:
@@ -208,16 +245,32 @@ def load(source: str | Path) -> ParameterSet:
         The file cannot be parsed or fails validation.
     """
     if isinstance(source, str) and not source.endswith(_SUFFIXES) and "/" not in source and "\\" not in source:
-        for suffix in _SUFFIXES:
-            candidate = _bundled_dir() / f"{source}{suffix}"
-            if candidate.is_file():
-                return from_mapping(_read_file(candidate), source=f"'{source}' ({candidate.name})")
+        candidate = _bundled_file(source)
+        if candidate is not None:
+            return from_mapping(_read_file(candidate), source=f"'{source}' ({candidate.name})")
+        if VERSION_SEPARATOR in source:
+            return _load_version(source)
         raise UnknownParameterSetError(
             f"No bundled parameter set is called '{source}'. Available: {', '.join(available())}; "
             "or pass a path to a .toml/.json file."
         )
     path = Path(source)
     return from_mapping(_read_file(path), source=str(path))
+
+
+def _load_version(source: str) -> ParameterSet:
+    """``name@version`` that has no file of its own: the latest file if its version is ``version``."""
+    base, version = source.split(VERSION_SEPARATOR, 1)
+    known = versions(base)  # raises for an unknown base name
+    latest_file = _bundled_file(base)
+    assert latest_file is not None
+    ps = from_mapping(_read_file(latest_file), source=f"'{base}' ({latest_file.name})")
+    if ps.metadata.version == version:
+        return ps
+    raise UnknownParameterSetError(
+        f"Bundled parameter set '{base}' has no version '{version}'. Versions: {', '.join(known)} "
+        f"('{base}' alone is the latest)."
+    )
 
 
 def validate(source: str | Path) -> ParameterSet:

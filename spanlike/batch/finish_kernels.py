@@ -18,6 +18,7 @@ from spanlike.methodology.exchange_charges import (
     dampened_loss,
     delta_shock,
     exchange_requirement,
+    middle_vol_on_tie,
     offset_loss,
     roll_move,
 )
@@ -132,6 +133,9 @@ def _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, 
         work[W_ADJ, j] = dampened_loss(x, scen_i[c, j, SC_EXTENDED] != 0, cc_f[c, CF_USD_PER_UNIT],
                                        cc_f[c, CF_DAMPENER])
     worst, top = worst_scenario(work[W_ADJ], m)
+    if scen_i[c, worst, SC_EXTENDED] == 0:
+        # Deribit reports the middle vol scenario of the worst price bucket on ties (aggregation.exchange).
+        worst = middle_vol_on_tie(work[W_ADJ], worst)
     worst_case = max(0.0, top)
     any_pure = False
     best = -math.inf

@@ -2,9 +2,19 @@
 
 * A scenario's loss after gains offset: a gain (``L_j < 0``) counts at
   ``pnl_offset x L_j``, and at most ``max_offsetable_pnl`` of gain is credited.
-* Dampener [our choice]: an extended cell's loss counts only where its USD
-  value exceeds ``extended_dampener``; smaller extended losses count as 0.
-* Worst case ``= max(0, max_j L'_j)``.
+* Extended cells [inferred from Deribit's examples]: a gain counts 0 (no
+  ``pnl_offset``), and a loss counts only where its USD value exceeds
+  ``extended_dampener`` (the threshold is our choice; smaller extended losses
+  count as 0).
+* Futures and perpetuals in extended cells: the edge cell of the standard
+  grid, whole (``futures_extended = "unscaled"``, Deribit) or times the
+  cell's weight (``"scaled"``); a coin-settled future's cell is
+  ``-(m / (1 + m))`` per coin, in that floating-point order (Deribit's).
+* Worst case ``= max(0, max_j L'_j)``; the worst cell is the first largest,
+  moved to the middle (vol unchanged) scenario of its price bucket where
+  that one ties (Deribit reports ``index = 3 x bucket + 1``).
+* Rounding (``round_decimals``): the worst case rounded half up to ``d``
+  decimals before the shocks are added, and initial margin to ``d`` decimals.
 * Roll shock move of an expiry: ``max(min_annualised_move,
   annualised_move_risk x T)``, charged on the |delta| of the expiry's futures
   and perpetuals [our choice: options' delta is not shocked].
@@ -18,9 +28,17 @@ kernels inline them.
 
 from __future__ import annotations
 
+import math
+
 from spanlike.risk_arrays._numba import njit_inline
 
-__all__ = ["offset_loss", "dampened_loss", "roll_move", "delta_shock", "exchange_requirement"]
+__all__ = [
+    "offset_loss", "dampened_loss", "roll_move", "delta_shock", "exchange_requirement", "middle_vol_on_tie",
+    "round_half_up", "inverse_future_cell", "VOL_STATES",
+]
+
+#: Vol states per price point of an exchange grid (up, unchanged, down), in that order.
+VOL_STATES = 3
 
 
 @njit_inline
@@ -34,10 +52,38 @@ def offset_loss(loss, pnl_offset, has_cap, max_offsetable):  # type: ignore[no-u
 
 @njit_inline
 def dampened_loss(loss, is_extended, usd_per_unit, dampener):  # type: ignore[no-untyped-def]
-    """An extended cell's loss of at most ``dampener`` USD counts as 0 (no dampener when it is 0)."""
-    if dampener > 0.0 and is_extended and loss > 0.0 and loss * usd_per_unit <= dampener:
+    """An extended cell counts no gain, and no loss of at most ``dampener`` USD (standard cells unchanged)."""
+    if not is_extended:
+        return loss
+    if loss <= 0.0:
+        return 0.0
+    if dampener > 0.0 and loss * usd_per_unit <= dampener:
         return 0.0
     return loss
+
+
+@njit_inline
+def middle_vol_on_tie(losses, worst):  # type: ignore[no-untyped-def]
+    """The middle (vol unchanged) cell of standard cell ``worst``'s price bucket if it ties, else ``worst``."""
+    middle = (worst // VOL_STATES) * VOL_STATES + VOL_STATES // 2
+    if losses[middle] == losses[worst]:
+        return middle
+    return worst
+
+
+@njit_inline
+def round_half_up(x, decimals):  # type: ignore[no-untyped-def]
+    """``x`` rounded half up to ``decimals`` decimals (``decimals < 0``: unrounded); same bits compiled or not."""
+    if decimals < 0:
+        return x
+    scale = 10.0 ** decimals
+    return math.floor(x * scale + 0.5) / scale
+
+
+@njit_inline
+def inverse_future_cell(move, multiplier):  # type: ignore[no-untyped-def]
+    """Loss of one long coin-settled future under a relative move, coin: ``-(m / (1 + m)) x mult``."""
+    return -(move / (1.0 + move)) * multiplier
 
 
 @njit_inline
