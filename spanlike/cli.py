@@ -239,6 +239,7 @@ FEATURE_CLI_MODULES = (
     "spanlike.spn.cli",
     "spanlike.calibration.cli",
     "spanlike.service.cli",
+    "spanlike.reconcile.cli",
 )
 
 
