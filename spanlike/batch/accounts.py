@@ -148,9 +148,10 @@ class AccountBook:
             )
         if self.rows.shape != self.quantity.shape:
             raise InvalidPositionError("AccountBook rows and quantity must have equal length.")
-        if len(set(self.accounts)) != n:
+        index = dict(zip(self.accounts, range(n)))  # one C-level pass; also the uniqueness test
+        if len(index) != n:
             raise InvalidPositionError("AccountBook accounts must be unique.")
-        object.__setattr__(self, "_index", {a: i for i, a in enumerate(self.accounts)})
+        object.__setattr__(self, "_index", index)
 
     def __len__(self) -> int:
         return len(self.accounts)
@@ -510,37 +511,63 @@ def read_equity_csv(path: str | Path) -> dict[str, dict[str, float]]:
 # --- the book: numpy sort, unique, cumulative counts --------------------------------------------------
 
 class _Grouping:
-    """Rows grouped by an integer key: distinct keys ascending, each row's group, first row, size."""
+    """Rows grouped by an integer key: distinct keys ascending, each group's first row and size.
 
-    def __init__(self, key: NDArray[np.int64]) -> None:
-        uniq, first, inverse, counts = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
-        self.keys = uniq
-        self.inverse = inverse.reshape(-1).astype(np.int64)
-        self.first = first.astype(np.int64)
-        self.counts = counts.astype(np.int64)
-        self._order: NDArray[np.int64] | None = None
+    One stable argsort (``np.unique`` with every return sorts twice, and
+    finding the rows of a group sorted a third time); a key already in
+    ascending order (``presorted``) needs no sort at all. Groups are runs of
+    the sorted order, so a group's rows are a slice of it, in row order.
+    """
+
+    def __init__(self, key: NDArray[np.int64], *, presorted: bool = False) -> None:
+        n = key.shape[0]
+        if presorted and n > 1 and bool((key[1:] < key[:-1]).any()):
+            presorted = False  # defensive: the caller's order did not hold
+        order = np.arange(n, dtype=np.int64) if presorted else np.argsort(key, kind="stable").astype(np.int64)
+        ordered = key[order]
+        change = np.empty(n, dtype=bool)
+        change[:1] = True
+        np.not_equal(ordered[1:], ordered[:-1], out=change[1:])
+        starts = np.flatnonzero(change).astype(np.int64)
+        self.keys = ordered[starts]
+        self.first = order[starts]  # stable: the first row of each group in row order
+        self.counts = np.diff(np.append(starts, n)).astype(np.int64)
+        self._order = order
+        self._starts = starts
 
     def members(self, group: int) -> NDArray[np.int64]:
-        """Rows of ``group`` in row order (one stable sort, made on first use)."""
-        if self._order is None:
-            self._order = np.argsort(self.inverse, kind="stable")
-            self._starts = np.concatenate([[0], np.cumsum(self.counts)[:-1]]).astype(np.int64)
+        """Rows of ``group`` in row order."""
         lo = int(self._starts[group])
         return self._order[lo:lo + int(self.counts[group])]
 
     def net(self, q: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
         """Net of each group (``math.fsum``: correctly rounded, so order-free) and whether it nets to zero.
 
-        A group of one row is its quantity (no Python per row); only groups of
-        several rows go through ``math.fsum`` and the relative zero test of
-        :data:`spanlike.portfolio.NET_ZERO_RELATIVE_TOLERANCE` (for one row
-        that test reduces to ``q == 0``).
+        A group of one row is its quantity and a group of two is ``a + b``
+        (one IEEE addition is correctly rounded, so it equals ``math.fsum``)
+        without Python per row; only groups of three or more rows (and a pair
+        whose sum overflows, where ``math.fsum`` raises as before) go through
+        ``math.fsum``. The zero test is the relative one of
+        :data:`spanlike.portfolio.NET_ZERO_RELATIVE_TOLERANCE` (for one row it
+        reduces to ``q == 0``).
         """
         net = np.zeros(self.counts.shape[0])
         single = self.counts == 1
         net[single] = q[self.first[single]]
         zero = net == 0.0
-        for g in np.flatnonzero(~single).tolist():
+        pair = np.flatnonzero(self.counts == 2)
+        if pair.size:
+            a = q[self._order[self._starts[pair]]]
+            b = q[self._order[self._starts[pair] + 1]]
+            with np.errstate(over="ignore"):
+                total = a + b
+            ok = np.isfinite(total)
+            net[pair[ok]] = total[ok]
+            zero[pair[ok]] = np.abs(total[ok]) <= NET_ZERO_RELATIVE_TOLERANCE * np.maximum(np.abs(a[ok]), np.abs(b[ok]))
+            slow = np.concatenate([np.flatnonzero(self.counts > 2), pair[~ok]])
+        else:
+            slow = np.flatnonzero(self.counts > 2)
+        for g in slow.tolist():
             qs = q[self.members(g)].tolist()
             total = math.fsum(qs)
             net[g] = total
@@ -659,7 +686,12 @@ def build_account_book(
     notes: dict[str, list[tuple[int, str]]] = defaultdict(list)
     # Stage 1, like Portfolio: net per (account, instrument, unit).
     n_ins = max(1, len(table.instrument_names))
-    key1 = (acc * n_ins + table.instrument) * 2 + usd
+    # Instrument codes ranked by (universe row, code): sorting by (account, rank, unit) groups exactly as
+    # (account, instrument, unit) does, and leaves stage 1's groups in (account, row) order, so stage 2
+    # finds its groups as runs without sorting again.
+    rank = np.empty(len(ins_rows), dtype=np.int64)
+    rank[np.lexsort((np.arange(len(ins_rows)), ins_rows))] = np.arange(len(ins_rows), dtype=np.int64)
+    key1 = (acc * n_ins + rank[table.instrument]) * 2 + usd
     g1 = _Grouping(key1)
     first1 = g1.first
     net1, zero1 = g1.net(q)
@@ -680,9 +712,9 @@ def build_account_book(
     if g_usd.any():
         c = universe.contracts
         g_q = np.where(g_usd, g_q / (c.forward[g_row] * c.multiplier[g_row]), g_q)
-    # Stage 2, like resolve_positions: net per (account, row); np.unique sorts by (account, row).
+    # Stage 2, like resolve_positions: net per (account, row); stage 1's groups come in (account, row) order.
     key2 = g_acc * max(1, len(universe)) + g_row
-    g2 = _Grouping(key2)
+    g2 = _Grouping(key2, presorted=True)
     first2 = g2.first
     net2, zero2 = g2.net(g_q)
     for g in np.flatnonzero(zero2).tolist():
