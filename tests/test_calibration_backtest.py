@@ -154,8 +154,11 @@ def test_plot_writes_a_report_sized_png(tmp_path: Path) -> None:
 def test_bad_input() -> None:
     book = Portfolio.from_positions([("BTC_USDC-PERPETUAL", 3.0)])
     history = _history(DAY_MOVES)
-    with pytest.raises(InvalidInputError, match=r"crypto-span@.* has no var_model.*pass mpor_days"):
-        backtest_margin(history=history, portfolio=book, market=_perp_market(), parameter_set=params.load("crypto-span"))
+    ps = params.load("crypto-span")
+    silent = ps.model_copy(update={"metadata": ps.metadata.model_copy(update={"provenance": {}})})
+    with pytest.raises(InvalidInputError, match=r"crypto-span@.* does not record its margin period of risk.*"
+                                                r"pass mpor_days"):
+        backtest_margin(history=history, portfolio=book, market=_perp_market(), parameter_set=silent)
     eth = PriceHistory(timestamps=history.timestamps, closes=history.closes, names=("ETH",))
     with pytest.raises(InvalidInputError, match=r"no closes for \['BTC'\], which the book holds"):
         backtest_margin(history=eth, portfolio=book, market=_perp_market(), parameter_set=_var_set())
@@ -172,3 +175,44 @@ def test_bad_input() -> None:
     with pytest.raises(InvalidInputError, match=r"has no value on 2025-01-06, which the backtest needs"):
         backtest_margin(history=history, portfolio=book, market=_perp_market(), parameter_set=_var_set(),
                         iv_history=short_iv)
+
+
+# --- issue 15: the MPOR from the set, what a Kupiec rejection means, a history far from the snapshot ---
+
+
+def test_mpor_days_default_from_the_set() -> None:
+    from spanlike import params
+    from spanlike.calibration.backtest import set_mpor_days
+
+    assert set_mpor_days(params.load("crypto-span")) == 2  # "... 2-day MPOR" in its provenance
+    assert set_mpor_days(params.load("deribit-style")) is None
+
+
+def test_kupiec_rejection_says_which_way() -> None:
+    from spanlike.calibration.backtest import _kupiec_reading
+    from spanlike.calibration.kupiec import kupiec_pof
+
+    few = kupiec_pof(exceptions=0, observations=1000, confidence=0.99)
+    many = kupiec_pof(exceptions=30, observations=1000, confidence=0.99)
+    fine = kupiec_pof(exceptions=10, observations=1000, confidence=0.99)
+    assert few.rejects(significance=0.05) and "too few exceptions" in _kupiec_reading(few)
+    assert "conservative" in _kupiec_reading(few)
+    assert many.rejects(significance=0.05) and "too many exceptions" in _kupiec_reading(many)
+    assert _kupiec_reading(fine) == ""
+
+
+def test_backtest_cli_grid_set_without_mpor_and_far_history(capsys) -> None:
+    import spanlike
+    from spanlike.cli import main
+
+    f = spanlike.demo_files()
+    code = main(["backtest", "--history", str(f.history), "--portfolio", str(f.portfolio), "--market", str(f.market),
+                 "--params", "crypto-span", "--days", "60"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    assert "vs 2-day realised loss" in out.out
+    assert "far from the snapshot's index" in out.out and "strikes stay those of the snapshot" in out.out
+    # A set that records no MPOR still asks for it by name.
+    code = main(["backtest", "--history", str(f.history), "--portfolio", str(f.portfolio), "--market", str(f.market),
+                 "--params", "deribit-style", "--days", "30"])
+    assert code == 2 and "--mpor-days" in capsys.readouterr().err

@@ -46,7 +46,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -137,7 +139,7 @@ class BacktestResult:
             f"{float(self.realised_loss_usd[worst] - self.margin_usd[worst]):+,.2f} USD on {self.dates[worst]}",
             f"  exceptions: {self.n_exceptions} of {self.observations} ({k.observed_rate:.2%}; expected "
             f"{k.expected_rate:.2%} at confidence {self.confidence:g})",
-            f"  Kupiec POF: LR {k.statistic:.4f}, p-value {k.p_value:.4f} -> {verdict} at 5 %",
+            f"  Kupiec POF: LR {k.statistic:.4f}, p-value {k.p_value:.4f} -> {verdict} at 5 %{_kupiec_reading(k)}",
             f"  traffic light: {tl.zone} (P(X <= {tl.exceptions}) = {tl.cumulative_probability:.4f}; green up to "
             f"{tl.green_max}, yellow up to {tl.yellow_max})",
         ]
@@ -178,6 +180,43 @@ class BacktestResult:
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def _kupiec_reading(k: KupiecResult) -> str:
+    """What a rejection means: the POF test is two-sided, so too few exceptions reject too."""
+    if not k.rejects(significance=0.05):
+        return ""
+    if k.observed_rate < k.expected_rate:
+        return (" (too few exceptions: the margin covers more than the confidence asks, i.e. it is conservative, "
+                "not too low)")
+    return " (too many exceptions: the margin is too low for this confidence)"
+
+
+_MPOR_IN_TEXT = re.compile(r"(\d+)[- ]day MPOR|MPOR[^0-9]{0,20}(\d+) days?", re.IGNORECASE)
+
+
+def set_mpor_days(parameter_set: ParameterSet) -> int | None:
+    """The margin period of risk the set records, in days, or None.
+
+    From ``var_model.mpor_days``; else from the provenance a calibration
+    writes (``calibration.mpor = "2 days (...)"``) or a bundled set states
+    (crypto-span: "... 99% expected shortfall, 2-day MPOR ..."). A backtest
+    compares the margin with the loss over this many days.
+    """
+    vm = parameter_set.var_model
+    if vm is not None:
+        return int(vm.mpor_days)
+    prov = parameter_set.metadata.provenance
+    text = prov.get("calibration.mpor", "")
+    m = re.match(r"\s*(\d+) days\b", text)
+    if m:
+        return int(m.group(1))
+    found = {int(a or b) for value in prov.values() for a, b in _MPOR_IN_TEXT.findall(value)}
+    return found.pop() if len(found) == 1 else None
+
+
+#: Closes this far from the snapshot's index (ratio below 1/x or above x) get a note on what that does.
+_FAR_FROM_SNAPSHOT = 2.0
 
 
 def _as_day(value: Any, *, name: str) -> np.datetime64:
@@ -286,7 +325,7 @@ def backtest_margin(
     history: PriceHistory,
     portfolio: "Portfolio",
     market: "MarketSnapshot",
-    parameter_set: ParameterSet,
+    parameter_set: ParameterSet | str | Path,
     mpor_days: int | None = None,
     confidence: float | None = None,
     iv_history: VolHistory | None = None,
@@ -352,9 +391,14 @@ def backtest_margin(
         raise InvalidInputError(f"portfolio must be a Portfolio (Portfolio.from_file); got {type(portfolio).__name__}.")
     if not isinstance(market, MarketSnapshot):
         raise InvalidInputError(f"market must be a MarketSnapshot (MarketSnapshot.from_file); got {type(market).__name__}.")
+    if isinstance(parameter_set, (str, Path)):
+        from spanlike import params
+
+        parameter_set = params.load(parameter_set)
     if not isinstance(parameter_set, ParameterSet):
         raise InvalidInputError(
-            f"parameter_set must be a ParameterSet (params.load); got {type(parameter_set).__name__}."
+            f"parameter_set must be a ParameterSet, a bundled name or a file (params.load); "
+            f"got {type(parameter_set).__name__}."
         )
     if book not in ("fixed", "rolling"):
         raise InvalidInputError(f"book must be 'fixed' or 'rolling'; got {book!r}.")
@@ -362,12 +406,12 @@ def backtest_margin(
         raise InvalidInputError(f"margin_kind must be 'initial' or 'maintenance'; got {margin_kind!r}.")
     vm = parameter_set.var_model
     if mpor_days is None:
-        if vm is None:
+        mpor_days = set_mpor_days(parameter_set)
+        if mpor_days is None:
             raise InvalidInputError(
-                f"{parameter_set.label} has no var_model, so its MPOR is not in the set; pass mpor_days "
-                "(CLI: --mpor-days), e.g. 2 for the 2-day MPOR the crypto-span scan ranges assume."
+                f"{parameter_set.label} does not record its margin period of risk (no var_model, no MPOR in its "
+                "provenance); pass mpor_days (CLI: --mpor-days), the horizon its scan ranges were calibrated for."
             )
-        mpor_days = vm.mpor_days
     h = positive_int(mpor_days, name="mpor_days")
     a = confidence_level(confidence if confidence is not None else (vm.confidence if vm is not None else 0.99))
     step = positive_int(step_days, name="step_days")
@@ -436,6 +480,17 @@ def backtest_margin(
         notes.append(
             f"vols scaled by the implied-vol index relative to {day_of[last]}"
             + (f"; {', '.join(flat)} kept (not in the implied-vol history)" if flat else "")
+        )
+    ratios = {u: (float(np.min(closes[u][candidates])) / snapshot_index[u],
+                  float(np.max(closes[u][candidates])) / snapshot_index[u]) for u in underlyings}
+    far = [u for u, (lo, hi) in ratios.items() if lo < 1.0 / _FAR_FROM_SNAPSHOT or hi > _FAR_FROM_SNAPSHOT]
+    if far:
+        span = ", ".join(f"{u} {ratios[u][0]:.2f}x..{ratios[u][1]:.2f}x" for u in far)
+        notes.append(
+            f"the replayed closes lie far from the snapshot's index ({span} of it): strikes stay those of the "
+            "snapshot, so on such days the options are deep in or out of the money and the book is a different "
+            "risk (short options deep in the money margin near their notional); large margins there are that "
+            "book's, not a fault of the set. Compare with a window near the snapshot (--start/--days)"
         )
     margins = np.empty(candidates.size)
     losses = np.empty(candidates.size)

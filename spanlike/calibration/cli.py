@@ -195,7 +195,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--params", required=True, help="bundled parameter set name or file")
     p.add_argument("--iv-history", nargs="+", metavar="FILE", help="implied-vol history to move the book's vols")
     p.add_argument("--iv-unit", choices=("points", "decimal", "auto"), default="auto")
-    p.add_argument("--mpor-days", type=int, help="realised-loss horizon (default: the set's var_model MPOR)")
+    p.add_argument("--mpor-days", type=int,
+                   help="realised-loss horizon in days (default: the MPOR the set records: its var_model's, or the "
+                        "one in its provenance, e.g. 2 for crypto-span; required for a set that records none)")
     p.add_argument("--confidence", type=float, help="test confidence (default: the set's, else 0.99)")
     p.add_argument("--start", help="first observation day (ISO date)")
     p.add_argument("--end", help="last observation day (ISO date)")
