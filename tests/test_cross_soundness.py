@@ -354,14 +354,16 @@ def test_linear_books_keep_the_delta_sign_rule(seed: int, k: int) -> None:
 # --- every driver gives the same numbers -------------------------------------------------------
 
 def _book_of(engine: PreparedEngine, portfolios: list[Portfolio]) -> AccountBook:
+    """Portfolios as one account book, resolved as the engine resolves them (USD sizes to contracts)."""
+    from spanlike.universe import resolve_positions
+
     table = engine.universe.table
     accounts, offsets, rows, qty = [], [0], [], []
     for i, p in enumerate(portfolios):
-        r = np.array([table.index_of(pos.instrument.name) for pos in p.positions], dtype=np.int64)
-        q = np.array([pos.quantity for pos in p.positions])  # contract units (coin for coin futures)
+        r, q, _ = resolve_positions(p, table=table)
         order = np.argsort(r)
-        rows.extend(r[order].tolist())
-        qty.extend(q[order].tolist())
+        rows.extend(np.asarray(r)[order].tolist())
+        qty.extend(np.asarray(q)[order].tolist())
         accounts.append(f"book-{i}")
         offsets.append(len(rows))
     return AccountBook.from_arrays(accounts=accounts, offsets=offsets, rows=rows, quantity=qty,

@@ -806,7 +806,8 @@ def equity_usd(
     key = equity.account * n_cur + equity.currency
     uniq, first, inv = np.unique(key, return_index=True, return_inverse=True)
     sums = np.zeros(uniq.shape[0])
-    np.add.at(sums, inv.reshape(-1), equity.amount)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, by account
+        np.add.at(sums, inv.reshape(-1), equity.amount)
     by_first = np.argsort(first, kind="stable")
     g_acc, g_cur = np.divmod(uniq[by_first], n_cur)
     out = np.zeros(len(book))

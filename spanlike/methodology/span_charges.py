@@ -13,7 +13,8 @@ The amounts, in the commodity's settlement currency:
 * short option minimum: ``rate x (short calls + short puts)`` (gross) or
   ``rate x max(short calls, short puts)``, counts in underlying units;
 * inter-commodity credit of one leg: ``delta consumed x WFPR x credit rate``
-  with ``WFPR = price risk / |net delta|`` (0 without price risk or delta),
+  with ``WFPR = price risk / |net delta|`` (0 without price risk or with a
+  net delta within 1e-12 of zero),
   and a commodity's credits together at most its price risk;
 * the requirement::
 
@@ -29,6 +30,7 @@ kernels call these functions.
 
 from __future__ import annotations
 
+from spanlike.methodology.spreads import DELTA_EPS
 from spanlike.risk_arrays._numba import njit_inline
 
 __all__ = [
@@ -77,8 +79,12 @@ def short_option_minimum(short_calls, short_puts, gross, rate):  # type: ignore[
 
 @njit_inline
 def inter_credit_amount(consumed_delta, price_risk, net_delta, credit_rate):  # type: ignore[no-untyped-def]
-    """Credit of one inter-commodity leg: ``consumed x price_risk / |net_delta| x credit_rate``."""
-    if net_delta == 0.0 or price_risk <= 0.0:
+    """Credit of one inter-commodity leg: ``consumed x price_risk / |net_delta| x credit_rate``.
+
+    A net delta within :data:`~spanlike.methodology.spreads.DELTA_EPS` of zero is flat (no weighted
+    price risk to credit), as spread forming treats it.
+    """
+    if abs(net_delta) < DELTA_EPS or price_risk <= 0.0:
         return 0.0
     return consumed_delta * (price_risk / abs(net_delta)) * credit_rate
 

@@ -63,6 +63,7 @@ from numpy.typing import NDArray
 
 from spanlike.aggregation.spread_forming import SpreadLegs, form_spreads
 from spanlike.methodology.span_charges import inter_credit_amount, intra_spread_amount, short_option_minimum
+from spanlike.methodology.spreads import DELTA_EPS
 from spanlike.results import SpreadFormed
 from spanlike.spn.model import CombinedCommodityDef, DeltaSpread, SpotRate, SpreadLeg, Tier
 
@@ -348,8 +349,8 @@ class InterInput:
     @property
     def wfpr(self) -> float:
         """Weighted futures price risk ``price_risk / |net delta|`` (0 without delta or price risk)."""
-        if self.net_delta == 0.0 or self.price_risk <= 0.0:
-            return 0.0
+        if abs(self.net_delta) < DELTA_EPS or self.price_risk <= 0.0:
+            return 0.0  # a net delta within DELTA_EPS of zero is flat, as spread forming treats it
         return self.price_risk / abs(self.net_delta)
 
 

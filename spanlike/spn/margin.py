@@ -73,6 +73,7 @@ from spanlike.params.errors import InputFileError, InvalidInputError, InvalidPos
 from spanlike.aggregation.span import ScanResult, decompose_scan_risk, scan_risk
 from spanlike.guards import check_result_finite
 from spanlike.methodology.span_charges import span_requirement
+from spanlike.methodology.spreads import DELTA_EPS
 from spanlike.results import CommodityMargin, MarginResult, PositionContribution, Scenario, SpanComponents
 from spanlike.spn.charges import (
     InterInput,
@@ -377,7 +378,7 @@ def margin_file(
         position_delta = book.quantity * book.composite_delta
         net_delta = float(position_delta.sum())
         deltas = period_deltas(book.periods, position_delta)
-        wfpr = price_r / abs(net_delta) if net_delta != 0.0 and price_r > 0.0 else 0.0
+        wfpr = price_r / abs(net_delta) if abs(net_delta) >= DELTA_EPS and price_r > 0.0 else 0.0
         intra = intra_spread_charges(book.cc, deltas, rate_id=rate_id, wfpr=wfpr)
         notes.extend(intra.notes)
         spot = spot_charge(book.cc, deltas, intra, rate_id=rate_id)
