@@ -53,9 +53,13 @@ def _bundled_dir() -> Path:
 VERSION_SEPARATOR = "@"
 
 
-def available() -> list[str]:
-    """Names of the bundled parameter sets, sorted: plain names (the latest versions) and older versions."""
+def _stems() -> list[str]:
     return sorted(p.stem for p in _bundled_dir().iterdir() if p.suffix in _SUFFIXES)
+
+
+def available() -> list[str]:
+    """Names of the bundled parameter sets, sorted; each loads its latest version (:func:`versions` lists all)."""
+    return [s for s in _stems() if VERSION_SEPARATOR not in s]
 
 
 def _bundled_file(stem: str) -> Path | None:
@@ -80,7 +84,7 @@ def versions(name: str) -> list[str]:
         raise UnknownParameterSetError(
             f"No bundled parameter set is called '{base}'. Available: {', '.join(available())}."
         )
-    older = [n for n in available() if n.startswith(base + VERSION_SEPARATOR)]
+    older = [n for n in _stems() if n.startswith(base + VERSION_SEPARATOR)]
     latest = from_mapping(_read_file(latest_file), source=f"'{base}' ({latest_file.name})").metadata.version
     named = f"{base}{VERSION_SEPARATOR}{latest}"
     return sorted(set(older) - {named}) + [named]

@@ -145,3 +145,46 @@ def test_deribit_exact_hedge_margins_to_roll_only() -> None:
     b = _deribit_btc_book([3.0, -3.0], [30.0, 30.0])
     res = exchange_margin(b, b.commodity.grid, b.commodity.exchange)  # type: ignore[arg-type]
     assert res.worst_case == 0.0 and res.roll_shock == 0.0
+
+
+def test_extended_cells_count_losses_above_the_dampener_only() -> None:
+    """Methodology 2.2 [inferred from Deribit's ETH example]: extended gains count 0; losses only above the dampener."""
+    from spanlike.methodology.exchange_charges import dampened_loss
+
+    f = dampened_loss.py_func
+    assert f(-0.2194, True, 1949.34, 200_000.0) == 0.0  # a gain in an extended cell
+    assert f(0.1525, True, 1949.34, 200_000.0) == 0.0  # 297 USD <= 200,000 USD
+    assert f(200.0, True, 1949.34, 200_000.0) == 200.0  # 389,868 USD > 200,000 USD
+    assert f(-0.2194, False, 1949.34, 200_000.0) == -0.2194  # standard cells are left to the gains offset
+    assert f(-1.0, True, 1.0, 0.0) == 0.0 and f(1.0, True, 1.0, 0.0) == 1.0  # no dampener: losses count
+
+
+def test_worst_cell_is_the_middle_vol_scenario_on_ties() -> None:
+    from spanlike.methodology.exchange_charges import middle_vol_on_tie
+
+    f = middle_vol_on_tie.py_func
+    losses = np.array([5.0, 5.0, 5.0, 1.0, 2.0, 3.0])
+    assert f(losses, 0) == 1  # up, unchanged, down tie: Deribit reports index 1
+    assert f(np.array([1.0, 2.0, 3.0, 7.0, 6.0, 7.0]), 3) == 3  # the middle does not tie: keep the first largest
+
+
+def test_futures_extended_cells_unscaled_in_deribit_style() -> None:
+    """deribit-style: a future's extended cells hold the edge cell whole; @2024-06-17 weights them."""
+    from spanlike.aggregation.exchange import exchange_risk_arrays
+
+    for name, weighted in (("deribit-style", False), ("deribit-style@2024-06-17", True)):
+        cc = params.load(name).commodity("BTC")
+        scen = scenario_arrays(cc.grid)
+        contracts = make_contract_arrays(forward=[60_000.0], strike=[0.0], t_years=[0.0], vol=[0.0],
+                                         kind=[KIND_FUTURE], inverse=True)
+        raw = compute_risk_arrays(contracts=contracts, scenarios=scen)
+        out = exchange_risk_arrays(raw, is_option=np.array([False]), multiplier=np.array([1.0]), coin_settled=True,
+                                   grid=cc.grid, scenarios=scen)
+        edge_down, edge_up = out[0, 0], out[0, 24]
+        assert edge_down == -(-0.16 / (1 + -0.16)) and edge_up == -(0.16 / 1.16)
+        want = np.where(np.array(cc.grid.extended_moves) < 0, edge_down, edge_up)
+        if weighted:
+            want = want * 0.16 / np.abs(cc.grid.extended_moves)
+        np.testing.assert_array_equal(out[0, 27:], want)
+        # the same loss, only the floating-point order differs from the pricing kernel (a few ulps)
+        np.testing.assert_allclose(out[0, :27], raw[0, :27], rtol=0, atol=1e-15)

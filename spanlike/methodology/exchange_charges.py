@@ -13,7 +13,8 @@
 * Worst case ``= max(0, max_j L'_j)``; the worst cell is the first largest,
   moved to the middle (vol unchanged) scenario of its price bucket where
   that one ties (Deribit reports ``index = 3 x bucket + 1``).
-* Rounding (``round_decimals``): the worst case rounded half up to ``d``
+* Rounding (``round_decimals``, applied by Deribit's layout, spanlike.venues.deribit.simulate):
+  the worst case rounded half up to ``d``
   decimals before the shocks are added, and initial margin to ``d`` decimals.
 * Roll shock move of an expiry: ``max(min_annualised_move,
   annualised_move_risk x T)``, charged on the |delta| of the expiry's futures

@@ -186,7 +186,7 @@ def _get(data: Any, path: Sequence[str], *, source: str, kind: type | tuple[type
     node = data
     for i, key in enumerate(path):
         if not isinstance(node, dict) or key not in node:
-            where = ".".join(path[:i]) or "(top level)"
+            where = ".".join(path[:i]) or ("the response" if path[0] == "result" else "result")
             raise InputFileError(
                 f"Simulate response {source}: '{'.'.join(path)}' is missing (no key {key!r} in {where}). "
                 "Give the response of private/pme/simulate as returned (with its 'result')."
