@@ -184,7 +184,7 @@ def test_futures_extended_cells_unscaled_in_deribit_style() -> None:
         assert edge_down == -(-0.16 / (1 + -0.16)) and edge_up == -(0.16 / 1.16)
         want = np.where(np.array(cc.grid.extended_moves) < 0, edge_down, edge_up)
         if weighted:
-            want = want * 0.16 / np.abs(cc.grid.extended_moves)
+            want = want * (0.16 / np.abs(cc.grid.extended_moves))  # the grid's weight price_range / |move|
         np.testing.assert_array_equal(out[0, 27:], want)
         # the same loss, only the floating-point order differs from the pricing kernel (a few ulps)
         np.testing.assert_allclose(out[0, :27], raw[0, :27], rtol=0, atol=1e-15)
