@@ -154,7 +154,8 @@ class Reconciliation:
     def format_table(self, *, only_differences: bool = False) -> str:
         """Ours and theirs side by side, one line per number."""
         lines = [f"Deribit private/pme/simulate ({self.currency}) against spanlike {self.parameter_set}", ""]
-        head = f"{'item':<52} {'Deribit':>24} {'spanlike':>24} {'ours - theirs':>14}  "
+        w = max([len(r.item) for r in self.parameters + self.rows] + [4])
+        head = f"{'item':<{w}} {'Deribit':>24} {'spanlike':>24} {'ours - theirs':>14}  "
         for title, rows in (("parameters", self.parameters), ("numbers", self.rows)):
             shown = [r for r in rows if not (only_differences and r.agree)]
             lines.append(f"{title} ({sum(r.agree for r in rows)} of {len(rows)} agree)")
@@ -163,7 +164,7 @@ class Reconciliation:
             for r in shown:
                 theirs = r.theirs_text if r.theirs_text is not None else _show(r.theirs)
                 diff = r.difference
-                lines.append(f"{r.item:<52} {theirs:>24} {_show(r.ours):>24} "
+                lines.append(f"{r.item:<{w}} {theirs:>24} {_show(r.ours):>24} "
                              f"{'' if diff is None else f'{diff:.3g}':>14}  {'ok' if r.agree else 'DIFFERS'}")
             lines.append("")
         lines.extend(f"note: {n}" for n in self.notes)
