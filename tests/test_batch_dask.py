@@ -72,3 +72,99 @@ def test_dask_needs_a_client_or_scheduler() -> None:
     engine = prepare_engine(instruments=["BTC-PERPETUAL"], market=market, parameter_set="crypto-span")
     with pytest.raises(InvalidInputError, match="scheduler"):
         margin_batch_dask(engine, AccountBook.from_arrays(accounts=["a"], offsets=[0, 1], rows=[0], quantity=[1.0], n_rows=1))
+
+
+# --- partitions read by the workers straight from parquet ----------------------------------------------
+
+def _parquet_inputs(tmp_path: Path) -> tuple[Path, list[Path], Path, Path]:
+    """The fixture positions (sorted by account) as one file of several row groups and as three files."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from spanlike.batch.accounts import read_positions_csv
+
+    data = Path(__file__).parent / "data"
+    records = sorted(read_positions_csv(data / "batch_accounts.csv"), key=lambda r: r.account)
+    table = pa.table({"account": [r.account for r in records], "instrument": [r.instrument for r in records],
+                      "quantity": [r.quantity for r in records], "unit": [r.unit for r in records]})
+    # Row groups cut at account boundaries: every account's rows in one group.
+    starts = [0] + [i for i in range(1, len(records)) if records[i].account != records[i - 1].account]
+    cuts = starts[:: max(1, len(starts) // 4)] + [len(records)]
+    one = tmp_path / "one.parquet"
+    with pq.ParquetWriter(one, table.schema) as writer:
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            if hi > lo:
+                writer.write_table(table.slice(lo, hi - lo))
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    files = []
+    for k, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:])):
+        if hi > lo:
+            files.append(folder / f"part-{k}.parquet")
+            pq.write_table(table.slice(lo, hi - lo), files[-1])
+    return one, files, folder, data / "batch_equity.csv"
+
+
+def test_parquet_partitions_on_workers_equal_in_process(client: Client, tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from spanlike.batch.accounts import build_account_book, equity_usd, read_equity, read_positions
+    from spanlike.batch.dask_backend import margin_parquet_dask, parquet_partitions
+
+    one, files, folder, equity_path = _parquet_inputs(tmp_path)
+    assert pq.ParquetFile(one).metadata.num_row_groups > 1
+    assert len(parquet_partitions(one)) == pq.ParquetFile(one).metadata.num_row_groups
+    market = MarketSnapshot.from_file(MARKET)
+    positions = read_positions(one)
+    engine = prepare_engine(instruments=list(positions.instrument_names), market=market, parameter_set="crypto-span")
+    book = build_account_book(positions, engine=engine)
+    eq = equity_usd(read_equity(equity_path), book=book, index_prices=market.index_prices)
+    local = margin_batch(engine, book, equity_usd=eq, components=True)
+    for source in (one, folder, files):
+        seen: list[int] = []
+        remote = margin_parquet_dask(source, market=market, parameter_set="crypto-span", client=client,
+                                     equity=equity_path, components=True, progress=lambda d, t: seen.append(d),
+                                     timeout_s=240)
+        assert remote.accounts == local.accounts
+        assert remote.to_arrow().equals(local.to_arrow())
+        np.testing.assert_array_equal(remote.components, local.components)
+        assert sorted(seen)[-1] == len(local.accounts)
+
+
+def test_parquet_partitions_refuse_an_account_split_across_them(client: Client, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from spanlike.batch.dask_backend import margin_parquet_dask
+
+    for k, q in enumerate((1.0, -2.0)):
+        pq.write_table(pa.table({"account": ["a"], "instrument": ["BTC-PERPETUAL"], "quantity": [q],
+                                 "unit": ["usd"]}), tmp_path / f"p{k}.parquet")
+    with pytest.raises(InvalidInputError, match=r"Account 'a' has rows in two partitions .*p0.parquet and .*p1.parquet"):
+        margin_parquet_dask(tmp_path, market=MarketSnapshot.from_file(MARKET), parameter_set="crypto-span",
+                            client=client, timeout_s=240)
+
+
+def test_parquet_partition_bad_row_named_by_its_place_in_the_file(client: Client, tmp_path: Path) -> None:
+    """A row of the second row group is named by its row in the whole file, as the in-process reader names it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from spanlike.batch.accounts import read_positions
+    from spanlike.batch.dask_backend import margin_parquet_dask
+    from spanlike.errors import InputFileError
+
+    path = tmp_path / "p.parquet"
+    schema = pa.schema([("account", pa.string()), ("instrument", pa.string()), ("quantity", pa.string())])
+    with pq.ParquetWriter(path, schema) as writer:
+        writer.write_table(pa.table({"account": ["a", "a"], "instrument": ["BTC-PERPETUAL"] * 2,
+                                     "quantity": ["1", "2"]}, schema=schema))
+        writer.write_table(pa.table({"account": ["b", "b"], "instrument": ["BTC-25DEC26-100000-C"] * 2,
+                                     "quantity": ["1", "x"]}, schema=schema))
+    with pytest.raises(InputFileError) as local:
+        read_positions(path)
+    with pytest.raises(InputFileError) as remote:
+        margin_parquet_dask(path, market=MarketSnapshot.from_file(MARKET), parameter_set="crypto-span",
+                            client=client, timeout_s=240)
+    assert str(remote.value) == str(local.value)
+    assert f"{path} row 4: the quantity of BTC-25DEC26-100000-C must be a number" in str(remote.value)

@@ -103,12 +103,14 @@ class _NoPandas:
 def _cmd_batch(args: argparse.Namespace) -> int:
     from spanlike import params
     from spanlike.batch.accounts import build_account_book, equity_usd, read_equity, read_positions
-    from spanlike.batch.io import check_output_path, write_table
+    from spanlike.batch.io import check_output_path
 
     out = check_output_path(args.out) if args.out else None  # before any work: a typo costs nothing
     if not args.scheduler:  # Dask's client uses pandas through pyarrow
         _pyarrow_without_pandas()
     bar = _ProgressBar(enabled=not args.no_progress)
+    if args.scheduler and _is_parquet(args.accounts):
+        return _batch_parquet_on_dask(args, out, bar)
     try:
         bar("reading")
         positions = read_positions(args.accounts)
@@ -136,18 +138,53 @@ def _cmd_batch(args: argparse.Namespace) -> int:
             result = margin_batch(engine, book, equity_usd=eq, components=args.components,
                                   progress=bar.accounts if bar.enabled else None)
         bar("writing")
-        table = result.to_arrow()
-        if out is not None:
-            write_table(table, out)
-        else:
-            sys.stdout.flush()
-            write_table(table, sys.stdout.buffer, fmt="csv")
-            sys.stdout.buffer.flush()
+        _write_result(result, out)
         bar("writing", 1.0)
     finally:
         bar.close()
     summary = result.summary()
     print(f"{result.parameter_set} at {result.valuation_time.isoformat()}: {summary.format()}",
+          file=sys.stderr if out is None else sys.stdout)
+    return 0
+
+
+def _is_parquet(path: str) -> bool:
+    from pathlib import Path
+
+    p = Path(path)
+    return p.suffix.lower() in (".parquet", ".pq") or p.is_dir()
+
+
+def _write_result(result: Any, out: Any) -> None:
+    from spanlike.batch.io import write_table
+
+    table = result.to_arrow()
+    if out is not None:
+        write_table(table, out)
+    else:
+        sys.stdout.flush()
+        write_table(table, sys.stdout.buffer, fmt="csv")
+        sys.stdout.buffer.flush()
+
+
+def _batch_parquet_on_dask(args: argparse.Namespace, out: Any, bar: _ProgressBar) -> int:
+    """``spanlike batch --scheduler`` on parquet input: workers read the partitions (the client never holds the book)."""
+    from spanlike import params
+    from spanlike.batch.dask_backend import margin_parquet_dask
+
+    try:
+        bar("reading")
+        market = _load_market(args.market)
+        ps = params.load(args.params)
+        bar("margining")
+        result = margin_parquet_dask(args.accounts, market=market, parameter_set=ps, scheduler=args.scheduler,
+                                     equity=args.equity, components=args.components, progress=bar.accounts)
+        bar("writing")
+        _write_result(result, out)
+        bar("writing", 1.0)
+    finally:
+        bar.close()
+    print(f"{result.parameter_set} at {result.valuation_time.isoformat()}: {result.summary().format()}",
           file=sys.stderr if out is None else sys.stdout)
     return 0
 
@@ -229,7 +266,8 @@ def register(subparsers: Any) -> None:
     handler: Callable[[argparse.Namespace], int]
     p = subparsers.add_parser("batch", help="margin many accounts: IM, MM, equity, excess, status")
     p.add_argument("--accounts", required=True,
-                   help="positions: CSV or parquet with columns account,instrument,quantity[,unit]")
+                   help="positions: CSV or parquet (a file or a folder of files) with columns "
+                        "account,instrument,quantity[,unit]")
     p.add_argument("--equity", help="CSV or parquet with columns account,currency,amount; without it the "
                                     "margins are computed but the status is n/a and equity/excess are empty")
     p.add_argument("--market", required=True, nargs="+", metavar="FILE",
@@ -237,7 +275,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--params", default="crypto-span", help="bundled parameter set name or file")
     p.add_argument("--out", help="write results to FILE.csv, FILE.parquet or FILE.jsonl (default: CSV on stdout); "
                                  "checked before the run")
-    p.add_argument("--scheduler", help="Dask scheduler address (needs spanlike[dask])")
+    p.add_argument("--scheduler", help="Dask scheduler address (needs spanlike[dask]); with parquet input the "
+                                       "workers read it, one partition per file or row group, and every "
+                                       "account's rows must lie in one partition")
     p.add_argument("--components", action="store_true",
                    help="add every component per commodity (unit in the column name, e.g. BTC.scan_risk_btc)")
     p.add_argument("--no-progress", action="store_true",
