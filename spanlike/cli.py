@@ -98,8 +98,20 @@ def _cmd_margin(args: argparse.Namespace) -> int:
         return EXIT_OK
     if not args.market:
         raise _usage("Give --market FILE (a snapshot to price with) or --spn FILE (an exchange SPAN file).")
-    portfolio, market, ps = _load_inputs(args)
-    result = margin(portfolio, market, ps)
+    from spanlike import params
+    from spanlike.aggregation.methods import method_of
+
+    ps = params.load(args.params)
+    venue_margin = next((method_of(cc.method).account_margin for cc in ps.combined_commodities
+                         if method_of(cc.method).account_margin is not None), None)
+    if venue_margin is not None:
+        # A venue method margins the whole account from the venue's own files (e.g. Derive's feeds, SVI).
+        if len(args.market) != 1:
+            raise _usage(f"{ps.label} margins from one market file of its venue; got {len(args.market)}.")
+        result = venue_margin(portfolio=Path(args.portfolio), market=Path(args.market[0]), parameter_set=ps)
+    else:
+        portfolio, market, ps = _load_inputs(args)
+        result = margin(portfolio, market, ps)
     if args.format == "json":
         _print_json(result.to_dict())
     else:

@@ -18,6 +18,7 @@ from spanlike.cli import main
 from spanlike.engine import margin, margin_positions, prepare
 from spanlike.errors import MissingMarketDataError
 from spanlike.market import MarketSnapshot
+from spanlike.results import RESULT_SCHEMA_VERSION
 from spanlike.portfolio import Portfolio
 
 DATA = Path(spanlike.__file__).parent / "data"
@@ -199,7 +200,7 @@ def test_cli_margin_json(capsys) -> None:
                "deribit-style", "--format", "json"])
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["schema_version"] == 2
+    assert out["schema_version"] == RESULT_SCHEMA_VERSION
     assert {c["name"] for c in out["combined_commodities"]} == {"BTC", "ETH"}
     btc = out["combined_commodities"][0]
     assert len(btc["scenarios"]) == 35 and btc["worst_scenario"]["label"]

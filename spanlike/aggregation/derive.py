@@ -166,8 +166,8 @@ class DeriveResult:
             "scenarios": [asdict(s) for s in self.scenarios],
         }
 
-    def format_table(self) -> str:
-        """The text report."""
+    def format_table(self, *, contributions: int = 0) -> str:
+        """The text report (``contributions`` is accepted for the CLI's sake; a Derive report lists none)."""
         lines = [f"Derive portfolio margin, {self.currency} subaccount (USDC; losses positive)", ""]
         rows = [
             ("initial margin (venue: equity - IM requirement)", self.initial_margin),
@@ -194,9 +194,10 @@ class DeriveResult:
                 lines.append(f"  {label:<52} {a:>16,.2f} / {b:,.2f}")
             else:
                 lines.append(f"  {label:<52} {value:>16,.2f}")
-        lines += ["", "  expiry        days    MTM          MTM discounted   vol up x  vol down x"]
+        lines += ["", "  expiry (UTC)          days    MTM          MTM discounted   vol up x  vol down x"]
         for e in self.expiries:
-            lines.append(f"  {e.expiry:<12}  {e.seconds_to_expiry / 86400:6.2f}  {e.mtm:>12,.2f}  {e.mtm_discounted:>14,.2f}"
+            when = _expiry_text(e.expiry)
+            lines.append(f"  {when:<20}  {e.seconds_to_expiry / 86400:6.2f}  {e.mtm:>12,.2f}  {e.mtm_discounted:>14,.2f}"
                          f"   {e.vol_shock_up:7.4f}   {e.vol_shock_down:7.4f}")
         lines += ["", "  scenario                         kind       loss"]
         for s in self.scenarios:
@@ -417,6 +418,16 @@ def _derive_stage(book: CommodityBook, parameter_set: ParameterSet) -> Commodity
     )
 
 
+def _expiry_text(expiry: object) -> str:
+    """An expiry given as Unix seconds (Derive's form) as a UTC date and time; anything else as it is."""
+    import datetime as dt
+
+    try:
+        return dt.datetime.fromtimestamp(int(expiry), tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M")  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError, OSError):
+        return str(expiry)
+
+
 DERIVE = register_method(MarginMethod(
     name="derive",
     description="Derive portfolio margin (PMRM_2): regular, tail and skew scenarios over SVI vols, static "
@@ -427,4 +438,6 @@ DERIVE = register_method(MarginMethod(
     report_rows=(("derive_worst_loss", "worst scenario loss"), ("derive_contingencies", "contingencies")),
     requirement_with=None,
     batch_code=None,
+    account_margin=lambda **inputs: __import__("spanlike.venues.derive", fromlist=["margin_files"]).margin_files(
+        **inputs),
 ))

@@ -14,7 +14,10 @@ A :class:`MarginMethod` declares
 * ``requirement_with``: the requirement with only some components switched
   on (the savings attribution chain of :mod:`spanlike.efficiency`);
 * ``batch_code``: the method's code in the batch kernels, or None where they
-  do not compute it (the batch then refuses the set by name).
+  do not compute it (the batch then refuses the set by name);
+* ``account_margin``: for a venue method whose rules need the venue's own
+  inputs (Derive's feeds and SVI surfaces), the function margining a whole
+  account from the venue's files; ``spanlike margin`` calls it.
 
 The engine, the report, the batch packing and the efficiency attribution read
 methods from :data:`METHODS` instead of testing the method's name.
@@ -95,6 +98,11 @@ class MarginMethod:
     report_rows: tuple[tuple[str, str], ...]
     requirement_with: Callable[[Any, float, frozenset[str]], float] | None
     batch_code: int | None
+    #: A method whose rules read inputs the engine's books do not carry (a venue's feeds, surfaces and
+    #: collateral) margins a whole account from the venue's own files instead:
+    #: ``account_margin(portfolio=path, market=path, parameter_set=ps)`` returning a result with
+    #: ``format_table()`` and ``to_dict()``. None: the engine's pipeline margins it.
+    account_margin: Callable[..., Any] | None = None
 
 
 METHODS: dict[str, MarginMethod] = {}

@@ -13,7 +13,23 @@ from typing import Any
 from spanlike.service import core
 from spanlike.service.core import errors
 
-__all__ = ["EngineCache", "set_name_of"]
+__all__ = ["EngineCache", "set_name_of", "book_sets"]
+
+
+def book_sets() -> list[str]:
+    """Bundled sets the page can margin a posted book with: those whose every method the batch engine runs.
+
+    A venue set margined from its own inputs (Derive's subaccount with its feeds and SVI surfaces) has
+    no place in a book of positions and a snapshot of marks, so the page does not offer it.
+    """
+    from spanlike.aggregation.methods import method_of
+
+    out = []
+    for name in core.params.available():
+        ps = core.params.load(name)
+        if all(method_of(cc.method).batch_code is not None for cc in ps.combined_commodities):
+            out.append(name)
+    return out
 
 
 def set_name_of(label: str) -> str:
@@ -43,9 +59,10 @@ class EngineCache:
         state = self._state
         if name is None or name == self.in_force():
             return state.engine
-        if name not in core.params.available():
+        if name not in book_sets():
             raise errors.UnknownParameterSetError(
-                f"'parameter_set' must be a bundled set name: {', '.join(core.params.available())}. Got {name!r}.")
+                f"'parameter_set' must be a bundled set the page margins books with: {', '.join(book_sets())}. "
+                f"Got {name!r}.")
         hit = self._engines.get(name)
         if hit is not None and hit[0] == state.market_version and hit[1] is state.market:
             return hit[2]

@@ -37,7 +37,7 @@ from spanlike.service import models as M
 from spanlike.service.core import errors
 from spanlike.service.dashboard import analysis
 from spanlike.service.dashboard.books import PASTED_NAME, read_book_text
-from spanlike.service.dashboard.engines import EngineCache
+from spanlike.service.dashboard.engines import EngineCache, book_sets
 
 __all__ = ["BookRequest", "BookWhatIfRequest", "ParseRequest", "mount_dashboard"]
 
@@ -178,7 +178,7 @@ def mount_dashboard(app: Any, *, state: Any, auth: Callable[[Any, str], Any],
         auth(creds, "read")
         now = engines.in_force()
         return reply({"in_force": now, "parameter_sets": [analysis.parameter_set_info(n, in_force=n == now)
-                                                          for n in core.params.available()]})
+                                                          for n in book_sets()]})
 
     @app.get("/v1/instruments", tags=["dashboard"], summary="Instruments of the snapshot in force, with units")
     async def instruments(creds: HTTPAuthorizationCredentials | None = Security(_bearer)) -> JSONResponse:
@@ -226,7 +226,7 @@ def mount_dashboard(app: Any, *, state: Any, auth: Callable[[Any, str], Any],
         first = engines.get(None)
         account, legs, _, _ = book_of(body, p, first)
         pairs = []
-        for name in core.params.available():
+        for name in book_sets():
             with named("parameter_set"):
                 pairs.append((name, engines.get(name)))
         return reply({"account": account, "sets": analysis.sets_side_by_side(pairs, legs, account=account)})
