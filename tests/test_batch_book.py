@@ -94,3 +94,26 @@ def test_pairs_and_longer_groups_net_like_fsum(engine: PreparedEngine) -> None:
     book = build_account_book(recs, engine=engine)
     assert book.positions("a")[1].tolist() == [math.fsum([0.1, 0.2])]
     assert book.positions("b")[1].tolist() == [0.1]
+
+
+def test_equity_lookup_in_any_order_equals_the_mapping_path() -> None:
+    """Equity accounts found in the book by tuple equality, by pyarrow's hash lookup (>= 1000 names) or per name."""
+    from spanlike.batch.accounts import AccountBook, EquityTable, equity_usd
+    from spanlike.errors import UnknownAccountError
+
+    rng = np.random.default_rng(4)
+    names = tuple(f"acc-{i}" for i in range(3000))
+    book = AccountBook(accounts=names, offsets=np.zeros(len(names) + 1, dtype=np.int64),
+                       rows=np.zeros(0, dtype=np.int64), quantity=np.zeros(0), notes={})
+    prices = {"BTC": 90_000.0}
+    for order in (np.arange(len(names)), rng.permutation(len(names)), rng.permutation(len(names))[:500]):
+        eq_names = tuple(names[i] for i in order)
+        amount = rng.gamma(1.0, 1.0, len(eq_names))
+        table = EquityTable(eq_names, ("BTC",), np.arange(len(eq_names), dtype=np.int64),
+                            np.zeros(len(eq_names), dtype=np.int64), amount)
+        want = equity_usd({a: {"BTC": float(x)} for a, x in zip(eq_names, amount)}, book=book, index_prices=prices)
+        assert equity_usd(table, book=book, index_prices=prices).tobytes() == want.tobytes()
+    stranger = EquityTable(names + ("nobody",), ("BTC",), np.arange(len(names) + 1, dtype=np.int64),
+                           np.zeros(len(names) + 1, dtype=np.int64), np.ones(len(names) + 1))
+    with pytest.raises(UnknownAccountError, match="account 'nobody' has equity but no row in the positions"):
+        equity_usd(stranger, book=book, index_prices=prices)

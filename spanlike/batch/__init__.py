@@ -43,6 +43,7 @@ _LAZY = {
     "IntradayUpdate": "spanlike.batch.intraday",
     "update_engine": "spanlike.batch.intraday",
     "margin_batch_dask": "spanlike.batch.dask_backend",
+    "margin_parquet_dask": "spanlike.batch.dask_backend",
 }
 
 __all__ = sorted(_LAZY)

@@ -148,10 +148,17 @@ class AccountBook:
             )
         if self.rows.shape != self.quantity.shape:
             raise InvalidPositionError("AccountBook rows and quantity must have equal length.")
-        index = dict(zip(self.accounts, range(n)))  # one C-level pass; also the uniqueness test
-        if len(index) != n:
+        if len(set(self.accounts)) != n:
             raise InvalidPositionError("AccountBook accounts must be unique.")
-        object.__setattr__(self, "_index", index)
+
+    @property
+    def _index(self) -> dict[str, int]:
+        """Account -> position, built on first use (a million accounts take a third of a second)."""
+        index = self.__dict__.get("_index_map")
+        if index is None:
+            index = dict(zip(self.accounts, range(len(self.accounts))))
+            object.__setattr__(self, "_index_map", index)
+        return index
 
     def __len__(self) -> int:
         return len(self.accounts)
@@ -164,7 +171,7 @@ class AccountBook:
         UnknownAccountError
         """
         try:
-            return self._index[account]  # type: ignore[attr-defined,no-any-return]
+            return self._index[account]
         except KeyError:
             raise UnknownAccountError(
                 f"Account {account!r} is not in the book ({len(self)} accounts). Check the account id."
@@ -523,15 +530,15 @@ class _Grouping:
         n = key.shape[0]
         if presorted and n > 1 and bool((key[1:] < key[:-1]).any()):
             presorted = False  # defensive: the caller's order did not hold
-        order = np.arange(n, dtype=np.int64) if presorted else np.argsort(key, kind="stable").astype(np.int64)
+        order = np.arange(n, dtype=np.int64) if presorted else np.argsort(key, kind="stable").astype(np.int64, copy=False)
         ordered = key[order]
         change = np.empty(n, dtype=bool)
         change[:1] = True
         np.not_equal(ordered[1:], ordered[:-1], out=change[1:])
-        starts = np.flatnonzero(change).astype(np.int64)
+        starts = np.flatnonzero(change).astype(np.int64, copy=False)
         self.keys = ordered[starts]
         self.first = order[starts]  # stable: the first row of each group in row order
-        self.counts = np.diff(np.append(starts, n)).astype(np.int64)
+        self.counts = np.diff(starts, append=n).astype(np.int64, copy=False)
         self._order = order
         self._starts = starts
 
@@ -772,8 +779,7 @@ def equity_usd(
     """
     if not isinstance(equity, EquityTable):
         return _equity_usd_mapping(equity, book=book, index_prices=index_prices, where=where)
-    index = getattr(book, "_index")
-    acc_map = np.array([index.get(a, -1) for a in equity.account_names], dtype=np.int64)
+    acc_map = _account_positions(equity.account_names, book)
     prices = np.empty(len(equity.currency_names))
     has_price = np.ones(len(equity.currency_names), dtype=bool)
     for c, cur in enumerate(equity.currency_names):
@@ -831,11 +837,29 @@ def equity_usd(
     return out
 
 
+def _account_positions(names: tuple[str, ...], book: AccountBook) -> NDArray[np.int64]:
+    """Position of each name in ``book.accounts`` (-1 if absent), without a Python lookup per name.
+
+    Equity files usually list the accounts of the positions file in its
+    order, which one tuple comparison finds; otherwise pyarrow's hash lookup.
+    """
+    if names == book.accounts:
+        return np.arange(len(names), dtype=np.int64)
+    if len(names) < 1000:
+        index = book._index
+        return np.array([index.get(a, -1) for a in names], dtype=np.int64)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.index_in(pa.array(names, type=pa.string()), value_set=pa.array(book.accounts, type=pa.string()))
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
 def _equity_usd_mapping(
     equity: Mapping[str, Mapping[str, float]], *, book: AccountBook, index_prices: Mapping[str, float], where: str
 ) -> NDArray[np.float64]:
     out = np.zeros(len(book))
-    index = getattr(book, "_index")
+    index = book._index
     for account, amounts in equity.items():
         a = index.get(account)
         if a is None:
