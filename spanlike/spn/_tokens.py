@@ -373,7 +373,11 @@ def integers(run: Run, spans: tuple[np.ndarray, np.ndarray], groups: Sequence[in
     values, ok = integer_spans(run.u, run.words, starts, ends)
     if not ok.all():
         for i in np.flatnonzero(~ok).tolist():
-            values[i] = int(run.data[starts[i]:ends[i]])
+            text = run.data[starts[i]:ends[i]]
+            try:
+                values[i] = int(text)
+            except OverflowError:  # past int64: refused like any bad number (the slow twin names it)
+                raise ValueError(f"{text[:40]!r} is not an integer this file format can hold") from None
     return values
 
 

@@ -245,6 +245,17 @@ def _maintenance_ratio(span_file: SpanFile, cc: CombinedCommodityDef, rate_id: i
     return 1.0, (adj.value if adj is not None else 1.0)
 
 
+def _check_adjustment_rates(spn: SpanFile, *, rate_id: int, source: str) -> None:
+    """Refuse a maintenance adjustment rate of ``rate_id`` that is not positive (it would make a margin negative)."""
+    for cc in spn.combined_commodities:
+        for adj in cc.adjustment_rates:
+            if adj.base_rate_id == rate_id and not adj.value > 0.0:
+                raise InputFileError(
+                    f"{source}: combined commodity {cc.code}, adjRate for base rate id {rate_id} is {adj.value!r}; "
+                    "the maintenance/initial ratio must be positive (e.g. 0.75)."
+                )
+
+
 def _check_rates(spn: SpanFile, *, rate_id: int, source: str) -> None:
     """Refuse a negative charge or credit rate of ``rate_id`` (it would turn a charge into a credit)."""
     for cc in spn.combined_commodities:
@@ -332,6 +343,7 @@ def margin_file(
     except KeyError:
         raise InputFileError(f"The SPAN file defines no scan points (pointDef) for rate id {rate_id}.") from None
     _check_rates(spn, rate_id=rate_id, source=source)
+    _check_adjustment_rates(spn, rate_id=rate_id, source=source)
     try:
         positions, notes_in = resolve_positions(spn, portfolio)
     except (InvalidPositionError, UnknownInstrumentError) as err:  # name the SPAN file beside the row

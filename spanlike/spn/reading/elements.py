@@ -23,6 +23,9 @@ from spanlike.spn.model import (
 if TYPE_CHECKING:
     from spanlike.spn.reading.driver import _Reader
 
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
 class _FieldError(Exception):
     """A bad value inside a record: indexed path relative to the record, and a message."""
 
@@ -139,15 +142,20 @@ class _El:
         if t is None:
             return None
         try:
-            return int(t)
+            value = int(t)
         except ValueError:
             raise _FieldError(self.path + ((tag, 1),), f"{t!r} is not an integer.") from None
+        if not _INT64_MIN <= value <= _INT64_MAX:  # ids and counts are stored as int64
+            raise _FieldError(self.path + ((tag, 1),), f"{t[:40]!r} is not an integer this file format can hold.")
+        return value
 
     def inum(self, tag: str) -> int:
         c = self.el.find(tag)
         if c is not None:
             try:
-                return int((c.text or "").strip())
+                value = int((c.text or "").strip())
+                if _INT64_MIN <= value <= _INT64_MAX:
+                    return value
             except ValueError:
                 pass
         value = self.int(tag)

@@ -179,7 +179,7 @@ def _f64(column: Sequence[Any]) -> np.ndarray:
 def _i64(column: Sequence[Any]) -> np.ndarray:
     try:
         return np.array(list(map(int, column)), dtype=np.int64)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # not an integer, or one past int64: the slow twin names it
         raise _Unsupported() from None
 
 def _contiguous(regex: re.Pattern[bytes], data: bytes, start: int, end: int) -> list[tuple[Any, ...]]:
