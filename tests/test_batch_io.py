@@ -207,3 +207,20 @@ def test_batch_numbers_unchanged_by_columnar_reader(engine: PreparedEngine) -> N
     b = margin_batch(engine, build_account_book(read_positions_csv(ACCOUNTS), engine=engine), components=True)
     np.testing.assert_array_equal(a.initial_margin_usd, b.initial_margin_usd)
     np.testing.assert_array_equal(a.components, b.components)
+
+
+@pytest.mark.parametrize("text, line", [
+    ("account,instrument,quantity\na,BTC-PERPETUAL-X,1\n", 2),  # regular file
+    ("account,instrument,quantity\nb,ETH-25DEC26-3400-C,1\n\na,BTC-PERPETUAL-X,1\n", 4),  # a blank line before
+    ("account,instrument,quantity\nb,ETH-25DEC26-3400-C,1\na,BTC-PERPETUAL-X,1", 3),  # no final newline
+    ("account,instrument,quantity\r\nb,ETH-25DEC26-3400-C,1\r\n\r\na,BTC-PERPETUAL-X,1\r\n", 4),  # CRLF, blank line
+    ("\naccount,instrument,quantity\nb,ETH-25DEC26-3400-C,1\na,BTC-PERPETUAL-X,1\n", 4),  # blank line before header
+])
+def test_bad_row_named_by_its_file_line(tmp_path: Path, engine: PreparedEngine, text: str, line: int) -> None:
+    """Line numbers come from arithmetic for regular files and from the csv module otherwise: the same lines."""
+    path = tmp_path / "p.csv"
+    path.write_bytes(text.encode())
+    with pytest.raises(UnknownInstrumentError, match=rf"^{path} line {line}: "):
+        build_account_book(read_positions(path), engine=engine)
+    with pytest.raises(UnknownInstrumentError, match=rf"^{path} line {line}: "):
+        build_account_book(_slow_records(path), engine=engine)
