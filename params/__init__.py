@@ -30,12 +30,12 @@ from .isolated import (
     UnderlyingStandardMargin,
 )
 from .liquidity import LadderStep, LiquidityCharge, SizeLadder, SquareRootImpact
-from .loader import available, dump, dumps_toml, from_mapping, json_schema, load, validate
+from .loader import available, dump, dumps_toml, from_mapping, json_schema, load, validate, versions
 from .parameter_set import CombinedCommodity, MarginRelation, Metadata, ParameterSet
 from .var_model import ScenarioSet, StressComponent, VarModel
 
 __all__ = [
-    "available", "load", "validate", "from_mapping", "json_schema", "dump", "dumps_toml",
+    "available", "versions", "load", "validate", "from_mapping", "json_schema", "dump", "dumps_toml",
     "ParameterSet", "Metadata", "CombinedCommodity", "MarginRelation",
     "SpanGrid", "ExchangeGrid", "ScanPoint", "DeltaPoint", "standard_span_points",
     "SpanCharges", "Tier", "IntraSpread", "IntraSpreadLeg", "DeliveryCharge", "ShortOptionMinimum",

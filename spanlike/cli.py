@@ -40,6 +40,9 @@ def _cmd_params(args: argparse.Namespace) -> int:
             ccs = ", ".join(cc.name for cc in ps.combined_commodities)
             print(f"{name:<16} {ps.metadata.version:<12} as of {ps.metadata.as_of}  [{ccs}]")
             print(f"{'':<16} {ps.metadata.description}")
+            older = params.versions(name)[:-1]
+            if older:
+                print(f"{'':<16} older versions: {', '.join(older)} ('{name}' is the latest)")
         return EXIT_OK
     if args.action == "schema":
         _print_json(params.json_schema())

@@ -79,8 +79,9 @@ def test_grid_model_and_backtest_of_a_span_set(tmp_path: Path, capsys: pytest.Ca
       "--out", "x.toml"], "gives 49 2-day scenarios"),
     (["calibrate", "--history", str(SYNTHETIC), "--method", "es", "--stress-start", "2020-03-01",
       "--out", "x.toml"], "Give both --stress-start and --stress-end"),
-    (["backtest", "--history", str(SYNTHETIC), *DEMO, "--params", "crypto-span"],
-     "has no var_model, so its MPOR is not in the set; pass mpor_days (CLI: --mpor-days)"),
+    # crypto-span records its 2-day MPOR (the backtest defaults to it); deribit-style records none.
+    (["backtest", "--history", str(SYNTHETIC), *DEMO, "--params", "deribit-style"],
+     "does not record its margin period of risk"),
     (["backtest", "--history", str(SYNTHETIC), *DEMO, "--params", "crypto-span", "--mpor-days", "2",
       "--plot", "chart.jpg"], "--plot writes a PNG; give a path ending in .png, got 'chart.jpg'"),
 ])

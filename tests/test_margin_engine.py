@@ -79,7 +79,9 @@ def demo() -> tuple[Portfolio, MarketSnapshot]:
     return Portfolio.from_file(DEMO_PORTFOLIO), MarketSnapshot.from_file(DEMO_MARKET)
 
 
-@pytest.mark.parametrize("name", ["crypto-span", "deribit-style"])
+# deribit-style@2026-02-15 counts extended losses only above a fixed USD dampener and caps offsetable
+# gains in USD, as the venue does, so its margin is not proportional to size; its 2024 version has neither.
+@pytest.mark.parametrize("name", ["crypto-span", "deribit-style@2024-06-17"])
 def test_margin_is_positively_homogeneous(demo, name: str) -> None:
     portfolio, market = demo
     ps = params.load(name)
