@@ -50,8 +50,8 @@ def _commodity_lines(c: "CommodityMargin", contributions: int, reporting: str) -
     out = [
         f"{c.name} ({c.method}, settled in {ccy}"
         + (")" if ccy == reporting else f", 1 {ccy} = {c.usd_per_unit:,.2f} {reporting})"),
-        f"  worst scenario #{c.worst_scenario.index + 1}: {c.worst_scenario.label}; net delta {c.net_delta:+,.4f}; "
-        f"direction {c.direction:+.2f} ({_direction_words(c.direction)})",
+        f"  worst scenario #{c.worst_scenario.index + 1}: {c.worst_scenario.label}; net delta {c.net_delta:+,.4f}"
+        + ("" if c.direction is None else f"; direction {c.direction:+.2f} ({_direction_words(c.direction)})"),
     ]
     for label, value in rows:
         out.append(f"  {label:<{width}}  {format_amount(value, ccy):>22}")

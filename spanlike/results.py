@@ -201,7 +201,8 @@ class CommodityMargin:
     ``direction`` is the directional share ``w`` in [-1, 1] read from the
     scenario losses (:mod:`spanlike.methodology.direction`): +1 loses on
     price falls only, -1 on rises only, 0 not directional. The cross level
-    offsets commodities by it, not by the sign of ``net_delta``.
+    offsets commodities by it, not by the sign of ``net_delta``. None where no
+    cross level reads it (an exchange SPAN file keeps CME's delta-based rules).
     """
 
     name: str
@@ -218,7 +219,7 @@ class CommodityMargin:
     initial_margin: float
     contributions: tuple[PositionContribution, ...]
     spreads: tuple[SpreadFormed, ...] = ()
-    direction: float = 0.0
+    direction: float | None = None
 
     def component(self, key: str) -> float | bool:
         """Component ``key`` of :data:`COMPONENT_KEYS` (0.0, or False for the flag, where the method has none)."""
