@@ -17,6 +17,7 @@ apply lives once in :mod:`spanlike.methodology`. A liquidity section adds
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Sequence
 
@@ -319,4 +320,18 @@ def margin(
         market = MarketSnapshot.from_file(market)
     ps = _as_parameter_set(parameter_set)
     universe, rows, quantity, notes = prepare(portfolio=portfolio, market=market, parameter_set=ps)
-    return margin_positions(universe, rows=rows, quantity=quantity, account=portfolio.account, notes=notes)
+    result = margin_positions(universe, rows=rows, quantity=quantity, account=portfolio.account, notes=notes)
+    return _with_entered_units(result, portfolio)
+
+
+def _with_entered_units(result: MarginResult, portfolio: Portfolio) -> MarginResult:
+    """Contributions that say how a quantity was entered when it was not in contract units (USD sizes)."""
+    entered = {p.instrument.name: f"{p.quantity:g} {p.unit}" for p in portfolio.positions if p.unit == "usd"}
+    if not entered:
+        return result
+    commodities = tuple(
+        dataclasses.replace(c, contributions=tuple(
+            dataclasses.replace(k, entered_as=entered.get(k.instrument)) for k in c.contributions))
+        for c in result.commodities
+    )
+    return dataclasses.replace(result, commodities=commodities)

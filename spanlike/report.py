@@ -65,7 +65,9 @@ def _commodity_lines(c: "CommodityMargin", contributions: int, reporting: str) -
         top = sorted(c.contributions, key=lambda p: -abs(p.worst_scenario_loss))[:contributions]
         out.append("  largest contributions to the worst scenario (loss +):")
         for p in top:
-            out.append(f"    {p.instrument:<28} qty {p.quantity:>+14,.4f}  {format_amount(p.worst_scenario_loss, ccy):>22}")
+            entered = f" (entered {p.entered_as})" if p.entered_as else ""
+            out.append(f"    {p.instrument:<28} qty {p.quantity:>+14,.4f}  {format_amount(p.worst_scenario_loss, ccy):>22}"
+                       f"{entered}")
     return out
 
 

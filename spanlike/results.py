@@ -29,7 +29,8 @@ __all__ = [
 # 2: the account's joint-move floor (joint_move_floor_usd, joint_move_addon_usd,
 #    joint_move_scenario) and each commodity's directional share (direction).
 # 3: Derive components (derive_worst_loss, derive_contingencies).
-RESULT_SCHEMA_VERSION = 3
+# 4: contributions say how a quantity was entered (entered_as), spreads what their count counts (count_unit).
+RESULT_SCHEMA_VERSION = 4
 
 
 def _plain(value: Any) -> Any:
@@ -63,11 +64,16 @@ class PositionContribution:
     worst_scenario_loss : float
         ``quantity x risk_array[worst]``, settlement currency, loss positive.
         Contributions of a commodity sum to its worst-scenario loss.
+    entered_as : str or None
+        The quantity as the portfolio gave it where that was not in contract
+        units (``"-150000 usd"`` for a coin-settled perpetual sized in USD);
+        None otherwise.
     """
 
     instrument: str
     quantity: float
     worst_scenario_loss: float
+    entered_as: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,10 +89,14 @@ class SpreadFormed:
     legs : tuple of str
         Tier numbers (intra) or combined commodity names (inter), with side.
     count : float
-        Number of spreads (delta units of a ratio-1 leg).
+        Number of spreads (delta units of a ratio-1 leg), or, for an inter
+        spread whose deltas count in USD notional, the USD of delta matched.
     amount : float
         Intra: the charge. Inter: the credit to this commodity's legs.
         Settlement currency.
+    count_unit : str
+        ``""`` when ``count`` is a number of spreads, ``"usd"`` when it is USD
+        of delta (``delta_basis = "notional_usd"``).
     """
 
     kind: Literal["intra", "inter"]
@@ -95,6 +105,7 @@ class SpreadFormed:
     legs: tuple[str, ...]
     count: float
     amount: float
+    count_unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -263,12 +274,13 @@ class CommodityMargin:
                 for i, (label, loss) in enumerate(zip(self.scenario_labels, self.scenario_losses))
             ],
             "contributions": [
-                {"instrument": c.instrument, "quantity": c.quantity, "worst_scenario_loss": c.worst_scenario_loss}
+                {"instrument": c.instrument, "quantity": c.quantity, "worst_scenario_loss": c.worst_scenario_loss,
+                 "entered_as": c.entered_as}
                 for c in self.contributions
             ],
             "spreads": [
                 {"kind": s.kind, "name": s.name, "priority": s.priority, "legs": list(s.legs),
-                 "count": s.count, "amount": s.amount}
+                 "count": s.count, "count_unit": s.count_unit, "amount": s.amount}
                 for s in self.spreads
             ],
         })

@@ -317,3 +317,17 @@ def test_light_commands_do_not_import_numba() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1])
     assert out.stdout.strip() == "False"
+
+
+def test_usd_sized_quantities_are_shown_as_entered_and_usd_spread_counts_say_so() -> None:
+    """A coin future entered as -150,000 usd reports qty -1.5788 (contracts) and 'entered -150000 usd';
+    an inter spread counted in USD notional says its count is USD of delta, not spreads."""
+    book = Portfolio.from_positions([("BTC-PERPETUAL", -150_000, "usd"), ("ETH-PERPETUAL", 100_000, "usd")])
+    res = margin(book, MarketSnapshot.from_file(DEMO_MARKET), "crypto-span")
+    btc = res.commodity("BTC")
+    perp = next(c for c in btc.contributions if c.instrument == "BTC-PERPETUAL")
+    assert perp.entered_as == "-150000 usd" and perp.quantity == pytest.approx(-150_000 / 95_010.0, rel=1e-12)
+    assert "(entered -150000 usd)" in res.format_table()
+    inter = [s for c in res.commodities for s in c.spreads if s.kind == "inter"]
+    assert inter and all(s.count_unit == "usd" for s in inter)
+    assert "USD of delta" in res.format_table() and res.to_dict()["combined_commodities"][0]["spreads"][0]["count_unit"] == "usd"

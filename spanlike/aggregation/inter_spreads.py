@@ -98,7 +98,8 @@ def inter_spread_credits(
             credit[c.name] += amount
             formed_by_name[c.name].append(
                 SpreadFormed(kind="inter", name=spread.name, priority=spread.priority, legs=leg_names,
-                             count=f.count, amount=amount)
+                             count=f.count, amount=amount,
+                             count_unit="usd" if spread.delta_basis == "notional_usd" else "")
             )
     return {
         name: (float(capped_credit.py_func(credit[name], inputs[by_name[name]].price_risk)), tuple(formed_by_name[name]))
