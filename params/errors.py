@@ -12,6 +12,8 @@ thing, the value and the fix.
 from __future__ import annotations
 
 __all__ = [
+    "UnknownCommodityError",
+    "FrameUnavailableError",
     "SpanlikeError",
     "InvalidInputError",
     "ImpliedVolatilityError",
@@ -90,3 +92,11 @@ class MissingMarketDataError(MarketDataError, _KeyErrorMessage):
 
 class UnknownAccountError(SpanlikeError, _KeyErrorMessage):
     """An account id is referenced that the input does not define."""
+
+
+class UnknownCommodityError(SpanlikeError, _KeyErrorMessage):
+    """A combined commodity is asked for that a margin result does not hold (a ``KeyError``)."""
+
+
+class FrameUnavailableError(SpanlikeError, ImportError):
+    """pandas (the optional extra ``spanlike[frame]``) is not installed."""

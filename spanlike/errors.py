@@ -17,7 +17,9 @@ from spanlike.params.errors import (
     NumericalError,
     ParameterSetError,
     SpanlikeError,
+    FrameUnavailableError,
     UnknownAccountError,
+    UnknownCommodityError,
     UnknownInstrumentError,
     UnknownParameterSetError,
 )
@@ -37,4 +39,6 @@ __all__ = [
     "MarketDataError",
     "MissingMarketDataError",
     "UnknownAccountError",
+    "UnknownCommodityError",
+    "FrameUnavailableError",
 ]

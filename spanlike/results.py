@@ -18,7 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from spanlike.params.errors import SpanlikeError, _KeyErrorMessage
+from spanlike.params.errors import FrameUnavailableError, UnknownCommodityError
 
 __all__ = [
     "Scenario", "PositionContribution", "SpreadFormed", "SpanComponents", "ExchangeComponents", "VarComponents",
@@ -298,14 +298,6 @@ def _component_property(key: str) -> property:
 for _key in COMPONENT_KEYS:
     setattr(CommodityMargin, _key, _component_property(_key))
 del _key
-
-
-class UnknownCommodityError(SpanlikeError, _KeyErrorMessage):
-    """A combined commodity is asked for that the margin result does not hold (a ``KeyError``)."""
-
-
-class FrameUnavailableError(SpanlikeError, ImportError):
-    """pandas (the optional extra ``spanlike[frame]``) is not installed."""
 
 
 def pandas_module() -> Any:
