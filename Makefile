@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(VENV)/bin/spanlike demo
 
 test: $(STAMP)
+	@$(PY) -m spanlike._numba_cache
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

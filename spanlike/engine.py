@@ -34,7 +34,7 @@ from spanlike.errors import InvalidPositionError
 from spanlike.guards import check_result_finite
 from spanlike.market import MarketSnapshot
 from spanlike.methodology.direction import directional_share, offsetting_delta
-from spanlike.methodology.joint_move import JOINT_LABELS, joint_move_floor, parameter_set_joint_masks
+from spanlike.methodology.joint_move import JOINT_LABELS, joint_move_floor, parameter_set_joint_index
 from spanlike.params.parameter_set import ParameterSet
 from spanlike.portfolio import Portfolio
 from spanlike.results import CommodityMargin, MarginResult, PositionContribution, Scenario, SpreadFormed
@@ -269,22 +269,18 @@ def margin_positions(
 def _joint_move_floor(stages: Sequence[CommodityStage], ps: ParameterSet) -> tuple[float, int]:
     """The joint-move floor (USD) over the account's commodities and its joint scenario index."""
     assert ps.joint_move_floor is not None
-    by_name = parameter_set_joint_masks(ps)
+    by_name = parameter_set_joint_index(ps)
     n = len(stages)
     m_max = max(st.book.scenarios.n_scenarios for st in stages)
     losses = np.zeros((n, m_max))
-    masks = np.zeros((n, m_max), dtype=np.int64)
-    n_scen = np.zeros(n, dtype=np.int64)
+    index = np.stack([by_name[st.book.commodity.name] for st in stages])
     usd = np.zeros(n)
     nov_usd = 0.0
     for i, st in enumerate(stages):
-        m = st.book.scenarios.n_scenarios
-        losses[i, :m] = st.raw_losses
-        masks[i, :m] = by_name[st.book.commodity.name]
-        n_scen[i] = m
+        losses[i, :st.book.scenarios.n_scenarios] = st.raw_losses
         usd[i] = st.book.usd_per_unit
         nov_usd += st.net_option_value * st.book.usd_per_unit
-    floor, key = joint_move_floor.py_func(losses, masks, n_scen, np.ones(n), usd, nov_usd, ps.joint_move_floor.weight)
+    floor, key = joint_move_floor.py_func(losses, index, np.ones(n), usd, nov_usd, ps.joint_move_floor.weight)
     return float(floor), int(key)
 
 

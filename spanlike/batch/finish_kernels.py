@@ -305,8 +305,8 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
         for c in range(n_cc):
             if comp[c, C_PRESENT] != 0.0:
                 nov_usd += comp[c, C_NOV] * cc_f[c, CF_USD_PER_UNIT]
-        floor, joint = joint_move_floor(state, scen_i[:, :, SC_JOINT], cc_i[:, CI_M], comp[:, C_PRESENT],
-                                        cc_f[:, CF_USD_PER_UNIT], nov_usd, glob_f[GF_FLOOR_WEIGHT])
+        floor, joint = joint_move_floor(state, cc_i[:, CI_JOINT:], comp[:, C_PRESENT], cc_f[:, CF_USD_PER_UNIT],
+                                        nov_usd, glob_f[GF_FLOOR_WEIGHT])
         if joint >= 0:
             addon = max(0.0, floor - total)
             total = total + addon

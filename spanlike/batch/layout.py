@@ -9,6 +9,7 @@ compile-time constants.
 from __future__ import annotations
 
 from spanlike.aggregation.methods import BATCH_EXCHANGE, BATCH_SPAN
+from spanlike.methodology.joint_move import JOINT_SLOTS, N_JOINT
 
 # --- row_i columns (one row per universe row) --------------------------------------------------
 RI_CC, RI_TIER, RI_DELIV, RI_OPT, RI_CALL, RI_EXP = 0, 1, 2, 3, 4, 5
@@ -19,7 +20,9 @@ N_RF = 3
 # --- cc_i columns (one row per combined commodity of the universe) -----------------------------
 (CI_METHOD, CI_M, CI_NTIERS, CI_NSPREADS, CI_HAS_DELIV, CI_HAS_SOM, CI_SOM_GROSS, CI_NOV,
  CI_HAS_ROLL, CI_HAS_DSHOCK, CI_NO_MOVE, CI_NEXP, CI_CORR, CI_HAS_MAXOFF) = range(14)
-N_CI = 14
+# The joint-move floor's scenario indices (methodology.joint_move.joint_index_table), one row per commodity.
+CI_JOINT = 14
+N_CI = 14 + N_JOINT * JOINT_SLOTS
 # --- cc_f columns ----------------------------------------------------------------------------------
 (CF_INDEX, CF_UNIT_VALUE, CF_USD_PER_UNIT, CF_DELIV_SPREAD, CF_DELIV_OUTRIGHT, CF_SOM_RATE,
  CF_PNL_OFFSET, CF_MAXOFF, CF_DAMPENER, CF_ROLL_MIN, CF_ROLL_RISK, CF_DS_THRESHOLD, CF_DS_RATE) = range(13)
@@ -27,8 +30,8 @@ N_CF = 13
 # Method codes are the registry's (spanlike.aggregation.methods), so packing and kernels agree.
 METHOD_SPAN, METHOD_EXCHANGE = BATCH_SPAN, BATCH_EXCHANGE
 # --- scen_i[c, j, :] ---------------------------------------------------------------------------
-SC_PAIRED, SC_EXTENDED, SC_PURE_PRICE, SC_SIDE, SC_JOINT = 0, 1, 2, 3, 4
-N_SC = 5
+SC_PAIRED, SC_EXTENDED, SC_PURE_PRICE, SC_SIDE = 0, 1, 2, 3
+N_SC = 4
 # --- spr_i[c, s, :] = [n_legs, tier_pos_0..L-1, side_0..L-1]; spr_f[c, s, :] = [rate, months, ratio_0..L-1]
 # --- inter_i[p, :] = [n_legs, notional, cc_0..L-1, side_0..L-1]; inter_f[p, :] = [credit_rate, ratio_0..L-1]
 # --- glob_i = [has_inter_spreads, has_correlation, n_tiers_max T, has_joint_move_floor];

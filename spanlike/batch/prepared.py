@@ -29,7 +29,7 @@ from spanlike.params.parameter_set import ParameterSet
 from spanlike.aggregation.exchange import exchange_risk_arrays
 from spanlike.risk_arrays.contracts import KIND_CALL, KIND_FUTURE
 from spanlike.aggregation.methods import method_of
-from spanlike.methodology.joint_move import parameter_set_joint_masks
+from spanlike.methodology.joint_move import parameter_set_joint_index
 from spanlike.methodology.scan import no_move_scenario
 from spanlike.methodology.spreads import spread_months
 from spanlike.batch import kernels as K
@@ -200,7 +200,7 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
     exp_t = np.zeros((n_cc, e_max))
     contracts = table.contracts
     cc_index = {r.commodity.name: c for c, r in enumerate(ccs)}
-    joint = parameter_set_joint_masks(ps) if ps.joint_move_floor is not None else None
+    joint = parameter_set_joint_index(ps) if ps.joint_move_floor is not None else None
 
     for c, risk in enumerate(ccs):
         cc = risk.commodity
@@ -239,8 +239,7 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
         pure = ~s.is_extended & (s.vol_shift_rel == 0.0) & (s.vol_shift_abs == 0.0)
         scen_i[c, :m, L.SC_PURE_PRICE] = pure.astype(np.int64)
         scen_i[c, :m, L.SC_SIDE] = s.price_side
-        if joint is not None:
-            scen_i[c, :m, L.SC_JOINT] = joint[cc.name]
+        cc_i[c, L.CI_JOINT:] = joint[cc.name] if joint is not None else -1
         cc_i[c, L.CI_NO_MOVE] = no_move_scenario(price_move=s.price_move_option, price_shift=s.price_shift_abs,
                                                  paired=s.paired)
         cc_i[c, L.CI_CORR] = -1

@@ -35,16 +35,20 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
+from spanlike.params.errors import ParameterSetError
 from spanlike.params.parameter_set import ParameterSet
 from spanlike.risk_arrays._numba import njit_inline
 from spanlike.risk_arrays.grids import scenario_arrays
 from spanlike.risk_arrays.scenarios import ScenarioArrays
 
-__all__ = ["N_JOINT", "JOINT_LABELS", "joint_masks", "parameter_set_joint_masks", "joint_move_floor"]
+__all__ = ["N_JOINT", "JOINT_SLOTS", "JOINT_LABELS", "joint_masks", "parameter_set_joint_masks", "joint_index_table",
+           "parameter_set_joint_index", "joint_move_floor"]
 
 #: Joint scenarios: (price side, vol side) in this order; index k is bit k of a mask.
 JOINT_SCENARIOS: tuple[tuple[int, int], ...] = ((-1, 1), (-1, 0), (-1, -1), (1, 1), (1, 0), (1, -1))
 N_JOINT = len(JOINT_SCENARIOS)
+#: Scenarios one grid may give a joint scenario (its vol moves at one +-1 scan-range point).
+JOINT_SLOTS = 3
 JOINT_LABELS: tuple[str, ...] = tuple(
     f"all underlyings {'down' if p < 0 else 'up'} by their price scan range, "
     f"vol {'up' if v > 0 else ('unchanged' if v == 0 else 'down')}"
@@ -110,18 +114,44 @@ def parameter_set_joint_masks(parameter_set: ParameterSet) -> dict[str, NDArray[
     return dict(zip((cc.name for cc in commodities), joint_masks(arrays)))
 
 
+def joint_index_table(masks: NDArray[np.int64]) -> NDArray[np.int64]:
+    """One commodity's joint scenarios as scenario indices: ``(N_JOINT * JOINT_SLOTS,)``, -1 padded.
+
+    Entry ``k * JOINT_SLOTS + s`` is the ``s``-th scenario of joint scenario ``k`` (ascending), the
+    form the rule reads: a few indices per joint scenario instead of a test of every scenario.
+
+    Raises
+    ------
+    ParameterSetError
+        A joint scenario gathers more than :data:`JOINT_SLOTS` scenarios of one grid.
+    """
+    out = np.full(N_JOINT * JOINT_SLOTS, -1, dtype=np.int64)
+    for k in range(N_JOINT):
+        members = np.flatnonzero(masks & (np.int64(1) << k))
+        if members.size > JOINT_SLOTS:
+            raise ParameterSetError(
+                f"The joint scenario '{JOINT_LABELS[k]}' gathers {members.size} scenarios of one grid; at most "
+                f"{JOINT_SLOTS} are supported. Give the grid one point per vol move at its +-1 scan-range moves."
+            )
+        out[k * JOINT_SLOTS:k * JOINT_SLOTS + members.size] = members
+    return out
+
+
+def parameter_set_joint_index(parameter_set: ParameterSet) -> dict[str, NDArray[np.int64]]:
+    """:func:`joint_index_table` of every combined commodity of a grid-based set, by name."""
+    return {name: joint_index_table(mask) for name, mask in parameter_set_joint_masks(parameter_set).items()}
+
+
 @njit_inline
-def joint_move_floor(losses, masks, n_scen, present, usd_per_unit, option_value_usd, weight):  # type: ignore[no-untyped-def]
+def joint_move_floor(losses, joint_index, present, usd_per_unit, option_value_usd, weight):  # type: ignore[no-untyped-def]
     """The floor and its joint scenario (see module notes).
 
     Parameters
     ----------
     losses : ndarray of float, shape (n_cc, >= max m)
         Scenario losses per combined commodity, settlement currency.
-    masks : ndarray of int, shape (n_cc, >= max m)
-        :func:`joint_masks` per commodity (0 past its scenarios).
-    n_scen : ndarray of int, shape (n_cc,)
-        Scenarios per commodity.
+    joint_index : ndarray of int, shape (n_cc, N_JOINT * JOINT_SLOTS)
+        :func:`joint_index_table` per commodity.
     present : ndarray of float, shape (n_cc,)
         Non-zero where the account holds the commodity.
     usd_per_unit : ndarray of float, shape (n_cc,)
@@ -139,17 +169,18 @@ def joint_move_floor(losses, masks, n_scen, present, usd_per_unit, option_value_
     best = -math.inf
     best_k = -1
     for k in range(N_JOINT):
-        bit = np.int64(1) << k
         total = 0.0
         counted = False
         for c in range(losses.shape[0]):
             if present[c] == 0.0:
                 continue
             worst = -math.inf
-            for j in range(n_scen[c]):
-                if masks[c, j] & bit:
-                    x = losses[c, j]
-                    worst = x if x > worst else worst
+            for s in range(JOINT_SLOTS):
+                j = joint_index[c, k * JOINT_SLOTS + s]
+                if j < 0:
+                    break
+                x = losses[c, j]
+                worst = x if x > worst else worst
             if worst == -math.inf:
                 continue
             total += worst * usd_per_unit[c]
