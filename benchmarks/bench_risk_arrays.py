@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
     parser.add_argument("--sizes", type=int, nargs="*", default=None)
     args = parser.parse_args(argv)
-    sizes = args.sizes or ([1_000, 100_000] if args.quick else [1_000, 100_000, 1_000_000])
+    sizes = args.sizes or ([1_000, 100_000] if args.quick else [1_000, 100_000, 200_000, 1_000_000])
     repeats = 3 if args.quick else 7
     rng = np.random.default_rng(20240617)
 
