@@ -32,7 +32,7 @@ from spanlike.methodology.span_charges import (
     short_option_minimum,
     span_requirement,
 )
-from spanlike.methodology.spreads import flat_delta, form_spread
+from spanlike.methodology.spreads import flat_delta, form_spread, form_two_leg_spread
 from spanlike.methodology.sums import pairwise_sum
 from spanlike.risk_arrays._numba import njit_inline, njit_kernel
 
@@ -85,8 +85,13 @@ def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, com
     n_legs_max = (spr_i.shape[2] - 1) // 2
     for s in range(cc_i[c, CI_NSPREADS]):
         n_legs = spr_i[c, s, 0]
-        count = form_spread(work[W_REM], spr_i[c, s, 1:1 + n_legs], spr_f[c, s, 2:2 + n_legs],
-                            spr_i[c, s, 1 + n_legs_max:1 + n_legs_max + n_legs], n_legs, work[W_TOOK])
+        if n_legs == 2:
+            count, work[W_TOOK, 0], work[W_TOOK, 1] = form_two_leg_spread(
+                work[W_REM], spr_i[c, s, 1], spr_i[c, s, 2], spr_i[c, s, 1 + n_legs_max],
+                spr_i[c, s, 2 + n_legs_max], spr_f[c, s, 2], spr_f[c, s, 3])
+        else:
+            count = form_spread(work[W_REM], spr_i[c, s, 1:1 + n_legs], spr_f[c, s, 2:2 + n_legs],
+                                spr_i[c, s, 1 + n_legs_max:1 + n_legs_max + n_legs], n_legs, work[W_TOOK])
         if count > 0.0:
             for leg in range(n_legs):
                 work[W_CONSUMED, spr_i[c, s, 1 + leg]] += work[W_TOOK, leg]
@@ -197,8 +202,13 @@ def _inter_credits(comp, cc_f, inter_i, inter_f, work):  # type: ignore[no-untyp
             work[W_SCALE, leg] = cc_f[c, CF_INDEX] if notional else 1.0
             work[W_LOCAL, leg] = flat_delta(work[W_AVAIL, c] * work[W_SCALE, leg])
         # The spread's legs are the first n_legs entries of the local ladder (methodology.spreads).
-        count = form_spread(work[W_LOCAL], _LEG_INDEX, inter_f[p, 1:1 + n_legs],
-                            inter_i[p, 2 + n_legs_max:2 + n_legs_max + n_legs], n_legs, work[W_TOOK])
+        if n_legs == 2:
+            count, work[W_TOOK, 0], work[W_TOOK, 1] = form_two_leg_spread(
+                work[W_LOCAL], 0, 1, inter_i[p, 2 + n_legs_max], inter_i[p, 3 + n_legs_max],
+                inter_f[p, 1], inter_f[p, 2])
+        else:
+            count = form_spread(work[W_LOCAL], _LEG_INDEX, inter_f[p, 1:1 + n_legs],
+                                inter_i[p, 2 + n_legs_max:2 + n_legs_max + n_legs], n_legs, work[W_TOOK])
         if count <= 0.0:
             continue
         for leg in range(n_legs):

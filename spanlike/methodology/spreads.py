@@ -24,7 +24,7 @@ from typing import Sequence
 
 from spanlike.risk_arrays._numba import njit_inline
 
-__all__ = ["DELTA_EPS", "DAYS_PER_MONTH", "flat_delta", "form_spread", "spread_months"]
+__all__ = ["DELTA_EPS", "DAYS_PER_MONTH", "flat_delta", "form_spread", "form_two_leg_spread", "spread_months"]
 
 DELTA_EPS = 1e-12
 DAYS_PER_MONTH = 365.25 / 12.0
@@ -40,6 +40,45 @@ def _sign(x):  # type: ignore[no-untyped-def]
 def flat_delta(d):  # type: ignore[no-untyped-def]
     """``d`` with values within :data:`DELTA_EPS` of zero set to zero (a ladder's entries before spreading)."""
     return 0.0 if abs(d) < DELTA_EPS else d
+
+
+@njit_inline
+def _reduced(d, take):  # type: ignore[no-untyped-def]
+    """``d`` moved ``take`` towards zero, snapped to zero within rounding (as in :func:`form_spread`)."""
+    new = d - (1.0 if d > 0.0 else (-1.0 if d < 0.0 else 0.0)) * take
+    return 0.0 if abs(new) < DELTA_EPS * max(1.0, abs(d)) else new
+
+
+@njit_inline
+def form_two_leg_spread(ladder, b0, b1, side0, side1, ratio0, ratio1):  # type: ignore[no-untyped-def]
+    """:func:`form_spread` for two legs (every calendar spread), with the legs as scalars.
+
+    The same rule in the same order of operations, so the same numbers bit for
+    bit (tests/test_methodology_layer.py compares the two on random ladders).
+    The batch kernels call this twin: without the array slices of
+    :func:`form_spread` (each costs the account loop a reference-count pair)
+    and with "forms or not" decided in one branch from the signs, it took the
+    100,000-account pipeline from about 205 to 156 ms on one core.
+
+    Returns
+    -------
+    (count, taken0, taken1) : tuple of float
+        Zeros when it does not form.
+    """
+    d0 = ladder[b0]
+    d1 = ladder[b1]
+    s0 = _sign(d0) * side0
+    s1 = _sign(d1) * side1
+    if (s0 == 0) | (s0 != s1):
+        return 0.0, 0.0, 0.0
+    count = min(abs(d0) / ratio0, abs(d1) / ratio1)
+    if not (count < math.inf) or count <= 0.0:
+        return 0.0, 0.0, 0.0
+    take0 = count * ratio0
+    ladder[b0] = _reduced(d0, take0)
+    take1 = count * ratio1
+    ladder[b1] = _reduced(ladder[b1], take1)  # read again: the two legs may share a bucket
+    return count, take0, take1
 
 
 @njit_inline
