@@ -288,3 +288,22 @@ def test_negative_spread_rate_is_named(tmp_path: Path) -> None:
     spn.write_text(text[:m.start(2)] + "-" + m.group(2) + text[m.end(2):])
     with pytest.raises(InputFileError, match=r"negative.spn.*must be >= 0"):
         margin_file(spn=spn, portfolio=DATA / "margin_book.csv")
+
+
+def test_non_positive_adjustment_rate_is_named(tmp_path: Path) -> None:
+    """Found by fuzzing: adjRate -0.75 margined at a negative maintenance margin."""
+    from spanlike.spn import margin_file
+
+    spn = tmp_path / "adj.spn"
+    spn.write_text((DATA / "margin_book.spn").read_text().replace(
+        "<adjRate><r>1</r><baseR>1</baseR><val>0.750000</val>", "<adjRate><r>1</r><baseR>1</baseR><val>-0.750000</val>", 1))
+    with pytest.raises(InputFileError, match=r"adj.spn'?: combined commodity IDX, adjRate .* is -0.75; .* must be positive"):
+        margin_file(spn=spn, portfolio=DATA / "margin_book.csv")
+
+
+def test_integer_past_int64_is_named_by_every_path(tmp_path: Path) -> None:
+    """Found by fuzzing: a 40-digit cId raised a bare OverflowError."""
+    path = _edit(tmp_path, "options.spn", b"<opt><cId>100</cId>", b"<opt><cId>" + b"9" * 40 + b"</cId>")
+    for parser in ("fast", "regex", "slow"):
+        message = _error(path, parser=parser)
+        assert "options.spn" in message and "cId" in message and "9" * 40 in message, (parser, message)
