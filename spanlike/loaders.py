@@ -45,7 +45,7 @@ import os
 import re
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from spanlike.params.errors import InputFileError
 
@@ -243,7 +243,7 @@ def _bounded_int(text: str) -> int:
     return int(text)
 
 
-def loads_json(text: str, *, source: str, what: str) -> Any:
+def loads_json(text: str, *, source: str, what: str, parse_number: Callable[[str], Any] | None = None) -> Any:
     """Decode JSON text strictly (module docstring).
 
     Parameters
@@ -253,6 +253,10 @@ def loads_json(text: str, *, source: str, what: str) -> Any:
         The file (or a description) for messages.
     what : str
         The kind of input for messages (``"Portfolio"``).
+    parse_number : callable, optional
+        Builds every number (integer or not) from its text, for a reader that
+        keeps the digits as printed (``spanlike reconcile``); integers are
+        still bounded first.
 
     Raises
     ------
@@ -262,8 +266,13 @@ def loads_json(text: str, *, source: str, what: str) -> Any:
         deep to decode.
     """
     try:
+        if parse_number is None:
+            return json.loads(
+                text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_int=_bounded_int
+            )
         return json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_int=_bounded_int
+            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_float=parse_number,
+            parse_int=lambda t: (_bounded_int(t), parse_number(t))[1],
         )
     except json.JSONDecodeError as err:
         raise InputFileError(

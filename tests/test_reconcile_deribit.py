@@ -91,8 +91,8 @@ def test_printed_tolerance() -> None:
     ('{"result": {"margins": {}}}', "reconcile compares one currency's response"),
     ('{"result": {}}', "'margins' is missing"),
     ('{"error": {"code": 13009, "message": "unauthorized"}}', "is an error response"),
-    ('{"result": {"margins": {"btc": {}}, "x": NaN}}', "not a number Deribit prints"),
-    ('{"result": {"margins": {"btc": {}}, "margins": {}}}', "key 'margins' twice"),
+    ('{"result": {"margins": {"btc": {}}, "x": NaN}}', "NaN is not a number JSON allows"),
+    ('{"result": {"margins": {"btc": {}}, "margins": {}}}', "key 'margins' appears twice in one object"),
 ])
 def test_bad_input_exits_2(tmp_path: Path, capsys, content: str, message: str) -> None:
     path = tmp_path / "r.json"

@@ -30,7 +30,6 @@ else the first cell that differs.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -54,19 +53,6 @@ def _number(text: str) -> _Printed:
     x = _Printed(text)
     x.text = text
     return x
-
-
-def _refuse_constant(name: str) -> Any:
-    raise InputFileError(f"The simulate response holds {name}, which is not a number Deribit prints. Check the file.")
-
-
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise InputFileError(f"The simulate response has key {key!r} twice in one object; keep one.")
-        out[key] = value
-    return out
 
 
 def printed_tolerance(theirs: float, text: str | None) -> float:
@@ -209,18 +195,10 @@ def read_simulate_response(path: str) -> dict[str, Any]:
     InputFileError
         Not a file, not JSON, a repeated key, NaN/Infinity, or no ``result`` object.
     """
-    from spanlike.loaders import read_text
+    from spanlike.loaders import loads_json, read_text
 
-    text = read_text(path, what="Simulate response")
-    try:
-        data = json.loads(text, parse_float=_number, parse_int=_number, parse_constant=_refuse_constant,
-                          object_pairs_hook=_pairs)
-    except json.JSONDecodeError as err:
-        raise InputFileError(
-            f"Simulate response {path} is not valid JSON: {err.msg} at line {err.lineno}, column {err.colno}."
-        ) from None
-    except RecursionError:
-        raise InputFileError(f"Simulate response {path} nests too deeply to read. Check the file.") from None
+    data = loads_json(read_text(path, what="Simulate response"), source=path, what="Simulate response",
+                      parse_number=_number)
     result = data.get("result") if isinstance(data, dict) else None
     if isinstance(data, dict) and "error" in data and result is None:
         raise InputFileError(f"Simulate response {path} is an error response ({str(data['error'])[:120]}), not a result.")
