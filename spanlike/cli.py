@@ -111,7 +111,10 @@ def _cmd_margin(args: argparse.Namespace) -> int:
         # A venue method margins the whole account from the venue's own files (e.g. Derive's feeds, SVI).
         if len(args.market) != 1:
             raise _usage(f"{ps.label} margins from one market file of its venue; got {len(args.market)}.")
-        result = venue_margin(portfolio=Path(args.portfolio), market=Path(args.market[0]), parameter_set=ps)
+        import importlib
+
+        module, function = venue_margin.split(":")
+        result = getattr(importlib.import_module(module), function)(portfolio=Path(args.portfolio), market=Path(args.market[0]), parameter_set=ps)
     else:
         portfolio, market, ps = _load_inputs(args)
         result = margin(portfolio, market, ps)

@@ -116,7 +116,8 @@ def _imports(path: Path) -> set[str]:
     ("params", ("spanlike", "risk_arrays")),
     ("risk_arrays", ("spanlike",)),
     ("spanlike/methodology", ("spanlike.batch", "spanlike.spn", "spanlike.efficiency", "spanlike.calibration",
-                              "spanlike.cli", "spanlike.service", "spanlike.engine", "spanlike.aggregation")),
+                              "spanlike.cli", "spanlike.service", "spanlike.engine", "spanlike.aggregation",
+                              "spanlike.venues")),
     ("spanlike/aggregation", ("spanlike.batch", "spanlike.spn", "spanlike.efficiency", "spanlike.calibration",
                               "spanlike.cli", "spanlike.service", "spanlike.engine")),
 ])

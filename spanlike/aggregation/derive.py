@@ -438,6 +438,5 @@ DERIVE = register_method(MarginMethod(
     report_rows=(("derive_worst_loss", "worst scenario loss"), ("derive_contingencies", "contingencies")),
     requirement_with=None,
     batch_code=None,
-    account_margin=lambda **inputs: __import__("spanlike.venues.derive", fromlist=["margin_files"]).margin_files(
-        **inputs),
+    account_margin="spanlike.venues.derive:margin_files",
 ))

@@ -17,7 +17,8 @@ A :class:`MarginMethod` declares
   do not compute it (the batch then refuses the set by name);
 * ``account_margin``: for a venue method whose rules need the venue's own
   inputs (Derive's feeds and SVI surfaces), the function margining a whole
-  account from the venue's files; ``spanlike margin`` calls it.
+  account from the venue's files, named ``"module:function"`` because the
+  venue layer sits above this one; ``spanlike margin`` imports and calls it.
 
 The engine, the report, the batch packing and the efficiency attribution read
 methods from :data:`METHODS` instead of testing the method's name.
@@ -101,8 +102,9 @@ class MarginMethod:
     #: A method whose rules read inputs the engine's books do not carry (a venue's feeds, surfaces and
     #: collateral) margins a whole account from the venue's own files instead:
     #: ``account_margin(portfolio=path, market=path, parameter_set=ps)`` returning a result with
-    #: ``format_table()`` and ``to_dict()``. None: the engine's pipeline margins it.
-    account_margin: Callable[..., Any] | None = None
+    #: ``format_table()`` and ``to_dict()``, named as ``"module:function"`` (imported by the caller,
+    #: so this layer never imports a venue). None: the engine's pipeline margins it.
+    account_margin: str | None = None
 
 
 METHODS: dict[str, MarginMethod] = {}
