@@ -21,7 +21,7 @@ from .derive import (
     DeriveBasisContingency, DeriveCollateral, DeriveMarginFactors, DeriveOtherContingency, DeriveScenario,
     DeriveSection, DeriveSkewScenario, DeriveSkewShock, DeriveVolShock,
 )
-from .cross import CorrelationMatrix, InterSpread, InterSpreadLeg, JointMoveFloor
+from .cross import CorrelationMatrix, CrossOffsets, InterSpread, InterSpreadLeg, JointMoveFloor
 from .grids import DeltaPoint, ExchangeGrid, HistoricalGrid, ScanPoint, SpanGrid, standard_span_points
 from .isolated import (
     FuturesStandardMargin,
@@ -40,7 +40,7 @@ __all__ = [
     "SpanGrid", "ExchangeGrid", "ScanPoint", "DeltaPoint", "standard_span_points",
     "SpanCharges", "Tier", "IntraSpread", "IntraSpreadLeg", "DeliveryCharge", "ShortOptionMinimum",
     "ExchangeAddOns", "RollShock", "DeltaShock",
-    "InterSpread", "InterSpreadLeg", "CorrelationMatrix", "JointMoveFloor",
+    "InterSpread", "InterSpreadLeg", "CorrelationMatrix", "JointMoveFloor", "CrossOffsets",
     "IsolatedMargin", "UnderlyingStandardMargin", "OptionStandardMargin", "FuturesStandardMargin",
     "HistoricalGrid", "VarModel", "ScenarioSet", "StressComponent",
     "LiquidityCharge", "SizeLadder", "SquareRootImpact", "LadderStep",

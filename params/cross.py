@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 
 from .base import FrozenModel
 
-__all__ = ["InterSpreadLeg", "InterSpread", "CorrelationMatrix", "JointMoveFloor"]
+__all__ = ["InterSpreadLeg", "InterSpread", "CorrelationMatrix", "JointMoveFloor", "CrossOffsets"]
 
 
 class InterSpreadLeg(FrozenModel):
@@ -130,3 +130,25 @@ class JointMoveFloor(FrozenModel):
     """
 
     weight: Annotated[float, Field(gt=0.0, le=1.0, strict=True)] = 1.0
+
+
+class CrossOffsets(FrozenModel):
+    """Which positions the cross level's offsets are measured on (methodology 6.3).
+
+    ``positions = "all"`` (the default, and the CME rule a SPAN file states)
+    reads inter-commodity credits and correlation offsets from every position
+    of each combined commodity. ``"delta_one"`` reads them from the account's
+    futures and perpetuals only: credits and the correlation offset are
+    computed on that sub-book as on a futures-only account, each commodity's
+    share of the offset is capped at its own requirement, and the joint-move
+    floor lies under the result. An option then diversifies within its
+    underlying but not across, so buying one can never raise the account's
+    requirement by more than its value; futures-only accounts margin exactly
+    as under ``"all"``.
+
+    Attributes
+    ----------
+    positions : {"all", "delta_one"}
+    """
+
+    positions: Literal["all", "delta_one"] = "all"

@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 from .base import FrozenModel
 from .charges import ExchangeAddOns, SpanCharges
 from .derive import DeriveSection
-from .cross import CorrelationMatrix, InterSpread, JointMoveFloor
+from .cross import CorrelationMatrix, CrossOffsets, InterSpread, JointMoveFloor
 from .grids import ExchangeGrid, Grid, HistoricalGrid, SpanGrid
 from .isolated import IsolatedSection
 from .liquidity import LiquidityCharge
@@ -177,6 +177,7 @@ class ParameterSet(FrozenModel):
     inter_spreads: tuple[InterSpread, ...] = ()
     correlation: CorrelationMatrix | None = None
     joint_move_floor: JointMoveFloor | None = None  # cross-level floor (params.cross, methodology 6.2)
+    cross_offsets: CrossOffsets = CrossOffsets()  # positions the offsets read (params.cross, methodology 6.3)
     margin_relation: MarginRelation = MarginRelation()
     isolated: IsolatedSection = None  # standard per-position rules (params.isolated), the efficiency baseline
     var_model: VarModel | None = None  # joint historical scenarios: selects the VaR/ES model (params.var_model)
@@ -225,6 +226,11 @@ class ParameterSet(FrozenModel):
                             f"scan points of {cc.name} have no price_fraction +1 and -1; add those points or "
                             "remove the joint_move_floor section"
                         )
+        if self.cross_offsets.positions == "delta_one" and self.joint_move_floor is None:
+            raise ValueError(
+                "cross_offsets positions = 'delta_one' reads offsets from futures and perpetuals only and relies "
+                "on the joint-move floor under the result: add a [joint_move_floor] section or use positions = 'all'"
+            )
         if self.correlation is not None:
             for name in self.correlation.combined_commodities:
                 if name not in known:

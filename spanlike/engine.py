@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from spanlike import params as params_pkg
 from spanlike.aggregation.commodity_book import CommodityBook
-from spanlike.aggregation.correlation import correlated_total
+from spanlike.aggregation.correlation import correlated_total, shared_offset_total
 from spanlike.aggregation.inter_spreads import InterSpreadInput, inter_spread_credits
 from spanlike.aggregation.methods import CommodityStage, method_of
 from spanlike.aggregation.var_model import VarCommodity, joint_measure_usd
@@ -186,18 +186,29 @@ def margin_positions(
     keep = q != 0.0
     r, q = r[keep], q[keep]
     ps = universe.parameter_set
+    # Offsets read from every position, or (cross_offsets positions = "delta_one") from the
+    # futures and perpetuals only: an option then cannot move an offset across underlyings.
+    delta_one = cross_commodity and ps.cross_offsets.positions == "delta_one"
     stages: list[CommodityStage] = []
+    sub_stages: list[CommodityStage | None] = []
     for c_index, risk in enumerate(universe.commodities):
         mine = universe.row_commodity[r] == c_index
         if not mine.any():
             continue
         order = np.argsort(r[mine], kind="stable")
         book = commodity_book(universe, risk, r[mine][order], q[mine][order])
-        stages.append(method_of(risk.commodity.method).stage(book, ps))
+        stage = method_of(risk.commodity.method).stage(book, ps)
+        stages.append(stage)
+        if delta_one:
+            sub_stages.append(_sub_book_stage(universe, risk, stage, r[mine][order], q[mine][order]))
     directions = [_direction(st) for st in stages]
+    shared = delta_one and any(sub is not st for sub, st in zip(sub_stages, stages))
+    offering = [(sub, _direction(sub) if sub is not None else 0.0) for sub in sub_stages] if shared else list(
+        zip(stages, directions))
 
     credits: dict[str, tuple[float, tuple[SpreadFormed, ...]]] = {}
-    credited = [(st, w) for st, w in zip(stages, directions) if method_of(st.book.commodity.method).takes_inter_credit]
+    credited = [(st, w) for st, w in offering
+                if st is not None and method_of(st.book.commodity.method).takes_inter_credit]
     if cross_commodity and ps.inter_spreads and len(credited) >= 2:
         # A commodity's delta offsets another's only where it points the way its scenario losses do.
         inputs = [
@@ -232,11 +243,21 @@ def margin_positions(
         offset = float(sum(k_usd)) - total
     else:
         # Directional components from the scenario losses, not the sign of net delta (methodology 6.1).
-        directional = [c.direction * c.price_risk * c.usd_per_unit for c in commodities]
-        total, offset = correlated_total(
-            names=[c.name for c in commodities], requirement_usd=[k - l for k, l in zip(k_usd, liq_usd)],
-            directional_usd=directional, correlation=ps.correlation if cross_commodity else None,
-        )
+        names = [c.name for c in commodities]
+        k_cross = [k - l for k, l in zip(k_usd, liq_usd)]
+        if shared:
+            # The offset of the futures and perpetuals, shared out and capped per commodity (methodology 6.3).
+            k_sub, s_sub = _sub_book_inputs(offering, credits)
+            _, offset_sub = correlated_total(names=names, requirement_usd=k_sub, directional_usd=s_sub,
+                                             correlation=ps.correlation)
+            total, offset = shared_offset_total(names=names, requirement_usd=k_cross, sub_requirement_usd=k_sub,
+                                                sub_offset_usd=offset_sub, correlation=ps.correlation)
+        else:
+            directional = [c.direction * c.price_risk * c.usd_per_unit for c in commodities]
+            total, offset = correlated_total(
+                names=names, requirement_usd=k_cross, directional_usd=directional,
+                correlation=ps.correlation if cross_commodity else None,
+            )
         if cross_commodity and ps.joint_move_floor is not None and len(stages) >= 2:
             floor, key = _joint_move_floor(stages, ps)
             if key >= 0:
@@ -264,6 +285,46 @@ def margin_positions(
     )
     check_result_finite(result)
     return result
+
+
+def _sub_book_stage(
+    universe: UniverseRisk, risk: CommodityRisk, stage: CommodityStage, rows: NDArray[np.intp],
+    quantity: NDArray[np.float64],
+) -> CommodityStage | None:
+    """The stage of a commodity's futures and perpetuals alone (methodology 6.3).
+
+    ``stage`` itself when the commodity holds no option (the sub-book is the book), None when it
+    holds nothing but options.
+    """
+    linear = ~stage.book.is_option
+    if linear.all():
+        return stage
+    if not linear.any():
+        return None
+    return method_of(risk.commodity.method).stage(
+        commodity_book(universe, risk, rows[linear], quantity[linear]), universe.parameter_set)
+
+
+def _sub_book_inputs(
+    offering: Sequence[tuple[CommodityStage | None, float]],
+    credits: dict[str, tuple[float, tuple[SpreadFormed, ...]]],
+) -> tuple[list[float], list[float]]:
+    """Requirements (USD, without liquidity add-ons) and directional components of the sub-books.
+
+    A commodity without futures or perpetuals brings 0 and 0: it offers no offset.
+    """
+    k_sub: list[float] = []
+    s_sub: list[float] = []
+    for sub, w in offering:
+        if sub is None:
+            k_sub.append(0.0)
+            s_sub.append(0.0)
+            continue
+        record, requirement = sub.finish(credits.get(sub.book.commodity.name, (0.0, ()))[0])
+        usd = sub.book.usd_per_unit
+        k_sub.append((requirement - record.liquidity_charge) * usd)
+        s_sub.append(w * sub.price_risk * usd)
+    return k_sub, s_sub
 
 
 def _joint_move_floor(stages: Sequence[CommodityStage], ps: ParameterSet) -> tuple[float, int]:

@@ -30,7 +30,7 @@ def test_demo_files_exist_and_margin():
     for path in (FILES.portfolio, FILES.market, FILES.history):
         assert path.is_file(), path
     result = spanlike.margin(FILES.portfolio, FILES.market, "crypto-span")
-    assert result.initial_margin_usd == pytest.approx(61_205.56, abs=0.005)
+    assert result.initial_margin_usd == pytest.approx(65_126.86, abs=0.005)
 
 
 def test_what_if_one_call_equals_the_plumbing_and_the_engine():

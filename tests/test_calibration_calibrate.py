@@ -128,17 +128,17 @@ def test_metadata_version_and_provenance() -> None:
     ps = calibrate_parameter_set(history=h, base=CRYPTO_SPAN, method="es", confidence=0.99, mpor_days=1)
     md = ps.metadata
     assert md.name == "crypto-span"
-    assert md.version == "2026.11.1+cal.20240410"
+    assert md.version == "2026.12.1+cal.20240410"
     assert md.as_of == dt.date(2024, 4, 10)  # 2024-01-01 + 100 days
     prov = md.provenance
-    assert prov["calibration.base_set"] == "crypto-span@2026.11.1"
+    assert prov["calibration.base_set"] == "crypto-span@2026.12.1"
     assert prov["calibration.confidence"] == "0.99" and prov["calibration.filtered"] == "false"
     assert prov["calibration.mpor"] == "1 days (overlapping windows)"
     assert "2024-01-01..2024-04-10, 101 daily bars" in prov["data"]
     assert prov["calibration.apc"] == "none"
     assert prov["spreads"] == CRYPTO_SPAN.metadata.provenance["spreads"]  # untouched keys kept
     again = calibrate_parameter_set(history=h, base=ps, method="es", confidence=0.99, mpor_days=1)
-    assert again.metadata.version == "2026.11.1+cal.20240410.2"
+    assert again.metadata.version == "2026.12.1+cal.20240410.2"
     named = calibrate_parameter_set(
         history=h, base=CRYPTO_SPAN, method="es", confidence=0.99, mpor_days=1, name="my-span", version="7"
     )
@@ -213,7 +213,7 @@ def test_bad_arguments_raise_typed_errors(kwargs: dict, message: str) -> None:
 
 
 def test_history_without_the_sets_underlyings() -> None:
-    with pytest.raises(InvalidInputError, match=r"No combined commodity of crypto-span@2026.11.1 has its underlying"):
+    with pytest.raises(InvalidInputError, match=r"No combined commodity of crypto-span@2026.12.1 has its underlying"):
         calibrate_parameter_set(history=_history({"DOGE": MOVES}), base=CRYPTO_SPAN, method="var", confidence=0.99, mpor_days=1)
 
 
@@ -232,7 +232,7 @@ def test_intraday_recalibration_bumps_a_datetime_version() -> None:
     h = _history({"BTC": MOVES / 10}, start="2024-05-01T00:00:00", step_s=3600)
     ps = recalibrate_intraday(history=h, base=CRYPTO_SPAN, method="var", confidence=0.99, mpor_bars=1)
     assert ps.commodity("BTC").grid.price_scan_range == pytest.approx(0.02, abs=1e-12)
-    assert ps.metadata.version == "2026.11.1+cal.20240505T0400Z"  # 100 hours after 2024-05-01 00:00
+    assert ps.metadata.version == "2026.12.1+cal.20240505T0400Z"  # 100 hours after 2024-05-01 00:00
     assert ps.metadata.as_of == dt.date(2024, 5, 5)
     assert ps.metadata.provenance["calibration.mpor"] == "1 bars (overlapping windows)"
     with pytest.raises(InvalidInputError, match="recalibrate_intraday takes intraday bars"):
@@ -268,7 +268,7 @@ def test_shared_btc_eth_histories_calibrate_and_round_trip(tmp_path: Path) -> No
     assert 0.08 < btc < 0.16
     assert btc < eth < 0.25
     assert back.metadata.as_of == dt.date(2026, 8, 17)
-    assert back.metadata.version == "2026.11.1+cal.20260817"
+    assert back.metadata.version == "2026.12.1+cal.20260817"
     corr = back.correlation
     assert corr is not None
     m = corr.as_array()

@@ -310,7 +310,7 @@ def test_build_from_synthetic_history_matches_hand_moves() -> None:
     assert s.price_moves[-1][0] == pytest.approx(closes[-1, 0] / closes[-3, 0] - 1, rel=1e-12)
     assert [cc.method for cc in ps.combined_commodities] == ["var"] * 5
     assert ps.inter_spreads == () and ps.correlation is None
-    assert ps.metadata.name == "crypto-span-var" and ps.metadata.version == "2026.11.1+var.20241231"
+    assert ps.metadata.name == "crypto-span-var" and ps.metadata.version == "2026.12.1+var.20241231"
     assert ps.margin_relation == params.load("crypto-span").margin_relation
     # the set round-trips through TOML and margins the demo book
     assert params.from_mapping(__import__("tomllib").loads(params.dumps_toml(ps))) == ps

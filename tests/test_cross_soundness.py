@@ -9,8 +9,9 @@ References:
   losses, recomputed by hand in the test: joint loss = sum of each
   commodity's loss at the same scenario, in USD);
 * properties over random option books under every bundled set: a long
-  option never adds more initial margin than its value per underlying
-  (and across underlyings on the swept flip of the demo book); the cross
+  option never adds more initial margin than its value, per underlying and
+  across underlyings (deribit-style: plus its extended-move dampener, a
+  step in the venue's rule); the cross
   requirement is at least the joint-move floor and at most the sum of the
   stand-alone requirements; credits form only between opposite scenario
   directions, for a book and its mirror alike; linear books keep the
@@ -18,11 +19,12 @@ References:
 * batch kernels equal the engine on books where direction and floor matter.
 
 Across underlyings the long-option bound is not a property of SPAN-style
-credits and correlation offsets: they measure how much a commodity offsets
-another by its net delta and its loss-side price risk, and a bought option
-that hedges one leg can shrink both by more than its value (about 11 in
-1,500 random crypto-span books; see docs/methodology.md 6.3). The floor and
-the per-underlying margin keep the bound exactly.
+credits and correlation offsets read from every position: they measure how
+much a commodity offsets another by its net delta and its loss-side price
+risk, and a bought option that hedges one leg can shrink both by more than
+its value (11 in 1,500 random books under crypto-span 2026.11.1). Since
+2026.12.1 crypto-span reads them from futures and perpetuals only
+(docs/methodology.md 6.3), and the bound holds across underlyings too.
 
 Tolerances: 1e-12 relative where the test recomputes the engine's own sums;
 1e-9 relative (1e-6 USD absolute) for inequalities between margins of
@@ -58,6 +60,9 @@ DEMO_BOOK = Path(str(DATA / "demo_portfolio.csv"))
 DEMO_MARKET = Path(str(DATA / "demo_market.json"))
 LONG_CALL = "ETH-26MAR27-3400-C"
 SETS = ("crypto-span", "deribit-style")
+# Sets with inter-commodity spreads: today's crypto-span (offsets from futures and perpetuals), and the
+# version before it (offsets from every position), kept loadable to compare.
+CREDIT_SETS = ("crypto-span", "crypto-span@2026.11.1")
 REL = 1e-9
 ABS_USD = 1e-6
 # Examples per property: 60 in `make test`; SPANLIKE_PROPERTY_EXAMPLES=2000 for a long run.
@@ -215,7 +220,7 @@ def engines() -> dict[str, PreparedEngine]:
 def _engines() -> dict[str, PreparedEngine]:
     market = MarketSnapshot.from_file(DEMO_MARKET)
     out = {}
-    for name in SETS:
+    for name in SETS + CREDIT_SETS[1:]:
         ps = params.load(name)
         names = [n for n in sorted(market.quotes)
                  if ps.commodity_for(underlying=n.split("-")[0], settlement_currency=n.split("-")[0]) is not None
@@ -259,6 +264,35 @@ def _value_usd(engine: PreparedEngine, row: int, qty: float) -> float:
     return float(qty * (table.mark_value[row] + tick) * usd)
 
 
+def _dampener_allowance_usd(engine: PreparedEngine, row: int) -> float:
+    """What an exchange-style extended-move dampener can add beyond an option's value (USD of IM).
+
+    Deribit's rule counts an extended-move loss of at most the dampener as 0 and a larger one whole:
+    a bought option that lifts such a loss over the threshold raises the requirement by up to its
+    value plus the dampener (a step of the venue's published rule, kept for fidelity)."""
+    ps = engine.parameter_set
+    risk = engine.universe.commodities[int(engine.universe.row_commodity[row])]
+    dampener = getattr(ps.commodity(risk.commodity.name).grid, "extended_dampener", 0.0)
+    return ps.margin_relation.im_factor * dampener
+
+
+def _bought_option_adds(engine: PreparedEngine, rng: np.random.Generator, k: int, size: float,
+                        cross: bool) -> tuple[float, float]:
+    """(IM added, the bought option's value plus the dampener allowance), USD, on a random book."""
+    rows, qty = _random_rows(engine, rng, k)
+    option = int(rng.choice(_option_rows(engine)))
+    before = _margin(engine, rows, qty, cross=cross)
+    if option in rows.tolist():
+        after_qty = qty.copy()
+        after_qty[rows.tolist().index(option)] += size
+        after = _margin(engine, rows, after_qty, cross=cross)
+    else:
+        order = np.argsort(np.append(rows, option), kind="stable")
+        after = _margin(engine, np.append(rows, option)[order], np.append(qty, size)[order], cross=cross)
+    bound = _value_usd(engine, option, size) + _dampener_allowance_usd(engine, option)
+    return after.initial_margin_usd - before.initial_margin_usd, bound
+
+
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), name=st.sampled_from(SETS), k=st.integers(1, 14),
        size=st.floats(0.01, 50.0))
@@ -266,23 +300,33 @@ def test_a_long_option_never_adds_more_than_its_value_per_underlying(seed: int, 
                                                                     size: float) -> None:
     """Per combined commodity (portfolio margin per underlying) a bought option raises every scenario
     loss by at most its value and the net option value by exactly its value, so the requirement
-    rises by at most its value. (Across underlyings see test_long_calls_sweep_* and the module notes
-    on what SPAN-style credits and offsets cannot promise.)"""
-    engines = _engines()
-    engine = engines[name]
-    rng = np.random.default_rng(seed)
-    rows, qty = _random_rows(engine, rng, k)
-    option = int(rng.choice(_option_rows(engine)))
-    before = _margin(engine, rows, qty, cross=False)
-    if option in rows.tolist():
-        after_qty = qty.copy()
-        after_qty[rows.tolist().index(option)] += size
-        after = _margin(engine, rows, after_qty, cross=False)
-    else:
-        order = np.argsort(np.append(rows, option), kind="stable")
-        after = _margin(engine, np.append(rows, option)[order], np.append(qty, size)[order], cross=False)
-    added = after.initial_margin_usd - before.initial_margin_usd
-    assert _le(added, _value_usd(engine, option, size)), (added, _value_usd(engine, option, size))
+    rises by at most its value (plus, under deribit-style, the dampener's step)."""
+    added, bound = _bought_option_adds(_engines()[name], np.random.default_rng(seed), k, size, cross=False)
+    assert _le(added, bound), (added, bound)
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), name=st.sampled_from(SETS), k=st.integers(1, 20),
+       size=st.floats(0.01, 50.0))
+def test_a_long_option_never_adds_more_than_its_value_across_underlyings(seed: int, name: str, k: int,
+                                                                        size: float) -> None:
+    """The account's cross-margined IM: the commodities' requirements rise by at most the option's
+    value (test above), crypto-span's offsets are read from futures and perpetuals only, so the option
+    cannot shrink them, each commodity's share is capped at its own requirement (a max(K - d, 0) rises
+    by at most what K does), and the joint-move floor rises by at most the value (its joint loss by
+    at most the value, net option value by exactly it)."""
+    added, bound = _bought_option_adds(_engines()[name], np.random.default_rng(seed), k, size, cross=True)
+    assert _le(added, bound), (added, bound)
+
+
+def test_the_book_where_offsets_from_every_position_broke_the_bound() -> None:
+    """Found by the property above on crypto-span 2026.11.1 (offsets from every position): one bought
+    option raised IM by 4,021 USD, half again its value of 2,680 USD. Today's crypto-span keeps the bound."""
+    for name, breaks in (("crypto-span@2026.11.1", True), ("crypto-span", False)):
+        rng = np.random.default_rng(1164)
+        k, size = int(rng.integers(2, 20)), float(rng.uniform(0.01, 50))
+        added, bound = _bought_option_adds(_engines()[name], rng, k, size, cross=True)
+        assert _le(added, bound) is not breaks, (name, added, bound)
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -304,26 +348,39 @@ def test_cross_requirement_between_joint_floor_and_sum(seed: int, name: str,
         assert cross.joint_move_floor_usd == pytest.approx(max(0.0, worst - nov), rel=1e-12, abs=1e-9)
 
 
-def _credit_pairs_oppose(res: MarginResult) -> None:
-    by_name = {c.name: c for c in res.commodities}
+def _credit_pairs_oppose(res: MarginResult, offering: dict[str, float]) -> None:
+    """Every inter spread that credits something pairs legs whose offering directions oppose."""
     for c in res.commodities:
         for spread in c.spreads:
             if spread.kind != "inter" or spread.amount <= 0.0:
                 continue
-            legs = [by_name[leg.split(" (")[0]] for leg in spread.legs]
-            signs = {np.sign(leg.direction) for leg in legs}
-            assert signs == {-1.0, 1.0}, (spread.name, [(leg.name, leg.direction) for leg in legs])
+            legs = [leg.split(" (")[0] for leg in spread.legs]
+            signs = {np.sign(offering[leg]) for leg in legs}
+            assert signs == {-1.0, 1.0}, (spread.name, [(leg, offering[leg]) for leg in legs])
+
+
+def _offering_directions(engine: PreparedEngine, rows: np.ndarray, qty: np.ndarray) -> dict[str, float]:
+    """The direction each commodity offers offsets in: its scenario losses' share under "all"; under
+    "delta_one" (crypto-span since 2026.12.1) the sign of its futures' and perpetuals' net delta,
+    recomputed here from those positions alone (0 without any)."""
+    if engine.parameter_set.cross_offsets.positions == "all":
+        return {c.name: c.direction for c in _margin(engine, rows, qty).commodities}
+    table = engine.universe.table
+    linear = np.array([not table.instruments[r].is_option for r in rows], dtype=bool)
+    out = {c.name: 0.0 for c in _margin(engine, rows, qty).commodities}
+    if linear.any():
+        out.update({c.name: float(np.sign(c.net_delta))
+                    for c in _margin(engine, rows[linear], qty[linear], cross=False).commodities})
+    return out
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), k=st.integers(2, 20))
-def test_book_and_mirror_credit_only_opposite_directions(seed: int,
-                                                         k: int) -> None:
-    engines = _engines()
-    engine = engines["crypto-span"]  # the bundled set with inter-commodity spreads
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(2, 20), name=st.sampled_from(CREDIT_SETS))
+def test_book_and_mirror_credit_only_opposite_directions(seed: int, k: int, name: str) -> None:
+    engine = _engines()[name]
     rows, qty = _random_rows(engine, np.random.default_rng(seed), k)
-    _credit_pairs_oppose(_margin(engine, rows, qty))
-    _credit_pairs_oppose(_margin(engine, rows, -qty))
+    for q in (qty, -qty):
+        _credit_pairs_oppose(_margin(engine, rows, q), _offering_directions(engine, rows, q))
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
@@ -342,6 +399,11 @@ def test_linear_books_keep_the_delta_sign_rule(seed: int, k: int) -> None:
     qty = rng.normal(size=rows.size) * 10.0 ** rng.integers(-1, 2, size=rows.size)
     res = _margin(engine, rows, qty)
     mirror = _margin(engine, rows, -qty)
+    # Offsets read from futures and perpetuals (2026.12.1) change nothing on such a book: bit for bit
+    # what the version reading every position (2026.11.1) gives, same instruments, same arrays.
+    before = _margin(_engines()["crypto-span@2026.11.1"], rows, qty)
+    assert (res.initial_margin_usd, res.correlation_offset_usd) == (before.initial_margin_usd,
+                                                                    before.correlation_offset_usd)
     for c, m in zip(res.commodities, mirror.commodities):
         assert c.direction == np.sign(c.net_delta), (c.name, c.direction, c.net_delta)
         assert m.direction == -c.direction
@@ -378,10 +440,17 @@ def test_batch_equals_engine_where_direction_and_floor_matter(engines: dict[str,
     book, without, _ = demo
     pair = Portfolio.from_positions([("BTC-25DEC26-80000-P", -10.0), ("ETH-25DEC26-4000-C", -200.0)])
     longs = Portfolio.from_positions([("BTC-PERPETUAL", 500_000.0, "usd"), ("ETH-PERPETUAL", 300_000.0, "usd")])
-    accounts = _book_of(engine, [book, without, pair, longs])
+    # A credited perpetual pair whose ETH leg also sold puts: both lose on a crash, the floor binds.
+    hedged = Portfolio.from_positions([("BTC-PERPETUAL", 1_000_000.0, "usd"), ("ETH-PERPETUAL", -600_000.0, "usd"),
+                                       ("ETH-25DEC26-3000-P", -300.0)])
+    accounts = _book_of(engine, [book, without, pair, longs, hedged])
     result = margin_batch(engine, accounts)
-    # The cases matter: the floor binds somewhere, and a credit the delta-sign rule gave is refused.
-    assert (result.joint_move_addon_usd > 0.0).any()
+    # The cases matter: the floor binds, a sub-book credit forms, and a credit the delta-sign rule gave
+    # is refused.
+    assert result.joint_move_addon_usd[4] > 0.0
+    hedged_result = margin_positions(engine.universe, rows=accounts.positions("book-4")[0].astype(np.intp),
+                                     quantity=accounts.positions("book-4")[1])
+    assert hedged_result.inter_spread_credit_usd > 0.0 and hedged_result.joint_move_addon_usd > 0.0
     assert margin_positions(engine.universe, rows=accounts.positions("book-1")[0].astype(np.intp),
                             quantity=accounts.positions("book-1")[1]).inter_spread_credit_usd == 0.0
     assert_batch_equals_reference(engine, accounts)
@@ -392,5 +461,8 @@ def test_batch_equals_engine_where_direction_and_floor_matter(engines: dict[str,
         accounts=[f"r{i}" for i in range(len(random_accounts))], offsets=offsets.tolist(),
         rows=np.concatenate([r for r, _ in random_accounts]).tolist(),
         quantity=np.concatenate([q for _, q in random_accounts]).tolist(), n_rows=engine.packed.n_rows)
-    assert (margin_batch(engine, random_book).joint_move_addon_usd > 0.0).any()
     assert_batch_equals_reference(engine, random_book)
+    # And under the version that read offsets from every position (batch and engine agree there too).
+    old = engines["crypto-span@2026.11.1"]
+    assert (margin_batch(old, random_book).joint_move_addon_usd > 0.0).any()
+    assert_batch_equals_reference(old, random_book)

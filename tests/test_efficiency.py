@@ -166,8 +166,20 @@ def test_calendar_spread_savings_are_scenario_netting_less_the_intra_charge() ->
         assert r.attribution.line(key).savings_im_usd == 0.0
 
 
-def test_btc_eth_pair_saves_through_inter_credits_and_correlation() -> None:
+def test_an_option_pair_gets_no_cross_offset_under_today_crypto_span() -> None:
+    """Since crypto-span 2026.12.1 offsets across underlyings read futures and perpetuals only
+    (methodology 6.3): two short options on BTC and ETH margin at the sum of their requirements,
+    the cross level equals the portfolio level and every cross-level line saves 0."""
     r = _report(PAIR)
+    cross, pf = r.levels.cross, r.levels.portfolio
+    for line in ("inter_commodity_credits", "correlation_offsets", "joint_move_floor"):
+        assert r.attribution.line(line).savings_im_usd == 0.0, line
+    assert cross.initial_margin_usd == pytest.approx(pf.initial_margin_usd, rel=REL)
+
+
+def test_btc_eth_pair_saves_through_inter_credits_and_correlation() -> None:
+    """The same pair under crypto-span 2026.11.1, which read offsets from every position."""
+    r = _report(PAIR, params.load("crypto-span@2026.11.1"))
     cross, pf = r.levels.cross, r.levels.portfolio
     btc, eth = cross.commodity("BTC"), cross.commodity("ETH")
     assert np.sign(btc.net_delta) == -np.sign(eth.net_delta)  # short put (long delta) vs short call

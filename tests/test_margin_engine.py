@@ -297,14 +297,19 @@ def test_deribit_perpetual_and_future_through_the_api(demo) -> None:
 def test_json_with_inter_commodity_credits(demo, capsys) -> None:
     """Credits used to leak numpy scalars into to_dict (json.dumps then failed)."""
     _, market = demo
-    book = Portfolio.from_positions([("BTC-25DEC26-80000-P", -5.0), ("ETH-25DEC26-4000-C", -60.0)])
+    futures = [("BTC-PERPETUAL", 200_000.0, "usd"), ("ETH-PERPETUAL", -150_000.0, "usd")]
+    book = Portfolio.from_positions(futures + [("BTC-25DEC26-80000-P", -5.0), ("ETH-25DEC26-4000-C", -60.0)])
     r = margin(book, market, "crypto-span")
     assert r.inter_spread_credit_usd > 0.0
     text = json.dumps(r.to_dict(), allow_nan=False)
     assert '"short_option_minimum_binding": false' in text or '"short_option_minimum_binding": true' in text
-    # the correlation offset works on the price risk the credit left (no double count)
+    # crypto-span reads credits from the futures and perpetuals alone (methodology 6.3): each commodity's
+    # credit is the futures-only book's, within that book's price risk (the correlation offset works on
+    # the price risk the credit left, no double count)
+    alone = margin(Portfolio.from_positions(futures), market, "crypto-span")
     for c in r.commodities:
-        assert c.inter_spread_credit <= c.price_risk + 1e-12
+        assert c.inter_spread_credit == alone.commodity(c.name).inter_spread_credit
+        assert c.inter_spread_credit <= alone.commodity(c.name).price_risk + 1e-12
 
 
 def test_light_commands_do_not_import_numba() -> None:

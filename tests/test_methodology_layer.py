@@ -56,8 +56,8 @@ def _file_like_set() -> params.ParameterSet:
     span.update(intra_spreads=[], delivery=None, short_option_minimum=None)
     cc.update(name="IDX_USD", underlying="IDX", settlement="linear", settlement_currency="USD", grid=grid, span=span)
     data = dict(base)
-    data.update(combined_commodities=[cc], inter_spreads=[], correlation=None, joint_move_floor=None, isolated=None,
-                margin_relation={"mm_factor": 1.0, "im_factor": 1.0})
+    data.update(combined_commodities=[cc], inter_spreads=[], correlation=None, joint_move_floor=None,
+                cross_offsets={"positions": "all"}, isolated=None, margin_relation={"mm_factor": 1.0, "im_factor": 1.0})
     return params.from_mapping(data, source="the futures.spn fixture's grid")
 
 

@@ -13,9 +13,10 @@ from typing import Sequence
 import numpy as np
 
 from spanlike.methodology.correlation import correlated_total as correlated_total_rule
+from spanlike.methodology.correlation import shared_offset_total as shared_offset_total_rule
 from spanlike.params.cross import CorrelationMatrix
 
-__all__ = ["correlated_total"]
+__all__ = ["correlated_total", "shared_offset_total"]
 
 
 def correlated_total(
@@ -57,5 +58,49 @@ def correlated_total(
         np.ascontiguousarray(k[inside]), np.asarray(directional_usd, dtype=np.float64)[inside],
         np.array([order[names[i]] for i in inside], dtype=np.int64), correlation.as_array(), n,
         float(k[outside].sum()), np.zeros((3, max(n * n, 1))),
+    )
+    return float(total), plain_sum - float(total)
+
+
+def shared_offset_total(
+    *,
+    names: Sequence[str],
+    requirement_usd: Sequence[float],
+    sub_requirement_usd: Sequence[float],
+    sub_offset_usd: float,
+    correlation: CorrelationMatrix | None,
+) -> tuple[float, float]:
+    """Total and offset (USD) with the offset measured on the futures-and-perpetuals sub-book.
+
+    Applies :func:`spanlike.methodology.correlation.shared_offset_total` to the
+    commodities of the matrix; the others are added without offset.
+
+    Parameters
+    ----------
+    names : sequence of str
+    requirement_usd : sequence of float
+        Whole-book ``K_i >= 0``.
+    sub_requirement_usd : sequence of float
+        Sub-book requirements, ``>= 0`` (0 for a commodity without futures or perpetuals).
+    sub_offset_usd : float
+        The sub-book's offset from :func:`correlated_total`, ``>= 0``.
+    correlation : CorrelationMatrix or None
+
+    Returns
+    -------
+    (total, offset) : tuple of float
+    """
+    k = np.asarray(requirement_usd, dtype=np.float64)
+    plain_sum = float(k.sum())
+    if correlation is None or len(names) < 2:
+        return plain_sum, 0.0
+    order = {n: i for i, n in enumerate(correlation.combined_commodities)}
+    inside = [i for i, n in enumerate(names) if n in order]
+    outside = [i for i, n in enumerate(names) if n not in order]
+    if len(inside) < 2:
+        return plain_sum, 0.0
+    total = shared_offset_total_rule.py_func(
+        np.ascontiguousarray(k[inside]), np.asarray(sub_requirement_usd, dtype=np.float64)[inside], len(inside),
+        float(sub_offset_usd), float(k[outside].sum()),
     )
     return float(total), plain_sum - float(total)

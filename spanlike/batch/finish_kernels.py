@@ -12,7 +12,7 @@ import numpy as np
 
 from spanlike.batch.layout import *  # noqa: F401,F403  (the shared layout: column and row indices)
 from spanlike.batch.state_kernels import _row_sum
-from spanlike.methodology.correlation import correlated_total
+from spanlike.methodology.correlation import correlated_total, shared_offset_total
 from spanlike.methodology.direction import directional_share, offsetting_delta
 from spanlike.methodology.exchange_charges import (
     dampened_loss,
@@ -46,9 +46,10 @@ _LEG_INDEX = np.arange(64, dtype=np.int64)
 # --- rows of the float scratch ``work`` of _finish_account (one 2-D array: indexing a row costs
 # nothing, while every slice or extra array argument costs numba an atomic reference count pair)
 (W_ADJ, W_REM, W_CONSUMED, W_AVAIL, W_CREDIT, W_K_USD, W_S_DIR, W_S_IN, W_K_IN, W_SCRATCH, W_K_OUT,
- W_SCRATCH_2, W_LOCAL, W_SCALE, W_TOOK) = range(15)
+ W_SCRATCH_2, W_LOCAL, W_SCALE, W_TOOK, W_K_SUB, W_S_SUB, W_KS_IN, W_SS_IN, W_KS_OUT) = range(20)
 # correlated_total's three scratch rows are W_SCRATCH, W_K_OUT (summed before) and W_SCRATCH_2.
-N_WORK = 15
+# W_K_SUB .. W_KS_OUT: the futures-and-perpetuals sub-book's K and S (methodology 6.3).
+N_WORK = 20
 # --- rows of the int scratch ``iwork``: present commodities, correlation members
 IW_PRESENT, IW_MEMBERS = 0, 1
 N_IWORK = 2
@@ -176,13 +177,15 @@ def _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, 
 
 
 @njit_inline
-def _inter_credits(comp, cc_f, inter_i, inter_f, work):  # type: ignore[no-untyped-def]
+def _inter_credits(comp, base, cc_f, inter_i, inter_f, work):  # type: ignore[no-untyped-def]
     """Inter-commodity credits (aggregation.inter_spreads) over present SPAN commodities.
 
     ``work[W_AVAIL, c]`` is NaN for commodities that take no part (absent or exchange
-    style); it is updated in place as spreads consume delta.
+    style); it is updated in place as spreads consume delta. Price risk and net
+    delta are read from ``comp[base + c]``: the book's rows (``base`` 0) or the
+    sub-book's (``base`` = number of commodities).
     """
-    n_cc = comp.shape[0]
+    n_cc = cc_f.shape[0]
     for c in range(n_cc):
         work[W_CREDIT, c] = 0.0
     n_legs_max = (inter_i.shape[1] - 2) // 2
@@ -217,11 +220,46 @@ def _inter_credits(comp, cc_f, inter_i, inter_f, work):  # type: ignore[no-untyp
         for leg in range(n_legs):
             c = inter_i[p, 2 + leg]
             consumed_underlying = work[W_TOOK, leg] / work[W_SCALE, leg]
-            work[W_CREDIT, c] += inter_credit_amount(consumed_underlying, comp[c, C_PRICE], comp[c, C_NET_DELTA],
-                                                     inter_f[p, 0])
+            work[W_CREDIT, c] += inter_credit_amount(consumed_underlying, comp[base + c, C_PRICE],
+                                                     comp[base + c, C_NET_DELTA], inter_f[p, 0])
     for c in range(n_cc):
         if work[W_AVAIL, c] == work[W_AVAIL, c]:
-            work[W_CREDIT, c] = capped_credit(work[W_CREDIT, c], comp[c, C_PRICE])
+            work[W_CREDIT, c] = capped_credit(work[W_CREDIT, c], comp[base + c, C_PRICE])
+
+
+@njit_inline
+def _sub_book_components(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers_max, comp, work):  # type: ignore[no-untyped-def]
+    """Components of the futures-and-perpetuals sub-book (state and comp rows ``n_cc ..``); SPAN commodities.
+
+    As the book's own loop in :func:`_finish_account`: direction from the
+    sub-book's losses, the delta it offers into ``work[W_AVAIL]`` (NaN where it
+    takes no part), its price risk and net delta for the credits and the
+    correlation offset (methodology 6.3).
+    """
+    n_cc = cc_i.shape[0]
+    m_max = scen_i.shape[1]
+    e_max = state.shape[1] - m_max - 2 * n_tiers_max - N_S
+    o_s = m_max + 2 * n_tiers_max + e_max
+    state_sub = state[n_cc:]
+    comp_sub = comp[n_cc:]
+    n_span = 0
+    for c in range(n_cc):
+        work[W_AVAIL, c] = math.nan
+        for j in range(N_COMP):
+            comp_sub[c, j] = 0.0
+        if state_sub[c, o_s + S_COUNT] <= 0.0:
+            continue
+        comp_sub[c, C_PRESENT] = 1.0
+        comp_sub[c, C_NET_DELTA] = state_sub[c, o_s + S_NET]
+        w = directional_share(state_sub[c], scen_i[c, :, SC_SIDE], cc_i[c, CI_M])
+        comp_sub[c, C_DIRECTION] = w
+        if cc_i[c, CI_METHOD] == METHOD_SPAN:
+            avail = _span_commodity(c, state_sub, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, comp_sub, work)
+            work[W_AVAIL, c] = offsetting_delta(avail, w)
+            n_span += 1
+        else:
+            _exchange_commodity(c, state_sub, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp_sub, work)
+    return n_span
 
 
 @njit_kernel
@@ -229,9 +267,11 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
                     glob_i, glob_f, cross, comp, tot, work, iwork):  # type: ignore[no-untyped-def]
     """Every charge, credit and offset of one account from its ``state``; totals into ``tot``.
 
-    ``work`` float (N_WORK, :func:`work_width`), ``iwork`` int (N_IWORK, >= n_cc).
+    ``work`` float (N_WORK, :func:`work_width`), ``iwork`` int (N_IWORK, >= n_cc). ``state`` and
+    ``comp`` have a row per commodity, then (sets whose offsets read futures and perpetuals
+    only, GI_DELTA_ONE) a row per commodity of that sub-book.
     """
-    n_cc = state.shape[0]
+    n_cc = cc_i.shape[0]
     m_max = scen_i.shape[1]
     t_max = glob_i[GI_T]
     e_max = state.shape[1] - m_max - 2 * t_max - N_S
@@ -256,10 +296,21 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
             n_span += 1
         else:
             _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, t_max, comp, work)
+    # Offsets from the futures and perpetuals alone (methodology 6.3) where the account holds an
+    # option: the sub-book's counts differ from the book's exactly then.
+    shared = False
+    if cross != 0 and glob_i[GI_DELTA_ONE] != 0:
+        for c in range(n_cc):
+            if state[c, o_s + S_COUNT] > 0.0 and state[n_cc + c, o_s + S_COUNT] != state[c, o_s + S_COUNT]:
+                shared = True
+    base = 0
+    if shared:
+        n_span = _sub_book_components(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, t_max, comp, work)
+        base = n_cc
     for c in range(n_cc):
         work[W_CREDIT, c] = 0.0
     if cross != 0 and glob_i[GI_HAS_INTER] != 0 and n_span >= 2:
-        _inter_credits(comp, cc_f, inter_i, inter_f, work)
+        _inter_credits(comp, base, cc_f, inter_i, inter_f, work)
     # Requirements, in USD for the cross-commodity aggregation.
     n_present = 0
     best_cc = -1
@@ -278,6 +329,18 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
         usd = cc_f[c, CF_USD_PER_UNIT]
         work[W_K_USD, n_present] = req * usd
         work[W_S_DIR, n_present] = comp[c, C_DIRECTION] * comp[c, C_PRICE] * usd
+        if shared:
+            # The sub-book's requirement under the same credit, and its directional component.
+            cs = n_cc + c
+            req_sub = 0.0
+            if comp[cs, C_PRESENT] != 0.0:
+                if cc_i[c, CI_METHOD] == METHOD_SPAN:
+                    req_sub, _ = span_requirement(comp[cs, C_SCAN], comp[cs, C_INTRA], comp[cs, C_DELIVERY],
+                                                  work[W_CREDIT, c], comp[cs, C_SOM], comp[cs, C_NOV])
+                else:
+                    req_sub = exchange_requirement(comp[cs, C_SCAN], comp[cs, C_ROLL], comp[cs, C_DELTA_SHOCK])
+            work[W_K_SUB, n_present] = req_sub * usd
+            work[W_S_SUB, n_present] = comp[cs, C_DIRECTION] * comp[cs, C_PRICE] * usd
         iwork[IW_PRESENT, n_present] = c
         if req * usd > best_usd:
             best_usd = req * usd
@@ -295,16 +358,28 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
             if cc_i[c, CI_CORR] >= 0:
                 work[W_K_IN, n_in] = work[W_K_USD, i]
                 work[W_S_IN, n_in] = work[W_S_DIR, i]
+                if shared:
+                    work[W_KS_IN, n_in] = work[W_K_SUB, i]
+                    work[W_SS_IN, n_in] = work[W_S_SUB, i]
                 iwork[IW_MEMBERS, n_in] = c
                 n_in += 1
             else:
                 work[W_K_OUT, n_out] = work[W_K_USD, i]
+                if shared:
+                    work[W_KS_OUT, n_out] = work[W_K_SUB, i]
                 n_out += 1
         if n_in >= 2:
             outside = _row_sum(work, W_K_OUT, n_out)
             # Three scratch rows for the rule (clamped S, K^2, cross terms), free once `outside` is summed.
-            total = correlated_total(work[W_K_IN], work[W_S_IN], iwork[IW_MEMBERS], rho, n_in, outside,
-                                     work[W_SCRATCH:W_SCRATCH + 3])
+            if shared:
+                # The sub-book's offset, shared out and capped per commodity (methodology 6.3).
+                total_sub = correlated_total(work[W_KS_IN], work[W_SS_IN], iwork[IW_MEMBERS], rho, n_in,
+                                             _row_sum(work, W_KS_OUT, n_out), work[W_SCRATCH:W_SCRATCH + 3])
+                offset_sub = _row_sum(work, W_K_SUB, n_present) - total_sub
+                total = shared_offset_total(work[W_K_IN], work[W_KS_IN], n_in, offset_sub, outside)
+            else:
+                total = correlated_total(work[W_K_IN], work[W_S_IN], iwork[IW_MEMBERS], rho, n_in, outside,
+                                         work[W_SCRATCH:W_SCRATCH + 3])
     offset = plain - total
     # The joint-move floor (aggregation.joint_move): never below the loss of a joint move.
     floor = 0.0

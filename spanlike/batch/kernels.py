@@ -52,7 +52,16 @@ from numba import prange
 
 from spanlike.batch.finish_kernels import N_IWORK, N_WORK, _finish_account, work_width
 from spanlike.batch.layout import *  # noqa: F401,F403  (the shared layout: column and row indices)
-from spanlike.batch.state_kernels import N_FS, N_KS, N_RX, _apply_order, _build_state, _row_table, state_scratch_width
+from spanlike.batch.state_kernels import (
+    N_FS,
+    N_KS,
+    N_RX,
+    _apply_order,
+    _build_state,
+    _row_table,
+    _sub_book_rows,
+    state_scratch_width,
+)
 from spanlike.batch.state_kernels import state_width  # noqa: F401  (part of the module's interface)
 from spanlike.risk_arrays._numba import njit_inline, njit_kernel, njit_parallel
 
@@ -79,17 +88,32 @@ def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc
     t_max = glob_i[GI_T]
     e_max = exp_t.shape[1]
     width = m_max + 2 * t_max + e_max + N_S
-    state = np.empty((n_cc, width))
-    comp = np.empty((n_cc, N_COMP))
+    o_count = m_max + 2 * t_max + e_max + S_COUNT
+    sub_book = glob_i[GI_DELTA_ONE] != 0 and cross != 0
+    n_books = 2 if glob_i[GI_DELTA_ONE] != 0 else 1
+    state = np.empty((n_books * n_cc, width))
+    state_sub = state[(n_books - 1) * n_cc:]  # the futures-and-perpetuals rows (methodology 6.3)
+    comp = np.empty((n_books * n_cc, N_COMP))
     tot = np.empty(N_TOT)
     width_s = state_scratch_width(max(k_max, 1), m_max, t_max, e_max)
     fs = np.zeros((N_FS, width_s))
     ks = np.zeros((N_KS, width_s), dtype=np.int64)
+    sub_rows = np.empty(max(k_max, 1), dtype=np.int64)
+    sub_qty = np.empty(max(k_max, 1))
     n_legs_inter = max(1, (inter_i.shape[1] - 2) // 2)
     work = np.empty((N_WORK, work_width(m_max, t_max, n_cc, n_legs_inter)))
     iwork = np.empty((N_IWORK, max(n_cc, 1)), dtype=np.int64)
     for a in range(a_lo, a_hi):
         _build_state_inline(rows, qty, offsets[a], offsets[a + 1], R, row_i, rx, cc_end, cc_i, t_max, state, fs, ks)
+        if sub_book:
+            n_sub = _sub_book_rows(rows, qty, offsets[a], offsets[a + 1], row_i, sub_rows, sub_qty)
+            if n_sub == offsets[a + 1] - offsets[a]:
+                # No option: the sub-book is the book, and equal counts tell _finish_account so.
+                for c in range(n_cc):
+                    state_sub[c, o_count] = state[c, o_count]
+            else:
+                _build_state_inline(sub_rows, sub_qty, np.int64(0), n_sub, R, row_i, rx, cc_end, cc_i, t_max,
+                                    state_sub, fs, ks)
         _finish_account_inline(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
                         glob_i, glob_f, cross, comp, tot, work, iwork)
         for j in range(N_TOT):
@@ -190,6 +214,14 @@ def _finish_totals(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inte
                     glob_i, glob_f, cross, comp, tot, work, iwork)
 
 
+@njit_inline
+def _apply_order_books(state, r, q_old, q_new, R, row_i, row_f, n_tiers_max, delta_one):  # type: ignore[no-untyped-def]
+    """:func:`_apply_order` on the book and, for a future or perpetual of a ``delta_one`` set, its sub-book."""
+    _apply_order(state, r, q_old, q_new, R, row_i, row_f, n_tiers_max, np.int64(0))
+    if delta_one and row_i[r, RI_OPT] == 0:
+        _apply_order(state, r, q_old, q_new, R, row_i, row_f, n_tiers_max, state.shape[0] // 2)
+
+
 @njit_kernel
 def _what_if_kernel(state, order_rows, order_old, order_new, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i,
                     spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f, cross, out_state, comp, tot):  # type: ignore[no-untyped-def]
@@ -202,7 +234,8 @@ def _what_if_kernel(state, order_rows, order_old, order_new, R, row_i, row_f, cc
         for j in range(state.shape[1]):
             out_state[c, j] = state[c, j]
     for i in range(order_rows.shape[0]):
-        _apply_order(out_state, order_rows[i], order_old[i], order_new[i], R, row_i, row_f, t_max)
+        _apply_order_books(out_state, order_rows[i], order_old[i], order_new[i], R, row_i, row_f, t_max,
+                           glob_i[GI_DELTA_ONE] != 0)
     _finish_totals(out_state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f,
                    cross, comp, tot)
 
@@ -266,18 +299,19 @@ def _what_if_one(state, row, q_old, q_new, fbuf, ibuf, cross):  # type: ignore[n
         fbuf, ibuf)
     # One allocation for every scratch array: allocations dominate a call this small.
     n_cc = cc_i.shape[0]
-    n_state = state.shape[0] * state.shape[1]
+    n_rows = state.shape[0]  # n_cc, or 2 n_cc with the sub-book's rows
+    n_state = n_rows * state.shape[1]
     width = work_width(scen_i.shape[1], glob_i[GI_T], n_cc, max(1, (inter_i.shape[1] - 2) // 2))
-    scratch = np.empty(n_state + n_cc * N_COMP + N_TOT + N_WORK * width)
+    scratch = np.empty(n_state + n_rows * N_COMP + N_TOT + N_WORK * width)
     out_state = scratch[:n_state].reshape(state.shape)
     for c in range(state.shape[0]):
         for j in range(state.shape[1]):
             out_state[c, j] = state[c, j]
-    comp = scratch[n_state:n_state + n_cc * N_COMP].reshape((n_cc, N_COMP))
-    tot = scratch[n_state + n_cc * N_COMP:n_state + n_cc * N_COMP + N_TOT]
-    work = scratch[n_state + n_cc * N_COMP + N_TOT:].reshape((N_WORK, width))
+    comp = scratch[n_state:n_state + n_rows * N_COMP].reshape((n_rows, N_COMP))
+    tot = scratch[n_state + n_rows * N_COMP:n_state + n_rows * N_COMP + N_TOT]
+    work = scratch[n_state + n_rows * N_COMP + N_TOT:].reshape((N_WORK, width))
     iwork = np.empty((N_IWORK, max(n_cc, 1)), dtype=np.int64)
-    _apply_order(out_state, row, q_old, q_new, R, row_i, row_f, glob_i[GI_T])
+    _apply_order_books(out_state, row, q_old, q_new, R, row_i, row_f, glob_i[GI_T], glob_i[GI_DELTA_ONE] != 0)
     _finish_account(out_state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
                     glob_i, glob_f, cross, comp, tot, work, iwork)
     return tot[T_IM], tot[T_MM]
@@ -296,5 +330,12 @@ def _account_state_kernel(rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i,
     cc_end = np.empty(cc_i.shape[0], dtype=np.int64)
     _row_table(row_i, row_f, rx, cc_end)
     _build_state(rows, qty, 0, rows.shape[0], R, row_i, rx, cc_end, cc_i, t_max, state, fs, ks)
+    if glob_i[GI_DELTA_ONE] != 0:
+        # Always built here (what-if keeps it up to date order by order), options or not.
+        n_cc = cc_i.shape[0]
+        sub_rows = np.empty(max(rows.shape[0], 1), dtype=np.int64)
+        sub_qty = np.empty(max(rows.shape[0], 1))
+        n_sub = _sub_book_rows(rows, qty, 0, rows.shape[0], row_i, sub_rows, sub_qty)
+        _build_state(sub_rows, sub_qty, 0, n_sub, R, row_i, rx, cc_end, cc_i, t_max, state[n_cc:], fs, ks)
     _finish_totals(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f,
                    cross, comp, tot)

@@ -34,10 +34,12 @@ SC_PAIRED, SC_EXTENDED, SC_PURE_PRICE, SC_SIDE = 0, 1, 2, 3
 N_SC = 4
 # --- spr_i[c, s, :] = [n_legs, tier_pos_0..L-1, side_0..L-1]; spr_f[c, s, :] = [rate, months, ratio_0..L-1]
 # --- inter_i[p, :] = [n_legs, notional, cc_0..L-1, side_0..L-1]; inter_f[p, :] = [credit_rate, ratio_0..L-1]
-# --- glob_i = [has_inter_spreads, has_correlation, n_tiers_max T, has_joint_move_floor];
+# --- glob_i = [has_inter_spreads, has_correlation, n_tiers_max T, has_joint_move_floor, delta_one offsets];
 # --- glob_f = [mm_factor, im_factor, joint-move floor weight]
-GI_HAS_INTER, GI_HAS_CORR, GI_T, GI_HAS_FLOOR = 0, 1, 2, 3
-N_GI = 4
+GI_HAS_INTER, GI_HAS_CORR, GI_T, GI_HAS_FLOOR, GI_DELTA_ONE = 0, 1, 2, 3, 4
+N_GI = 5
+# --- state rows: one per commodity, then (GI_DELTA_ONE sets) one per commodity for the account's
+# futures and perpetuals alone, the sub-book the cross level's offsets are measured on (methodology 6.3).
 GF_MM, GF_IM, GF_FLOOR_WEIGHT = 0, 1, 2
 N_GF = 3
 # --- state scalar columns (after the ladders) ----------------------------------------------------

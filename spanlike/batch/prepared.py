@@ -118,6 +118,11 @@ class PackedEngine:
         return int(self.cc_i.shape[0])
 
     @property
+    def state_rows(self) -> int:
+        """Rows of an account's state: one per commodity, twice that where offsets read the futures alone."""
+        return self.n_commodities * (2 if self.glob_i[L.GI_DELTA_ONE] else 1)
+
+    @property
     def state_width(self) -> int:
         """Columns of an account's per-commodity state."""
         return K.state_width(int(self.R.shape[1]), int(self.glob_i[L.GI_T]), int(self.exp_t.shape[1]))
@@ -330,8 +335,8 @@ def pack_universe(universe: UniverseRisk) -> PackedEngine:
                 if pa is not None and pb is not None:
                     rho[a, b] = full[pa, pb]
     floor = ps.joint_move_floor
-    glob_i = np.array([1 if inter else 0, 1 if ps.correlation is not None else 0, t_max, 1 if floor is not None else 0],
-                      dtype=np.int64)
+    glob_i = np.array([1 if inter else 0, 1 if ps.correlation is not None else 0, t_max, 1 if floor is not None else 0,
+                       1 if ps.cross_offsets.positions == "delta_one" else 0], dtype=np.int64)
     glob_f = np.array([ps.margin_relation.mm_factor, ps.margin_relation.im_factor,
                        floor.weight if floor is not None else 1.0])
     return _from_parts(

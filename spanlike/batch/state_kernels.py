@@ -358,14 +358,16 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
 
 
 @njit_kernel
-def _apply_order(state, r, q_old, q_new, R, row_i, row_f, n_tiers_max):  # type: ignore[no-untyped-def]
+def _apply_order(state, r, q_old, q_new, R, row_i, row_f, n_tiers_max, base):  # type: ignore[no-untyped-def]
     """Move row ``r`` of an account from ``q_old`` to ``q_new`` (either may be 0) in ``state``.
 
     Linear sums change by ``(q_new - q_old) x per-unit value``; SOM's short
     units by removing the old short and adding the new one. A commodity left
     without positions is reset to exact zeros, as if it had never been held.
+    ``base`` is the state row of the first commodity: 0 for the whole book,
+    the number of commodities for the futures-and-perpetuals sub-book.
     """
-    c = row_i[r, RI_CC]
+    c = row_i[r, RI_CC] + base
     m_max = R.shape[1]
     t_max = n_tiers_max
     e_max = state.shape[1] - m_max - 2 * t_max - N_S
@@ -397,3 +399,20 @@ def _apply_order(state, r, q_old, q_new, R, row_i, row_f, n_tiers_max):  # type:
     state[c, o_s + S_COUNT] = count
 
 
+
+
+@njit_inline
+def _sub_book_rows(rows, qty, start, end, row_i, sub_rows, sub_qty):  # type: ignore[no-untyped-def]
+    """Copy the futures and perpetuals among ``rows[start:end]`` into ``sub_rows``, ``sub_qty``; their count.
+
+    Table order is kept, so :func:`_build_state` over them sums in the order
+    the engine's sub-book does (methodology 6.3).
+    """
+    n = 0
+    for p in range(start, end):
+        r = rows[p]
+        if row_i[r, RI_OPT] == 0:
+            sub_rows[n] = r
+            sub_qty[n] = qty[p]
+            n += 1
+    return n

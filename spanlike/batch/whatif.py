@@ -264,7 +264,7 @@ class PreparedAccount:
             o = _as_order(orders[0])
             return self._what_if_single(o.instrument, o.quantity, o.unit, "order #0")
         rows, old, new = self._resolve(orders)
-        comp = np.empty((pk.n_commodities, L.N_COMP))
+        comp = np.empty((pk.state_rows, L.N_COMP))
         tot = np.empty(L.N_TOT)
         K._what_if_kernel(
             self.state, np.asarray(rows, dtype=np.int64), np.asarray(old, dtype=np.float64),
@@ -320,7 +320,7 @@ class PreparedAccount:
         if changed_rows is None or np.isin(self.rows, changed_rows).any():
             return prepare_account(engine, rows=self.rows, quantity=self.quantity, account=self.account,
                                    cross_commodity=self.cross_commodity)
-        comp = np.empty((pk.n_commodities, L.N_COMP))
+        comp = np.empty((pk.state_rows, L.N_COMP))
         tot = np.empty(L.N_TOT)
         K._finish_totals(self.state, *pk.kernel_args()[3:], 1 if self.cross_commodity else 0, comp, tot)
         return PreparedAccount(
@@ -472,8 +472,8 @@ def prepare_account(
     keep = q != 0.0
     r, q = np.ascontiguousarray(r[keep]), np.ascontiguousarray(q[keep])
     pk = engine.packed
-    state = np.empty((pk.n_commodities, pk.state_width))
-    comp = np.empty((pk.n_commodities, L.N_COMP))
+    state = np.empty((pk.state_rows, pk.state_width))
+    comp = np.empty((pk.state_rows, L.N_COMP))
     tot = np.empty(L.N_TOT)
     K._account_state_kernel(r, q, *pk.kernel_args(), 1 if cross_commodity else 0, state, comp, tot)
     state.setflags(write=False)

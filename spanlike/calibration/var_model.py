@@ -407,6 +407,7 @@ def build_var_parameter_set(
     data["inter_spreads"] = []
     data.pop("correlation", None)
     data.pop("joint_move_floor", None)  # the VaR/ES model margins over joint scenarios itself
+    data.pop("cross_offsets", None)  # and has no credits or offsets to measure
     if data.get("isolated"):
         rules = [u for u in data["isolated"]["underlyings"] if u["underlying"] in underlyings]
         if rules:

@@ -20,7 +20,7 @@ import math
 from spanlike.methodology.sums import pairwise_sum
 from spanlike.risk_arrays._numba import njit_inline
 
-__all__ = ["correlated_total"]
+__all__ = ["correlated_total", "shared_offset_total"]
 
 
 @njit_inline
@@ -60,3 +60,43 @@ def correlated_total(k, s, members, rho, n, outside_total, scratch):  # type: ig
     correlated = math.sqrt(max(argument, 0.0))
     correlated = min(correlated, pairwise_sum(k, 0, n))
     return correlated + outside_total
+
+
+@njit_inline
+def shared_offset_total(k, k_sub, n, offset_sub, outside_total):  # type: ignore[no-untyped-def]
+    """Total (USD) when the offset is measured on a sub-book (methodology 6.3, ``delta_one``).
+
+    The offset ``offset_sub`` that :func:`correlated_total` gives the
+    account's futures and perpetuals is shared among the ``n`` correlated
+    commodities in proportion to their sub-book requirements ``k_sub``, and
+    each commodity's share is taken off its own whole requirement ``k`` at
+    most down to zero::
+
+        total = sum_i max(k_i - offset_sub * k_sub_i / sum_j k_sub_j, 0) + outside_total
+
+    Nothing here depends on the options, so a bought option changes the total
+    only through its own commodity's ``k_i``, by at most what it changes that.
+    With no options (``k == k_sub``) the total is ``sum k - offset_sub``.
+
+    Parameters
+    ----------
+    k : ndarray of float, shape (>= n,)
+        Requirements of the whole book, USD (>= 0).
+    k_sub : ndarray of float, shape (>= n,)
+        Requirements of the sub-book, USD (>= 0).
+    n : int
+    offset_sub : float
+        The sub-book's correlation offset, USD (>= 0).
+    outside_total : float
+        Requirements outside the matrix, added as is.
+
+    Returns
+    -------
+    float
+    """
+    plain_sub = pairwise_sum(k_sub, 0, n)
+    total = 0.0
+    for a in range(n):
+        share = offset_sub * (k_sub[a] / plain_sub) if plain_sub > 0.0 else 0.0
+        total += max(k[a] - share, 0.0)
+    return total + outside_total

@@ -148,8 +148,9 @@ def joint_move_floor(losses, joint_index, present, usd_per_unit, option_value_us
 
     Parameters
     ----------
-    losses : ndarray of float, shape (n_cc, >= max m)
-        Scenario losses per combined commodity, settlement currency.
+    losses : ndarray of float, shape (>= n_cc, >= max m)
+        Scenario losses per combined commodity, settlement currency (rows past
+        ``joint_index``'s are not read: the batch keeps its sub-book there).
     joint_index : ndarray of int, shape (n_cc, N_JOINT * JOINT_SLOTS)
         :func:`joint_index_table` per commodity.
     present : ndarray of float, shape (n_cc,)
@@ -171,7 +172,7 @@ def joint_move_floor(losses, joint_index, present, usd_per_unit, option_value_us
     for k in range(N_JOINT):
         total = 0.0
         counted = False
-        for c in range(losses.shape[0]):
+        for c in range(joint_index.shape[0]):  # losses may hold more rows (the batch's sub-book)
             if present[c] == 0.0:
                 continue
             worst = -math.inf
