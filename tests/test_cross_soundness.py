@@ -466,3 +466,17 @@ def test_batch_equals_engine_where_direction_and_floor_matter(engines: dict[str,
     old = engines["crypto-span@2026.11.1"]
     assert (margin_batch(old, random_book).joint_move_addon_usd > 0.0).any()
     assert_batch_equals_reference(old, random_book)
+
+
+def test_shared_offset_total_hand_worked() -> None:
+    """methodology 6.3 step 3 with the arithmetic written out. Sub-book requirements 60 and 20 share an
+    offset of 40 as 40 x 60/80 = 30 and 40 x 20/80 = 10; whole-book requirements 100 and 50 give
+    (100 - 30) + (50 - 10) = 110, plus 7 outside the matrix = 117. With the first requirement 10
+    instead, its share of 30 takes it to 0 and no further: 0 + 40 + 7 = 47."""
+    from spanlike.methodology.correlation import shared_offset_total
+
+    k_sub = np.array([60.0, 20.0])
+    assert shared_offset_total.py_func(np.array([100.0, 50.0]), k_sub, 2, 40.0, 7.0) == 117.0
+    assert shared_offset_total.py_func(np.array([10.0, 50.0]), k_sub, 2, 40.0, 7.0) == 47.0
+    # No futures anywhere: nothing to share, the plain sum.
+    assert shared_offset_total.py_func(np.array([10.0, 50.0]), np.zeros(2), 2, 0.0, 7.0) == 67.0

@@ -15,9 +15,12 @@ References
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from spanlike import params
 from spanlike.aggregation.derive import derive_margin, derive_section
@@ -354,3 +357,36 @@ def test_margin_files_example() -> None:
     assert r.initial_requirement >= r.maintenance_requirement >= 0.0
     d = r.to_dict()
     assert len(d["scenarios"]) == 33 and d["worst"]["regular"] is not None
+
+
+# --- a bought option never needs more margin than its value (methodology 6.3, every bundled set) ----
+
+_STRIKES = (80000, 90000, 95000, 100000, 105000, 110000, 120000)
+
+
+@settings(max_examples=int(os.environ.get("SPANLIKE_PROPERTY_EXAMPLES", "60")), deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_a_bought_option_raises_the_im_requirement_by_at_most_its_value(seed: int) -> None:
+    """Random books of up to six options and a perpetual, 2 to 90 days to expiry; buying an option
+    (new or added to a held one) raises the loss-positive IM requirement by at most the option
+    value it adds. Why: a long option's scenario P&L is at least minus its value (static discounting
+    scales a positive value down), the option contingency counts naked shorts, which a bought option
+    never adds, and IM's factor is 1. Tolerance 1e-9 relative plus 1e-6 USD."""
+    rng = np.random.default_rng(seed)
+    held = {(int(rng.choice(_STRIKES)), str(rng.choice(["C", "P"]))): float(rng.normal() * 3)
+            for _ in range(int(rng.integers(1, 7)))}
+    bought, size = (int(rng.choice(_STRIKES)), str(rng.choice(["C", "P"]))), float(rng.uniform(0.01, 5.0))
+    vols = {f"BTC-20250228-{k}-{c}": float(rng.uniform(0.4, 0.9)) for k in _STRIKES for c in "CP"}
+    mk = read_market(market(int(rng.choice([2, 10, 40, 90])) * 86400, vols=vols, perp=100000.0))
+    perp = [{"instrument_name": "BTC-PERP", "amount": float(rng.normal() * 2)}]
+
+    def requirement(options: dict) -> tuple[float, float]:
+        res = derive_margin(portfolio=read_portfolio(book([(k, c, a) for (k, c), a in options.items()], more=perp)),
+                            market=mk, section=SEC)
+        return res.initial_requirement, res.option_mtm
+
+    before, mtm_before = requirement(held)
+    after, mtm_after = requirement({**held, bought: held.get(bought, 0.0) + size})
+    value = mtm_after - mtm_before  # the bought option's value at the venue's marks (> 0)
+    assert value > 0.0
+    assert after - before <= value + 1e-9 * max(abs(after - before), value) + 1e-6, (after - before, value)
