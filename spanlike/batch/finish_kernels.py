@@ -244,6 +244,14 @@ def _sub_book_components(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers
     comp_sub = comp[n_cc:]
     n_span = 0
     for c in range(n_cc):
+        if state_sub[c, o_s + S_COUNT] > 0.0 and state_sub[c, o_s + S_COUNT] == state[c, o_s + S_COUNT]:
+            # No option in this commodity: its sub-book is the book, summed in the same order, so
+            # its components are the book's (and work[W_AVAIL, c] keeps the book's offer).
+            for j in range(N_COMP):
+                comp_sub[c, j] = comp[c, j]
+            if cc_i[c, CI_METHOD] == METHOD_SPAN:
+                n_span += 1
+            continue
         work[W_AVAIL, c] = math.nan
         for j in range(N_COMP):
             comp_sub[c, j] = 0.0

@@ -92,7 +92,8 @@ def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc
     sub_book = glob_i[GI_DELTA_ONE] != 0 and cross != 0
     n_books = 2 if glob_i[GI_DELTA_ONE] != 0 else 1
     state = np.empty((n_books * n_cc, width))
-    state_sub = state[(n_books - 1) * n_cc:]  # the futures-and-perpetuals rows (methodology 6.3)
+    state_book = state[:n_cc]  # views made once: the book's rows, and the futures-and-perpetuals rows
+    state_sub = state[(n_books - 1) * n_cc:]
     comp = np.empty((n_books * n_cc, N_COMP))
     tot = np.empty(N_TOT)
     width_s = state_scratch_width(max(k_max, 1), m_max, t_max, e_max)
@@ -104,9 +105,10 @@ def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc
     work = np.empty((N_WORK, work_width(m_max, t_max, n_cc, n_legs_inter)))
     iwork = np.empty((N_IWORK, max(n_cc, 1)), dtype=np.int64)
     for a in range(a_lo, a_hi):
-        _build_state_inline(rows, qty, offsets[a], offsets[a + 1], R, row_i, rx, cc_end, cc_i, t_max, state, fs, ks)
+        _build_state_inline(rows, qty, offsets[a], offsets[a + 1], R, row_i, rx, cc_end, cc_i, t_max, state_book, fs,
+                            ks)
         if sub_book:
-            n_sub = _sub_book_rows(rows, qty, offsets[a], offsets[a + 1], row_i, sub_rows, sub_qty)
+            n_sub = _sub_book_rows(rows, qty, offsets[a], offsets[a + 1], rx, sub_rows, sub_qty)
             if n_sub == offsets[a + 1] - offsets[a]:
                 # No option: the sub-book is the book, and equal counts tell _finish_account so.
                 for c in range(n_cc):
@@ -335,7 +337,7 @@ def _account_state_kernel(rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i,
         n_cc = cc_i.shape[0]
         sub_rows = np.empty(max(rows.shape[0], 1), dtype=np.int64)
         sub_qty = np.empty(max(rows.shape[0], 1))
-        n_sub = _sub_book_rows(rows, qty, 0, rows.shape[0], row_i, sub_rows, sub_qty)
+        n_sub = _sub_book_rows(rows, qty, 0, rows.shape[0], rx, sub_rows, sub_qty)
         _build_state(sub_rows, sub_qty, 0, n_sub, R, row_i, rx, cc_end, cc_i, t_max, state[n_cc:], fs, ks)
     _finish_totals(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f,
                    cross, comp, tot)

@@ -402,17 +402,17 @@ def _apply_order(state, r, q_old, q_new, R, row_i, row_f, n_tiers_max, base):  #
 
 
 @njit_inline
-def _sub_book_rows(rows, qty, start, end, row_i, sub_rows, sub_qty):  # type: ignore[no-untyped-def]
+def _sub_book_rows(rows, qty, start, end, rx, sub_rows, sub_qty):  # type: ignore[no-untyped-def]
     """Copy the futures and perpetuals among ``rows[start:end]`` into ``sub_rows``, ``sub_qty``; their count.
 
     Table order is kept, so :func:`_build_state` over them sums in the order
-    the engine's sub-book does (methodology 6.3).
+    the engine's sub-book does (methodology 6.3). Reads the option flag from
+    ``rx``, whose rows the account's own state build has just brought into cache.
     """
     n = 0
     for p in range(start, end):
-        r = rows[p]
-        if row_i[r, RI_OPT] == 0:
-            sub_rows[n] = r
-            sub_qty[n] = qty[p]
-            n += 1
+        r = np.uintp(rows[p])
+        sub_rows[n] = rows[p]
+        sub_qty[n] = qty[p]
+        n += 1 - ((int(rx[r, RX_CODE]) >> CODE_OPT) & 1)  # branch-free: the flag is random per row
     return n
