@@ -452,23 +452,25 @@ def result_from_totals(
 
 
 def _check_notional(engine: PreparedEngine, book: AccountBook, bound: float | None) -> None:
-    """Refuse a position past ``bound`` USD of notional, as the single-account path does (one numpy pass)."""
+    """Refuse a position past ``bound`` USD of notional, as the single-account path does (one compiled pass)."""
     if bound is None or book.rows.size == 0:
         return
     table = engine.universe.table
     rows = book.rows
-    with np.errstate(over="ignore", invalid="ignore"):
-        notional = np.abs(book.quantity) * table.contracts.multiplier[rows] * table.index_price[rows]
-    bad = np.flatnonzero(~(notional <= bound))
-    if bad.size:
-        p = int(bad[0])
+    # One fused pass (24 ms of numpy temporaries on 5 million positions before).
+    p = int(K._first_implausible(np.ascontiguousarray(rows, dtype=np.int64), np.ascontiguousarray(book.quantity,
+                                 dtype=np.float64), np.ascontiguousarray(table.contracts.multiplier, dtype=np.float64),
+                                 np.ascontiguousarray(table.index_price, dtype=np.float64), float(bound)))
+    if p >= 0:
+        notional = abs(float(book.quantity[p])) * float(table.contracts.multiplier[rows[p]]) * float(
+            table.index_price[rows[p]])
         account = book.accounts[int(np.searchsorted(book.offsets, p, side="right")) - 1]
         ins = table.instruments[int(rows[p])]
         hint = (" A coin-settled future sized in coins: did you mean unit 'usd'?"
                 if ins.is_inverse and not ins.is_option else "")
         raise InvalidPositionError(
             f"Account {account!r}: {ins.name} with quantity {float(book.quantity[p])!r} is a notional of "
-            f"{float(notional[p]):,.0f} USD, beyond the plausible {bound:,.0f} USD per position.{hint} To margin it "
+            f"{notional:,.0f} USD, beyond the plausible {bound:,.0f} USD per position.{hint} To margin it "
             "on purpose, pass max_notional_usd=None (or a larger bound)."
         )
 

@@ -159,6 +159,22 @@ def _batch_kernel_parallel(offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, scen
 
 
 @njit_kernel
+def _first_implausible(rows, qty, multiplier, index_price, bound):  # type: ignore[no-untyped-def]
+    """First position whose notional ``|q| x multiplier x index price`` (USD) is not ``<= bound``; -1 if none.
+
+    The numpy expression of :func:`spanlike.batch.batch._check_notional` fused into one pass
+    (same operations in the same order, so the same verdicts, NaN included), without its three
+    temporaries of the book's size.
+    """
+    for p in range(rows.shape[0]):
+        r = np.uintp(rows[p])
+        notional = abs(qty[p]) * multiplier[r] * index_price[r]
+        if not notional <= bound:
+            return p
+    return -1
+
+
+@njit_kernel
 def _scan_range(a_lo, a_hi, offsets, rows, qty, R, row_cc, cc_m, out):  # type: ignore[no-untyped-def]
     """Scan risk only: ``out[a, c] = max(0, max_j sum_i q_i R[i, j])`` per commodity."""
     m_max = R.shape[1]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from spanlike.methodology.sums import pairwise_sum
+from spanlike.methodology.sums import short_pairwise_sum
 from spanlike.risk_arrays._numba import njit_inline
 
 __all__ = ["correlated_total", "shared_offset_total"]
@@ -56,9 +56,9 @@ def correlated_total(k, s, members, rho, n, outside_total, scratch):  # type: ig
         for b in range(n):
             # rho x outer(s, s) with a zero diagonal, summed like numpy's 2-D sum (flat, pairwise).
             scratch[2, a * n + b] = 0.0 if a == b else rho[members[a], members[b]] * (scratch[0, a] * scratch[0, b])
-    argument = pairwise_sum(scratch[1], 0, n) + pairwise_sum(scratch[2], 0, n * n)
+    argument = short_pairwise_sum(scratch[1], 0, n) + short_pairwise_sum(scratch[2], 0, n * n)
     correlated = math.sqrt(max(argument, 0.0))
-    correlated = min(correlated, pairwise_sum(k, 0, n))
+    correlated = min(correlated, short_pairwise_sum(k, 0, n))
     return correlated + outside_total
 
 
@@ -94,7 +94,7 @@ def shared_offset_total(k, k_sub, n, offset_sub, outside_total):  # type: ignore
     -------
     float
     """
-    plain_sub = pairwise_sum(k_sub, 0, n)
+    plain_sub = short_pairwise_sum(k_sub, 0, n)
     total = 0.0
     for a in range(n):
         share = offset_sub * (k_sub[a] / plain_sub) if plain_sub > 0.0 else 0.0
