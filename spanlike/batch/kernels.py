@@ -113,6 +113,10 @@ def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc
                 # No option: the sub-book is the book, and equal counts tell _finish_account so.
                 for c in range(n_cc):
                     state_sub[c, o_count] = state[c, o_count]
+            elif n_sub == 0:
+                # No future or perpetual: an empty sub-book, of which _finish_account reads only the counts.
+                for c in range(n_cc):
+                    state_sub[c, o_count] = 0.0
             else:
                 _build_state_inline(sub_rows, sub_qty, np.int64(0), n_sub, R, row_i, rx, cc_end, cc_i, t_max,
                                     state_sub, fs, ks)
