@@ -19,12 +19,15 @@ Two stages per account, shared by every entry point:
    net composite delta, delta per spread tier, delivery-window delta per
    tier, delta per expiry (roll shock), short calls / puts (SOM), option value
    (NOV), position count. What-if keeps this state and updates it by an
-   order (:func:`_apply_order`) instead of rebuilding it.
+   order (:func:`_apply_order`) instead of rebuilding it. Under a set whose
+   cross offsets read futures and perpetuals only (``GI_DELTA_ONE``,
+   methodology 6.3) the state has a second row per commodity for that
+   sub-book, built from the account's futures rows.
 2. *Finish* (:func:`_finish_account`): from the state alone, scan risk and
    its paired decomposition, intra spreads by tier in priority order,
    delivery, SOM, NOV (SPAN); pnl offset, dampener, roll and delta shock
-   (exchange style); inter-commodity credits; correlation offsets; the joint-move
-   floor; IM/MM.
+   (exchange style); inter-commodity credits; correlation offsets (from the
+   sub-book's rows where it has them); the joint-move floor; IM/MM.
 
 Exactness. The reference (:func:`spanlike.engine.margin_positions`) sums
 with numpy: the loss vector row by row in row order (``(q[:, None] * R).sum(axis=0)``)
