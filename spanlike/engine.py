@@ -282,6 +282,8 @@ def margin_positions(
         joint_move_floor_usd=floor,
         joint_move_addon_usd=addon,
         joint_move_scenario=joint_label,
+        cross_offsets_from=(ps.cross_offsets.positions if cross_commodity and ps.var_model is None
+                            and (ps.inter_spreads or ps.correlation is not None) else None),
     )
     check_result_finite(result)
     return result

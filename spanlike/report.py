@@ -102,7 +102,8 @@ def format_margin_result(result: "MarginResult", *, contributions: int = 5) -> s
         f"  sum over combined commodities {format_amount(result.sum_of_requirements_usd, cur)} "
         f"({_requirement_basis(result)}), "
         f"inter-commodity credits {format_amount(result.inter_spread_credit_usd, cur)} (included), "
-        f"correlation offset {format_amount(result.correlation_offset_usd, cur)}",
+        f"correlation offset {format_amount(result.correlation_offset_usd, cur)}"
+        + (" (both read from futures and perpetuals only)" if result.cross_offsets_from == "delta_one" else ""),
     ]
     if result.joint_move_scenario is not None:
         binding = (f"binding: adds {format_amount(result.joint_move_addon_usd, cur)}"

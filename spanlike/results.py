@@ -30,7 +30,8 @@ __all__ = [
 #    joint_move_scenario) and each commodity's directional share (direction).
 # 3: Derive components (derive_worst_loss, derive_contingencies).
 # 4: contributions say how a quantity was entered (entered_as), spreads what their count counts (count_unit).
-RESULT_SCHEMA_VERSION = 4
+# 5: which positions the cross level's offsets were read from (cross_offsets_from).
+RESULT_SCHEMA_VERSION = 5
 
 
 def _plain(value: Any) -> Any:
@@ -340,6 +341,12 @@ class MarginResult:
 
     ``maintenance_margin_usd = mm_factor x requirement_usd`` and
     ``initial_margin_usd = im_factor x requirement_usd``.
+
+    ``cross_offsets_from`` says which positions the inter-commodity credits
+    and the correlation offset were read from: ``"all"`` (every position) or
+    ``"delta_one"`` (the futures and perpetuals only, methodology 6.3); None
+    where the account is margined without them (per underlying, a set
+    without credits or a correlation matrix, a VaR/ES model).
     """
 
     account: str
@@ -356,6 +363,7 @@ class MarginResult:
     joint_move_floor_usd: float = 0.0
     joint_move_addon_usd: float = 0.0
     joint_move_scenario: str | None = None
+    cross_offsets_from: str | None = None
 
     def commodity(self, name: str) -> CommodityMargin:
         """The result of combined commodity ``name``.
@@ -450,6 +458,7 @@ class MarginResult:
             "joint_move_floor_usd": self.joint_move_floor_usd,
             "joint_move_addon_usd": self.joint_move_addon_usd,
             "joint_move_scenario": self.joint_move_scenario,
+            "cross_offsets_from": self.cross_offsets_from,
             "combined_commodities": [c.to_dict() for c in self.commodities],
             "notes": list(self.notes),
         })

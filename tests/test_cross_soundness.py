@@ -480,3 +480,18 @@ def test_shared_offset_total_hand_worked() -> None:
     assert shared_offset_total.py_func(np.array([10.0, 50.0]), k_sub, 2, 40.0, 7.0) == 47.0
     # No futures anywhere: nothing to share, the plain sum.
     assert shared_offset_total.py_func(np.array([10.0, 50.0]), np.zeros(2), 2, 0.0, 7.0) == 67.0
+
+
+def test_results_say_where_the_offsets_were_read(demo: tuple) -> None:
+    """JSON and the text report name the positions the cross level's offsets come from."""
+    from spanlike.engine import margin
+
+    book, _, market = demo
+    today = margin(book, market, "crypto-span")
+    assert today.to_dict()["cross_offsets_from"] == "delta_one"
+    assert "(both read from futures and perpetuals only)" in today.format_table()
+    assert margin(book, market, "crypto-span@2026.11.1").to_dict()["cross_offsets_from"] == "all"
+    assert margin(book, market, "deribit-style").cross_offsets_from is None  # no credits, no matrix
+    engine = _engines()["crypto-span"]
+    rows = np.array([0, 1])
+    assert _margin(engine, rows, np.ones(2), cross=False).cross_offsets_from is None

@@ -452,6 +452,8 @@ def margin_file(
         valuation_time=date, commodities=tuple(commodities), sum_of_requirements_usd=total,
         correlation_offset_usd=0.0, requirement_usd=total, maintenance_margin_usd=mm, initial_margin_usd=im,
         notes=tuple(notes), reporting_currency=reporting_currency,
+        # CME's inter-commodity rules read every position (fidelity to the file, methodology 6.1).
+        cross_offsets_from="all" if spn.inter_spreads else None,
     )
     check_result_finite(result)  # the engine's last step too: never a non-finite or negative margin
     return result
