@@ -88,6 +88,8 @@ def test_detail_of_posted_book_equals_reference(svc, set_name: str) -> None:
     assert _close(d["summary"]["initial_margin_usd"], ref.initial_margin_usd)
     assert _close(d["summary"]["maintenance_margin_usd"], ref.maintenance_margin_usd)
     assert d["parameter_set"] == ref.parameter_set and d["summary"]["status"] is None
+    want_from = "delta_one" if set_name == "crypto-span" else None  # deribit-style: no cross offsets
+    assert d["summary"]["cross_offsets_from"] == ref.cross_offsets_from == want_from
     assert [c["name"] for c in d["commodities"]] == [c.name for c in ref.commodities]
     for h, c in zip(d["heatmaps"], ref.commodities):
         assert len(h["cells"]) == len(c.scenario_losses)  # every scenario drawn once

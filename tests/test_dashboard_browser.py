@@ -203,8 +203,11 @@ def test_switch_parameter_set(browser, server: Server) -> None:
     from spanlike.portfolio import Portfolio
 
     page, errors = _page(browser, server, 1920, 1080)
+    # crypto-span reads its cross offsets from futures and perpetuals only, and the page says so.
+    _wait(page, lambda: "read from futures and perpetuals only" in page.text_content("#units"), "the offsets' source")
     page.select_option("#set", "deribit-style")
     _wait(page, lambda: "deribit-style" in page.text_content("#sum-sub"), "deribit-style")
+    assert "futures and perpetuals only" not in page.text_content("#units")
     ref = spanlike.margin(Portfolio.from_csv(files("spanlike") / "data" / "demo_portfolio.csv"),
                           MarketSnapshot.from_file(files("spanlike") / "data" / "demo_market.json"), "deribit-style")
     assert math.isclose(_number(page, "#im-value"), ref.initial_margin_usd, rel_tol=1e-9)

@@ -204,6 +204,7 @@ def book_detail(engine: Any, legs: Legs, *, account: str, equity_usd: float | No
             "inter_spread_credit_usd": result.inter_spread_credit_usd,
             "correlation_offset_usd": result.correlation_offset_usd,
             "joint_move_addon_usd": result.joint_move_addon_usd,
+            "cross_offsets_from": result.cross_offsets_from,
             "equity_usd": equity_usd, "excess_usd": None if equity_usd is None else equity_usd - im,
             "status": status,
         },

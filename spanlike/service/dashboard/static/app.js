@@ -200,6 +200,7 @@ function renderDetail(d) {
     `<div><dt>Status</dt><dd>${st}</dd></div>`;
   $("units").textContent = `Account amounts in USD. Sum of commodity requirements ${usd(s.sum_of_requirements_usd)} USD − ` +
     `correlation offset ${usd(s.correlation_offset_usd)} USD` +
+    (s.cross_offsets_from === "delta_one" ? " (credits and offset read from futures and perpetuals only)" : "") +
     (s.joint_move_addon_usd ? ` + joint-move add-on ${usd(s.joint_move_addon_usd)} USD` : "") +
     ` = requirement ${usd(s.requirement_usd)} USD. Components below are in each commodity's settlement currency.` +
     (d.notes.length ? " Notes: " + d.notes.join(" ") : "");
