@@ -484,8 +484,6 @@ def test_shared_offset_total_hand_worked() -> None:
 
 def test_results_say_where_the_offsets_were_read(demo: tuple) -> None:
     """JSON and the text report name the positions the cross level's offsets come from."""
-    from spanlike.engine import margin
-
     book, _, market = demo
     today = margin(book, market, "crypto-span")
     assert today.to_dict()["cross_offsets_from"] == "delta_one"
@@ -495,3 +493,29 @@ def test_results_say_where_the_offsets_were_read(demo: tuple) -> None:
     engine = _engines()["crypto-span"]
     rows = np.array([0, 1])
     assert _margin(engine, rows, np.ones(2), cross=False).cross_offsets_from is None
+
+
+def test_batch_equals_engine_for_exchange_style_commodities_with_futures_only_offsets() -> None:
+    """"delta_one" is a parameter, not a crypto-span special: deribit-style with a correlation matrix,
+    the joint-move floor and offsets from futures and perpetuals, its exchange-style sub-books margined
+    by the same method; batch == engine on 80 random books, some of them offset."""
+    from tests.test_batch import assert_batch_equals_reference
+
+    data = params.load("deribit-style").model_dump(mode="json")
+    names = [c["name"] for c in data["combined_commodities"]]
+    data.update(correlation={"combined_commodities": names, "matrix": [[1.0, 0.8], [0.8, 1.0]]},
+                joint_move_floor={"weight": 1.0}, cross_offsets={"positions": "delta_one"})
+    data["metadata"]["name"] = "deribit-style-correlated"
+    ps = params.from_mapping(data, source="the test's correlated deribit-style")
+    market = MarketSnapshot.from_file(DEMO_MARKET)
+    engine = prepare_engine(instruments=sorted(n for n in market.quotes if "_USDC" not in n), market=market,
+                            parameter_set=ps)
+    rng = np.random.default_rng(5)
+    accounts = [_random_rows(engine, rng, int(rng.integers(2, 14))) for _ in range(80)]
+    offsets = np.cumsum([0] + [r.size for r, _ in accounts]).tolist()
+    book = AccountBook.from_arrays(
+        accounts=[f"r{i}" for i in range(len(accounts))], offsets=offsets,
+        rows=np.concatenate([r for r, _ in accounts]).tolist(),
+        quantity=np.concatenate([q for _, q in accounts]).tolist(), n_rows=engine.packed.n_rows)
+    assert (margin_batch(engine, book).correlation_offset_usd > 0.0).any()
+    assert_batch_equals_reference(engine, book)
