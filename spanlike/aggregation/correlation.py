@@ -19,6 +19,22 @@ from spanlike.params.cross import CorrelationMatrix
 __all__ = ["correlated_total", "shared_offset_total"]
 
 
+def _members(
+    names: Sequence[str], correlation: CorrelationMatrix | None
+) -> tuple[dict[str, int], list[int], list[int]] | None:
+    """Matrix position by name, and the account's positions inside and outside the matrix.
+
+    None where nothing offsets: no matrix, or fewer than two of the account's commodities in it.
+    """
+    if correlation is None or len(names) < 2:
+        return None
+    order = {n: i for i, n in enumerate(correlation.combined_commodities)}
+    inside = [i for i, n in enumerate(names) if n in order]
+    if len(inside) < 2:
+        return None
+    return order, inside, [i for i, n in enumerate(names) if n not in order]
+
+
 def correlated_total(
     *,
     names: Sequence[str],
@@ -44,13 +60,10 @@ def correlated_total(
     """
     k = np.asarray(requirement_usd, dtype=np.float64)
     plain_sum = float(k.sum())
-    if correlation is None or len(names) < 2:
+    members = _members(names, correlation)
+    if members is None:
         return plain_sum, 0.0
-    order = {n: i for i, n in enumerate(correlation.combined_commodities)}
-    inside = [i for i, n in enumerate(names) if n in order]
-    outside = [i for i, n in enumerate(names) if n not in order]
-    if len(inside) < 2:
-        return plain_sum, 0.0
+    order, inside, outside = members
     n = len(inside)
     # The rule's Python body over its compiled sums: a handful of commodities per
     # account, and compiling the whole rule cost about 0.9 s of a cold first run.
@@ -92,13 +105,10 @@ def shared_offset_total(
     """
     k = np.asarray(requirement_usd, dtype=np.float64)
     plain_sum = float(k.sum())
-    if correlation is None or len(names) < 2:
+    members = _members(names, correlation)
+    if members is None:
         return plain_sum, 0.0
-    order = {n: i for i, n in enumerate(correlation.combined_commodities)}
-    inside = [i for i, n in enumerate(names) if n in order]
-    outside = [i for i, n in enumerate(names) if n not in order]
-    if len(inside) < 2:
-        return plain_sum, 0.0
+    _, inside, outside = members
     total = shared_offset_total_rule.py_func(
         np.ascontiguousarray(k[inside]), np.asarray(sub_requirement_usd, dtype=np.float64)[inside], len(inside),
         float(sub_offset_usd), float(k[outside].sum()),

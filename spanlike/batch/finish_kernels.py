@@ -228,6 +228,32 @@ def _inter_credits(comp, base, cc_f, inter_i, inter_f, work):  # type: ignore[no
 
 
 @njit_inline
+def _commodity_components(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers_max, o_s, comp, work):  # type: ignore[no-untyped-def]
+    """Commodity ``c``'s components from ``state[c]`` into ``comp[c]`` (zeroed first), by its method.
+
+    Sets ``work[W_AVAIL, c]``, the delta it offers to inter spreads (NaN where it takes
+    no part). Returns 1 for a present SPAN commodity (it takes part in inter spreads), else 0.
+    """
+    work[W_AVAIL, c] = math.nan
+    for j in range(N_COMP):
+        comp[c, j] = 0.0
+    comp[c, C_WORST] = -1.0
+    if state[c, o_s + S_COUNT] <= 0.0:
+        return 0
+    comp[c, C_PRESENT] = 1.0
+    comp[c, C_NET_DELTA] = state[c, o_s + S_NET]
+    # Direction from the scenario losses (methodology.direction), not the sign of net delta.
+    w = directional_share(state[c], scen_i[c, :, SC_SIDE], cc_i[c, CI_M])
+    comp[c, C_DIRECTION] = w
+    if cc_i[c, CI_METHOD] == METHOD_SPAN:
+        avail = _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, comp, work)
+        work[W_AVAIL, c] = offsetting_delta(avail, w)
+        return 1
+    _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, work)
+    return 0
+
+
+@njit_inline
 def _sub_book_components(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers_max, comp, work):  # type: ignore[no-untyped-def]
     """Components of the futures-and-perpetuals sub-book (state and comp rows ``n_cc ..``); SPAN commodities.
 
@@ -252,21 +278,8 @@ def _sub_book_components(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers
             if cc_i[c, CI_METHOD] == METHOD_SPAN:
                 n_span += 1
             continue
-        work[W_AVAIL, c] = math.nan
-        for j in range(N_COMP):
-            comp_sub[c, j] = 0.0
-        if state_sub[c, o_s + S_COUNT] <= 0.0:
-            continue
-        comp_sub[c, C_PRESENT] = 1.0
-        comp_sub[c, C_NET_DELTA] = state_sub[c, o_s + S_NET]
-        w = directional_share(state_sub[c], scen_i[c, :, SC_SIDE], cc_i[c, CI_M])
-        comp_sub[c, C_DIRECTION] = w
-        if cc_i[c, CI_METHOD] == METHOD_SPAN:
-            avail = _span_commodity(c, state_sub, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, comp_sub, work)
-            work[W_AVAIL, c] = offsetting_delta(avail, w)
-            n_span += 1
-        else:
-            _exchange_commodity(c, state_sub, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp_sub, work)
+        n_span += _commodity_components(c, state_sub, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers_max, o_s,
+                                        comp_sub, work)
     return n_span
 
 
@@ -287,23 +300,7 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
 
     n_span = 0
     for c in range(n_cc):
-        work[W_AVAIL, c] = math.nan
-        for j in range(comp.shape[1]):
-            comp[c, j] = 0.0
-        comp[c, C_WORST] = -1.0
-        if state[c, o_s + S_COUNT] <= 0.0:
-            continue
-        comp[c, C_PRESENT] = 1.0
-        comp[c, C_NET_DELTA] = state[c, o_s + S_NET]
-        # Direction from the scenario losses (aggregation.direction), not the sign of net delta.
-        w = directional_share(state[c], scen_i[c, :, SC_SIDE], cc_i[c, CI_M])
-        comp[c, C_DIRECTION] = w
-        if cc_i[c, CI_METHOD] == METHOD_SPAN:
-            avail = _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, t_max, comp, work)
-            work[W_AVAIL, c] = offsetting_delta(avail, w)
-            n_span += 1
-        else:
-            _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, t_max, comp, work)
+        n_span += _commodity_components(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, t_max, o_s, comp, work)
     # Offsets from the futures and perpetuals alone (methodology 6.3) where the account holds an
     # option: the sub-book's counts differ from the book's exactly then.
     shared = False
