@@ -43,7 +43,6 @@ def _kernels():  # type: ignore[no-untyped-def]
         N_RX,
         _build_state,
         _row_table,
-        _sub_book_rows,
         state_scratch_width,
     )
 
@@ -58,13 +57,17 @@ def _kernels():  # type: ignore[no-untyped-def]
         ks = np.zeros((N_KS, width), dtype=np.int64)
         sub_rows = np.empty(k_max, dtype=np.int64)
         sub_qty = np.empty(k_max)
+        o_count = R.shape[1] + 2 * t_max + e_max + L.S_COUNT
         for a in range(states.shape[0]):
-            _build_state(rows, qty, offsets[a], offsets[a + 1], R, row_i, rx, cc_end, cc_i, t_max,
-                         states[a, :n_cc], fs, ks)
-            if states.shape[1] > n_cc:
-                n = _sub_book_rows(rows, qty, offsets[a], offsets[a + 1], rx, sub_rows, sub_qty)
-                _build_state(sub_rows, sub_qty, np.int64(0), n, R, row_i, rx, cc_end, cc_i, t_max,
-                             states[a, n_cc:], fs, ks)
+            n = _build_state(rows, qty, offsets[a], offsets[a + 1], R, row_i, rx, cc_end, cc_i, t_max,
+                             states[a, :n_cc], fs, ks, sub_rows, sub_qty)
+            if states.shape[1] > n_cc:  # the sub-book, built or skipped as the pipeline's account loop does
+                if n == offsets[a + 1] - offsets[a] or n == 0:
+                    for c in range(n_cc):
+                        states[a, n_cc + c, o_count] = states[a, c, o_count] if n > 0 else 0.0
+                else:
+                    _build_state(sub_rows, sub_qty, np.int64(0), n, R, row_i, rx, cc_end, cc_i, t_max,
+                                 states[a, n_cc:], fs, ks, sub_rows, sub_qty)
 
     @njit
     def finish_states(states, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i,

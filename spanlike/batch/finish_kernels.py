@@ -304,14 +304,21 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
     # Offsets from the futures and perpetuals alone (methodology 6.3) where the account holds an
     # option: the sub-book's counts differ from the book's exactly then.
     shared = False
+    sub_held = False  # the account holds some future or perpetual
     if cross != 0 and glob_i[GI_DELTA_ONE] != 0:
         for c in range(n_cc):
             if state[c, o_s + S_COUNT] > 0.0 and state[n_cc + c, o_s + S_COUNT] != state[c, o_s + S_COUNT]:
                 shared = True
+            if state[n_cc + c, o_s + S_COUNT] > 0.0:
+                sub_held = True
     base = 0
-    if shared:
+    if shared and sub_held:
         n_span = _sub_book_components(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, t_max, comp, work)
         base = n_cc
+    elif shared:
+        # Options only: an empty sub-book offers nothing (no credit, an offset of exactly 0, as the
+        # engine computes it), and its rows in comp are not written, nor read below.
+        n_span = 0
     for c in range(n_cc):
         work[W_CREDIT, c] = 0.0
     if cross != 0 and glob_i[GI_HAS_INTER] != 0 and n_span >= 2:
@@ -338,14 +345,16 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
             # The sub-book's requirement under the same credit, and its directional component.
             cs = n_cc + c
             req_sub = 0.0
-            if comp[cs, C_PRESENT] != 0.0:
+            dir_sub = 0.0
+            if sub_held and comp[cs, C_PRESENT] != 0.0:
+                dir_sub = comp[cs, C_DIRECTION] * comp[cs, C_PRICE]
                 if cc_i[c, CI_METHOD] == METHOD_SPAN:
                     req_sub, _ = span_requirement(comp[cs, C_SCAN], comp[cs, C_INTRA], comp[cs, C_DELIVERY],
                                                   work[W_CREDIT, c], comp[cs, C_SOM], comp[cs, C_NOV])
                 else:
                     req_sub = exchange_requirement(comp[cs, C_SCAN], comp[cs, C_ROLL], comp[cs, C_DELTA_SHOCK])
             work[W_K_SUB, n_present] = req_sub * usd
-            work[W_S_SUB, n_present] = comp[cs, C_DIRECTION] * comp[cs, C_PRICE] * usd
+            work[W_S_SUB, n_present] = dir_sub * usd
         iwork[IW_PRESENT, n_present] = c
         if req * usd > best_usd:
             best_usd = req * usd
@@ -378,9 +387,11 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
             # Three scratch rows for the rule (clamped S, K^2, cross terms), free once `outside` is summed.
             if shared:
                 # The sub-book's offset, shared out and capped per commodity (methodology 6.3).
-                total_sub = correlated_total(work[W_KS_IN], work[W_SS_IN], iwork[IW_MEMBERS], rho, n_in,
-                                             _row_sum(work, W_KS_OUT, n_out), work[W_SCRATCH:W_SCRATCH + 3])
-                offset_sub = _row_sum(work, W_K_SUB, n_present) - total_sub
+                offset_sub = 0.0
+                if sub_held:
+                    total_sub = correlated_total(work[W_KS_IN], work[W_SS_IN], iwork[IW_MEMBERS], rho, n_in,
+                                                 _row_sum(work, W_KS_OUT, n_out), work[W_SCRATCH:W_SCRATCH + 3])
+                    offset_sub = _row_sum(work, W_K_SUB, n_present) - total_sub
                 total = shared_offset_total(work[W_K_IN], work[W_KS_IN], n_in, offset_sub, outside)
             else:
                 total = correlated_total(work[W_K_IN], work[W_S_IN], iwork[IW_MEMBERS], rho, n_in, outside,

@@ -62,7 +62,6 @@ from spanlike.batch.state_kernels import (
     _apply_order,
     _build_state,
     _row_table,
-    _sub_book_rows,
     state_scratch_width,
 )
 from spanlike.batch.state_kernels import state_width  # noqa: F401  (part of the module's interface)
@@ -108,10 +107,9 @@ def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc
     work = np.empty((N_WORK, work_width(m_max, t_max, n_cc, n_legs_inter)))
     iwork = np.empty((N_IWORK, max(n_cc, 1)), dtype=np.int64)
     for a in range(a_lo, a_hi):
-        _build_state_inline(rows, qty, offsets[a], offsets[a + 1], R, row_i, rx, cc_end, cc_i, t_max, state_book, fs,
-                            ks)
+        n_sub = _build_state_inline(rows, qty, offsets[a], offsets[a + 1], R, row_i, rx, cc_end, cc_i, t_max,
+                                    state_book, fs, ks, sub_rows, sub_qty)
         if sub_book:
-            n_sub = _sub_book_rows(rows, qty, offsets[a], offsets[a + 1], rx, sub_rows, sub_qty)
             if n_sub == offsets[a + 1] - offsets[a]:
                 # No option: the sub-book is the book, and equal counts tell _finish_account so.
                 for c in range(n_cc):
@@ -122,7 +120,7 @@ def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc
                     state_sub[c, o_count] = 0.0
             else:
                 _build_state_inline(sub_rows, sub_qty, np.int64(0), n_sub, R, row_i, rx, cc_end, cc_i, t_max,
-                                    state_sub, fs, ks)
+                                    state_sub, fs, ks, sub_rows, sub_qty)
         _finish_account_inline(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
                         glob_i, glob_f, cross, comp, tot, work, iwork)
         for j in range(N_TOT):
@@ -354,13 +352,14 @@ def _account_state_kernel(rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i,
     rx = np.empty((R.shape[0], N_RX))
     cc_end = np.empty(cc_i.shape[0], dtype=np.int64)
     _row_table(row_i, row_f, rx, cc_end)
-    _build_state(rows, qty, 0, rows.shape[0], R, row_i, rx, cc_end, cc_i, t_max, state, fs, ks)
+    sub_rows = np.empty(max(rows.shape[0], 1), dtype=np.int64)
+    sub_qty = np.empty(max(rows.shape[0], 1))
+    n_sub = _build_state(rows, qty, 0, rows.shape[0], R, row_i, rx, cc_end, cc_i, t_max, state, fs, ks, sub_rows,
+                         sub_qty)
     if glob_i[GI_DELTA_ONE] != 0:
         # Always built here (what-if keeps it up to date order by order), options or not.
         n_cc = cc_i.shape[0]
-        sub_rows = np.empty(max(rows.shape[0], 1), dtype=np.int64)
-        sub_qty = np.empty(max(rows.shape[0], 1))
-        n_sub = _sub_book_rows(rows, qty, 0, rows.shape[0], rx, sub_rows, sub_qty)
-        _build_state(sub_rows, sub_qty, 0, n_sub, R, row_i, rx, cc_end, cc_i, t_max, state[n_cc:], fs, ks)
+        _build_state(sub_rows, sub_qty, 0, n_sub, R, row_i, rx, cc_end, cc_i, t_max, state[n_cc:], fs, ks, sub_rows,
+                     sub_qty)
     _finish_totals(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f,
                    cross, comp, tot)

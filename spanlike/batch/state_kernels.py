@@ -163,8 +163,16 @@ def _add_losses(rows, qty, lo, hi, R, acc, c):  # type: ignore[no-untyped-def]
 
 
 @njit_kernel
-def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max, state, fs, ks):  # type: ignore[no-untyped-def]
+def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max, state, fs, ks, sub_rows,
+                 sub_qty):  # type: ignore[no-untyped-def]
     """Fill ``state`` (zeroed here) from positions ``rows[start:end]``, ``qty[start:end]``.
+
+    Also copies the futures and perpetuals among them, in table order, into
+    ``sub_rows`` / ``sub_qty`` (each at least ``end - start`` long) and returns
+    their count: the sub-book whose state the cross level's offsets may read
+    (methodology 6.3), gathered in the same pass at the cost of two stores a row.
+    Over a sub-book itself (every row a future) each row is written back where
+    it was read, so ``sub_rows`` / ``sub_qty`` may be the input arrays.
 
     Rows must be strictly increasing, so each commodity's positions are one
     contiguous run in table order (the reference's per-commodity order). Per
@@ -199,6 +207,7 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
     for c in range(n_cc):
         for j in range(state.shape[1]):
             state[c, j] = 0.0
+    n_sub = 0
     p = start
     while p < end:
         c = int(rx[rows[p], RX_CODE]) & 0xFFFF
@@ -231,6 +240,9 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
             last_tier = tier
             n_deliv += (code >> CODE_DELIV) & 1
             opt = (code >> CODE_OPT) & 1
+            sub_rows[np.uintp(n_sub)] = rows[pi]  # the sub-book, branch-free as the masked sums below
+            sub_qty[np.uintp(n_sub)] = q
+            n_sub += 1 - opt
             short_opt = opt & (q < 0.0)
             call = (code >> CODE_CALL) & 1
             units = abs(q) * rx[r, RX_MULT]  # option units, SOM
@@ -355,6 +367,7 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
                 state[c, o_deliv + t] = fs[FS_SUMS, t]
         state[c, o_s + S_COUNT] = float(k)
         p = seg_end
+    return n_sub
 
 
 @njit_kernel
@@ -400,19 +413,3 @@ def _apply_order(state, r, q_old, q_new, R, row_i, row_f, n_tiers_max, base):  #
 
 
 
-
-@njit_inline
-def _sub_book_rows(rows, qty, start, end, rx, sub_rows, sub_qty):  # type: ignore[no-untyped-def]
-    """Copy the futures and perpetuals among ``rows[start:end]`` into ``sub_rows``, ``sub_qty``; their count.
-
-    Table order is kept, so :func:`_build_state` over them sums in the order
-    the engine's sub-book does (methodology 6.3). Reads the option flag from
-    ``rx``, whose rows the account's own state build has just brought into cache.
-    """
-    n = 0
-    for p in range(start, end):
-        r = np.uintp(rows[p])
-        sub_rows[n] = rows[p]
-        sub_qty[n] = qty[p]
-        n += 1 - ((int(rx[r, RX_CODE]) >> CODE_OPT) & 1)  # branch-free: the flag is random per row
-    return n
