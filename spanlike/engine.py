@@ -142,7 +142,11 @@ def margin_positions(
     Each combined commodity is margined by its method (:mod:`spanlike.aggregation.methods`);
     the cross level then applies inter-commodity credits, correlation offsets
     and the joint-move floor (grid-based sets) or the VaR/ES of the joint
-    losses (sets with a ``var_model``).
+    losses (sets with a ``var_model``). Under ``cross_offsets positions =
+    "delta_one"`` the credits and the offset are measured on each commodity's
+    futures and perpetuals alone and the offset is shared out capped per
+    commodity (methodology 6.3), so a bought option never raises the total by
+    more than its value.
 
     Parameters
     ----------
