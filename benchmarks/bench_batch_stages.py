@@ -71,7 +71,7 @@ def _kernels():  # type: ignore[no-untyped-def]
 
     @njit
     def finish_states(states, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i,
-                      glob_f, out):  # type: ignore[no-untyped-def]
+                      glob_f, out, sub_book):  # type: ignore[no-untyped-def]
         n_cc = cc_i.shape[0]
         comp = np.empty((states.shape[1], L.N_COMP))
         tot = np.empty(L.N_TOT)
@@ -79,8 +79,13 @@ def _kernels():  # type: ignore[no-untyped-def]
         work = np.empty((N_WORK, work_width(scen_i.shape[1], glob_i[L.GI_T], n_cc, n_legs)))
         iwork = np.empty((N_IWORK, max(n_cc, 1)), dtype=np.int64)
         for a in range(states.shape[0]):
-            _finish_account(states[a], cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i,
-                            glob_f, np.int64(1), comp, tot, work, iwork)
+            # As the pipeline: without the sub-book's code (None) for a set that has none.
+            if sub_book is None:
+                _finish_account(states[a], cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i,
+                                glob_f, np.int64(1), comp, tot, work, iwork, None)
+            else:
+                _finish_account(states[a], cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i,
+                                glob_f, np.int64(1), comp, tot, work, iwork, states[a, n_cc:])
             out[a] = tot[L.T_IM]
 
     return build_states, finish_states
@@ -105,6 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from spanlike.batch import layout as L
     from spanlike.batch.accounts import AccountBook
     from spanlike.batch.batch import margin_batch
+    from spanlike.batch.kernels import sub_book_switch
     from spanlike.batch.prepared import prepare_engine
     from spanlike.market import MarketSnapshot
 
@@ -140,7 +146,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for label, g in variants.items():
             workloads[f"{name}|{label}"] = (
                 lambda g=g, a=(states, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho): finish_states(
-                    *a, g, glob_f, out))
+                    *a, g, glob_f, out, sub_book_switch(glob_i)))
         workloads[f"{name}|pipeline"] = lambda engine=engine, book=book: margin_batch(engine, book, parallel=False)
     for run in workloads.values():  # compile or load, and warm
         run()

@@ -391,7 +391,7 @@ def run_kernel(
     totals = np.empty((n, L.N_TOT))
     comps = np.empty((n, pk.n_commodities, L.N_COMP)) if components else np.empty((0, 0, L.N_COMP))
     args = (offsets, rows, qty, *pk.kernel_args(), 1 if cross_commodity else 0, book.max_positions,
-            bool(components), totals, comps)
+            bool(components), totals, comps, K.sub_book_switch(pk.glob_i))
     if parallel:
         K._batch_kernel_parallel(*args, _threads_chunk(n, chunk))
     else:

@@ -59,7 +59,7 @@ def margin_partition(
     totals = np.empty((n, L.N_TOT))
     comps = np.empty((n, pk.n_commodities, L.N_COMP)) if components else np.empty((0, 0, L.N_COMP))
     K._batch_kernel(offsets, rows, quantity, *pk.kernel_args(), 1 if cross_commodity else 0, k_max,
-                    bool(components), totals, comps)
+                    bool(components), totals, comps, K.sub_book_switch(pk.glob_i))
     return totals, (comps if components else None)
 
 

@@ -66,14 +66,16 @@ def work_width(m_max, t_max, n_cc, n_legs_inter):  # type: ignore[no-untyped-def
 
 
 @njit_inline
-def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, comp, work):  # type: ignore[no-untyped-def]
-    """SPAN components of commodity ``c`` into ``comp[c]``; returns the delta available to inter spreads."""
+def _span_commodity(c, state, losses, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, comp, work):  # type: ignore[no-untyped-def]
+    """SPAN components of commodity ``c`` into ``comp[c]``; returns the delta available to inter spreads.
+
+    ``losses`` is ``state[c]``, the view its caller made once for the direction as well.
+    """
     m = cc_i[c, CI_M]
     m_max = scen_i.shape[1]
     t_max = n_tiers_max
     e_max = state.shape[1] - m_max - 2 * t_max - N_S
     o_s = m_max + 2 * t_max + e_max
-    losses = state[c]
     worst, best = worst_scenario(losses, m)
     scan = max(0.0, best)
     time_risk, vol_risk, price_risk = paired_split(losses, scen_i[c, :, SC_PAIRED], cc_i[c, CI_NO_MOVE], worst, scan)
@@ -84,18 +86,26 @@ def _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, com
         work[W_CONSUMED, t] = 0.0
     intra = 0.0
     n_legs_max = (spr_i.shape[2] - 1) // 2
+    ladder = work[W_REM]  # views made once per commodity: one made per spread costs a reference-count pair
+    took = work[W_TOOK]
     for s in range(cc_i[c, CI_NSPREADS]):
         n_legs = spr_i[c, s, 0]
         if n_legs == 2:
-            count, work[W_TOOK, 0], work[W_TOOK, 1] = form_two_leg_spread(
-                work[W_REM], spr_i[c, s, 1], spr_i[c, s, 2], spr_i[c, s, 1 + n_legs_max],
-                spr_i[c, s, 2 + n_legs_max], spr_f[c, s, 2], spr_f[c, s, 3])
-        else:
-            count = form_spread(work[W_REM], spr_i[c, s, 1:1 + n_legs], spr_f[c, s, 2:2 + n_legs],
-                                spr_i[c, s, 1 + n_legs_max:1 + n_legs_max + n_legs], n_legs, work[W_TOOK])
+            # Two legs (every calendar spread): the scalar twin, consumed delta added without a loop.
+            b0 = spr_i[c, s, 1]
+            b1 = spr_i[c, s, 2]
+            count, take0, take1 = form_two_leg_spread(ladder, b0, b1, spr_i[c, s, 1 + n_legs_max],
+                                                      spr_i[c, s, 2 + n_legs_max], spr_f[c, s, 2], spr_f[c, s, 3])
+            if count > 0.0:
+                work[W_CONSUMED, b0] += take0
+                work[W_CONSUMED, b1] += take1
+                intra += intra_spread_amount(count, spr_f[c, s, 0], spr_f[c, s, 1])
+            continue
+        count = form_spread(ladder, spr_i[c, s, 1:1 + n_legs], spr_f[c, s, 2:2 + n_legs],
+                            spr_i[c, s, 1 + n_legs_max:1 + n_legs_max + n_legs], n_legs, took)
         if count > 0.0:
             for leg in range(n_legs):
-                work[W_CONSUMED, spr_i[c, s, 1 + leg]] += work[W_TOOK, leg]
+                work[W_CONSUMED, spr_i[c, s, 1 + leg]] += took[leg]
             intra += intra_spread_amount(count, spr_f[c, s, 0], spr_f[c, s, 1])
     # Delivery: consumed share min(|d|, delta its tier gave to spreads) when signs agree.
     delivery = 0.0
@@ -189,6 +199,7 @@ def _inter_credits(comp, base, cc_f, inter_i, inter_f, work):  # type: ignore[no
     for c in range(n_cc):
         work[W_CREDIT, c] = 0.0
     n_legs_max = (inter_i.shape[1] - 2) // 2
+    local = work[W_LOCAL]  # one view for every pair: a view made in the loop costs a reference-count pair each
     for p in range(inter_i.shape[0]):
         n_legs = inter_i[p, 0]
         usable = True
@@ -207,10 +218,10 @@ def _inter_credits(comp, base, cc_f, inter_i, inter_f, work):  # type: ignore[no
         # The spread's legs are the first n_legs entries of the local ladder (methodology.spreads).
         if n_legs == 2:
             count, work[W_TOOK, 0], work[W_TOOK, 1] = form_two_leg_spread(
-                work[W_LOCAL], 0, 1, inter_i[p, 2 + n_legs_max], inter_i[p, 3 + n_legs_max],
+                local, 0, 1, inter_i[p, 2 + n_legs_max], inter_i[p, 3 + n_legs_max],
                 inter_f[p, 1], inter_f[p, 2])
         else:
-            count = form_spread(work[W_LOCAL], _LEG_INDEX, inter_f[p, 1:1 + n_legs],
+            count = form_spread(local, _LEG_INDEX, inter_f[p, 1:1 + n_legs],
                                 inter_i[p, 2 + n_legs_max:2 + n_legs_max + n_legs], n_legs, work[W_TOOK])
         if count <= 0.0:
             continue
@@ -243,10 +254,11 @@ def _commodity_components(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_t
     comp[c, C_PRESENT] = 1.0
     comp[c, C_NET_DELTA] = state[c, o_s + S_NET]
     # Direction from the scenario losses (methodology.direction), not the sign of net delta.
-    w = directional_share(state[c], scen_i[c, :, SC_SIDE], cc_i[c, CI_M])
+    losses = state[c]  # one view for both rules: each view made costs the account loop a reference-count pair
+    w = directional_share(losses, scen_i[c, :, SC_SIDE], cc_i[c, CI_M])
     comp[c, C_DIRECTION] = w
     if cc_i[c, CI_METHOD] == METHOD_SPAN:
-        avail = _span_commodity(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, comp, work)
+        avail = _span_commodity(c, state, losses, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, comp, work)
         work[W_AVAIL, c] = offsetting_delta(avail, w)
         return 1
     _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, work)
@@ -254,8 +266,8 @@ def _commodity_components(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_t
 
 
 @njit_inline
-def _sub_book_components(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers_max, comp, work):  # type: ignore[no-untyped-def]
-    """Components of the futures-and-perpetuals sub-book (state and comp rows ``n_cc ..``); SPAN commodities.
+def _sub_book_components(state, state_sub, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers_max, comp, work):  # type: ignore[no-untyped-def]
+    """Components of the futures-and-perpetuals sub-book (``state_sub``, comp rows ``n_cc ..``); SPAN commodities.
 
     As the book's own loop in :func:`_finish_account`: direction from the
     sub-book's losses, the delta it offers into ``work[W_AVAIL]`` (NaN where it
@@ -266,7 +278,6 @@ def _sub_book_components(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers
     m_max = scen_i.shape[1]
     e_max = state.shape[1] - m_max - 2 * n_tiers_max - N_S
     o_s = m_max + 2 * n_tiers_max + e_max
-    state_sub = state[n_cc:]
     comp_sub = comp[n_cc:]
     n_span = 0
     for c in range(n_cc):
@@ -285,12 +296,18 @@ def _sub_book_components(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers
 
 @njit_kernel
 def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
-                    glob_i, glob_f, cross, comp, tot, work, iwork):  # type: ignore[no-untyped-def]
+                    glob_i, glob_f, cross, comp, tot, work, iwork, sub_book):  # type: ignore[no-untyped-def]
     """Every charge, credit and offset of one account from its ``state``; totals into ``tot``.
 
     ``work`` float (N_WORK, :func:`work_width`), ``iwork`` int (N_IWORK, >= n_cc). ``state`` and
     ``comp`` have a row per commodity, then (sets whose offsets read futures and perpetuals
     only, GI_DELTA_ONE) a row per commodity of that sub-book.
+
+    ``sub_book`` is ``state[n_cc:]``, the sub-book's rows (an empty view for a set without
+    one), or ``None``: the batch pipeline passes ``None`` for sets whose offsets read every
+    position, and numba, pruning every branch on ``sub_book is None`` when it compiles,
+    leaves the sub-book's code out of that kernel. Present but untaken, the code slowed
+    the whole account loop (registers, control flow).
     """
     n_cc = cc_i.shape[0]
     m_max = scen_i.shape[1]
@@ -305,20 +322,22 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
     # option: the sub-book's counts differ from the book's exactly then.
     shared = False
     sub_held = False  # the account holds some future or perpetual
-    if cross != 0 and glob_i[GI_DELTA_ONE] != 0:
-        for c in range(n_cc):
-            if state[c, o_s + S_COUNT] > 0.0 and state[n_cc + c, o_s + S_COUNT] != state[c, o_s + S_COUNT]:
-                shared = True
-            if state[n_cc + c, o_s + S_COUNT] > 0.0:
-                sub_held = True
     base = 0
-    if shared and sub_held:
-        n_span = _sub_book_components(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, t_max, comp, work)
-        base = n_cc
-    elif shared:
-        # Options only: an empty sub-book offers nothing (no credit, an offset of exactly 0, as the
-        # engine computes it), and its rows in comp are not written, nor read below.
-        n_span = 0
+    if sub_book is not None:
+        if cross != 0 and glob_i[GI_DELTA_ONE] != 0:
+            for c in range(n_cc):
+                if state[c, o_s + S_COUNT] > 0.0 and sub_book[c, o_s + S_COUNT] != state[c, o_s + S_COUNT]:
+                    shared = True
+                if sub_book[c, o_s + S_COUNT] > 0.0:
+                    sub_held = True
+        if shared and sub_held:
+            n_span = _sub_book_components(state, sub_book, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, t_max, comp,
+                                          work)
+            base = n_cc
+        elif shared:
+            # Options only: an empty sub-book offers nothing (no credit, an offset of exactly 0, as the
+            # engine computes it), and its rows in comp are not written, nor read below.
+            n_span = 0
     for c in range(n_cc):
         work[W_CREDIT, c] = 0.0
     if cross != 0 and glob_i[GI_HAS_INTER] != 0 and n_span >= 2:
@@ -341,7 +360,7 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
         usd = cc_f[c, CF_USD_PER_UNIT]
         work[W_K_USD, n_present] = req * usd
         work[W_S_DIR, n_present] = comp[c, C_DIRECTION] * comp[c, C_PRICE] * usd
-        if shared:
+        if sub_book is not None and shared:
             # The sub-book's requirement under the same credit, and its directional component.
             cs = n_cc + c
             req_sub = 0.0
@@ -372,20 +391,20 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
             if cc_i[c, CI_CORR] >= 0:
                 work[W_K_IN, n_in] = work[W_K_USD, i]
                 work[W_S_IN, n_in] = work[W_S_DIR, i]
-                if shared:
+                if sub_book is not None and shared:
                     work[W_KS_IN, n_in] = work[W_K_SUB, i]
                     work[W_SS_IN, n_in] = work[W_S_SUB, i]
                 iwork[IW_MEMBERS, n_in] = c
                 n_in += 1
             else:
                 work[W_K_OUT, n_out] = work[W_K_USD, i]
-                if shared:
+                if sub_book is not None and shared:
                     work[W_KS_OUT, n_out] = work[W_K_SUB, i]
                 n_out += 1
         if n_in >= 2:
             outside = _row_sum(work, W_K_OUT, n_out)
             # Three scratch rows for the rule (clamped S, K^2, cross terms), free once `outside` is summed.
-            if shared:
+            if sub_book is not None and shared:
                 # The sub-book's offset, shared out and capped per commodity (methodology 6.3).
                 offset_sub = 0.0
                 if sub_held:

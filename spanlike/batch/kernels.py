@@ -69,6 +69,15 @@ from spanlike.risk_arrays._numba import njit_inline, njit_kernel, njit_parallel
 
 __all__: list[str] = []  # private module: import the kernels by name
 
+#: The ``sub_book`` argument of the batch kernels for a set whose offsets read the futures and
+#: perpetuals only; ``None`` for the others (see :func:`_margin_range`, :func:`sub_book_switch`).
+SUB_BOOK = np.zeros(0, dtype=np.int64)
+
+
+def sub_book_switch(glob_i: np.ndarray) -> np.ndarray | None:
+    """The batch kernels' ``sub_book`` argument for a packed engine's ``glob_i``: :data:`SUB_BOOK` or ``None``."""
+    return SUB_BOOK if int(glob_i[GI_DELTA_ONE]) != 0 else None
+
 # ---------------------------------------------------------------------------
 # Entry points
 
@@ -83,46 +92,59 @@ _finish_account_inline = njit_inline(_finish_account.py_func)
 @njit_kernel
 def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc_f, scen_i, spr_i, spr_f,
                   exp_t, inter_i, inter_f, rho, glob_i, glob_f, cross, k_max, want_components,
-                  totals, components):  # type: ignore[no-untyped-def]
-    """Accounts ``a_lo .. a_hi-1``: state then finish, with scratch allocated once for the range."""
+                  totals, components, sub_book):  # type: ignore[no-untyped-def]
+    """Accounts ``a_lo .. a_hi-1``: state then finish, with scratch allocated once for the range.
+
+    ``sub_book`` is ``None`` for a set whose cross offsets read every position, and any array
+    (:data:`SUB_BOOK`) for one whose offsets read the futures and perpetuals only (GI_DELTA_ONE,
+    methodology 6.3). numba compiles this loop once for each and prunes the branches on
+    ``sub_book is None``, so a set without the sub-book runs none of its code (no gather in
+    the state's pass, no sub-book tests in the finish).
+    """
     n_cc = cc_i.shape[0]
     m_max = R.shape[1]
     t_max = glob_i[GI_T]
     e_max = exp_t.shape[1]
     width = m_max + 2 * t_max + e_max + N_S
     o_count = m_max + 2 * t_max + e_max + S_COUNT
-    sub_book = glob_i[GI_DELTA_ONE] != 0 and cross != 0
-    n_books = 2 if glob_i[GI_DELTA_ONE] != 0 else 1
+    n_books = 1 if sub_book is None else 2
     state = np.empty((n_books * n_cc, width))
     state_book = state[:n_cc]  # views made once: the book's rows, and the futures-and-perpetuals rows
-    state_sub = state[(n_books - 1) * n_cc:]
     comp = np.empty((n_books * n_cc, N_COMP))
     tot = np.empty(N_TOT)
     width_s = state_scratch_width(max(k_max, 1), m_max, t_max, e_max)
     fs = np.zeros((N_FS, width_s))
     ks = np.zeros((N_KS, width_s), dtype=np.int64)
-    sub_rows = np.empty(max(k_max, 1), dtype=np.int64)
-    sub_qty = np.empty(max(k_max, 1))
+    if sub_book is not None:
+        state_sub = state[n_cc:]
+        sub_rows = np.empty(max(k_max, 1), dtype=np.int64)
+        sub_qty = np.empty(max(k_max, 1))
     n_legs_inter = max(1, (inter_i.shape[1] - 2) // 2)
     work = np.empty((N_WORK, work_width(m_max, t_max, n_cc, n_legs_inter)))
     iwork = np.empty((N_IWORK, max(n_cc, 1)), dtype=np.int64)
     for a in range(a_lo, a_hi):
-        n_sub = _build_state_inline(rows, qty, offsets[a], offsets[a + 1], R, row_i, rx, cc_end, cc_i, t_max,
-                                    state_book, fs, ks, sub_rows, sub_qty)
-        if sub_book:
-            if n_sub == offsets[a + 1] - offsets[a]:
-                # No option: the sub-book is the book, and equal counts tell _finish_account so.
-                for c in range(n_cc):
-                    state_sub[c, o_count] = state[c, o_count]
-            elif n_sub == 0:
-                # No future or perpetual: an empty sub-book, of which _finish_account reads only the counts.
-                for c in range(n_cc):
-                    state_sub[c, o_count] = 0.0
-            else:
-                _build_state_inline(sub_rows, sub_qty, np.int64(0), n_sub, R, row_i, rx, cc_end, cc_i, t_max,
-                                    state_sub, fs, ks, sub_rows, sub_qty)
-        _finish_account_inline(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
-                        glob_i, glob_f, cross, comp, tot, work, iwork)
+        if sub_book is None:
+            _build_state_inline(rows, qty, offsets[a], offsets[a + 1], R, row_i, rx, cc_end, cc_i, t_max,
+                                state_book, fs, ks, None, None)
+            _finish_account_inline(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
+                                   glob_i, glob_f, cross, comp, tot, work, iwork, None)
+        else:
+            n_sub = _build_state_inline(rows, qty, offsets[a], offsets[a + 1], R, row_i, rx, cc_end, cc_i, t_max,
+                                        state_book, fs, ks, sub_rows, sub_qty)
+            if cross != 0:
+                if n_sub == offsets[a + 1] - offsets[a]:
+                    # No option: the sub-book is the book, and equal counts tell _finish_account so.
+                    for c in range(n_cc):
+                        state_sub[c, o_count] = state[c, o_count]
+                elif n_sub == 0:
+                    # No future or perpetual: an empty sub-book, of which _finish_account reads only the counts.
+                    for c in range(n_cc):
+                        state_sub[c, o_count] = 0.0
+                else:
+                    _build_state_inline(sub_rows, sub_qty, np.int64(0), n_sub, R, row_i, rx, cc_end, cc_i, t_max,
+                                        state_sub, fs, ks, sub_rows, sub_qty)
+            _finish_account_inline(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
+                                   glob_i, glob_f, cross, comp, tot, work, iwork, state_sub)
         for j in range(N_TOT):
             totals[a, j] = tot[j]
         if want_components:
@@ -134,21 +156,21 @@ def _margin_range(a_lo, a_hi, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc
 @njit_kernel
 def _batch_kernel(offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t,
                   inter_i, inter_f, rho, glob_i, glob_f, cross, k_max, want_components,
-                  totals, components):  # type: ignore[no-untyped-def]
-    """Full pipeline for every account, serially (``totals``: (n_acc, N_TOT))."""
+                  totals, components, sub_book):  # type: ignore[no-untyped-def]
+    """Full pipeline for every account, serially (``totals``: (n_acc, N_TOT)); ``sub_book`` as in :func:`_margin_range`."""
     rx = np.empty((R.shape[0], N_RX))
     cc_end = np.empty(cc_i.shape[0], dtype=np.int64)
     _row_table(row_i, row_f, rx, cc_end)
     # np.int64(0), not 0: a literal would compile a second _margin_range (Literal[int] argument).
     _margin_range(np.int64(0), offsets.shape[0] - 1, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc_f, scen_i,
                   spr_i, spr_f, exp_t, inter_i, inter_f, rho, glob_i, glob_f, cross, k_max,
-                  want_components, totals, components)
+                  want_components, totals, components, sub_book)
 
 
 @njit_parallel
 def _batch_kernel_parallel(offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t,
                            inter_i, inter_f, rho, glob_i, glob_f, cross, k_max, want_components,
-                           totals, components, chunk):  # type: ignore[no-untyped-def]
+                           totals, components, sub_book, chunk):  # type: ignore[no-untyped-def]
     """Full pipeline, ``prange`` over chunks of ``chunk`` accounts (scratch per chunk)."""
     n_acc = offsets.shape[0] - 1
     n_chunks = (n_acc + chunk - 1) // chunk
@@ -160,7 +182,7 @@ def _batch_kernel_parallel(offsets, rows, qty, R, row_i, row_f, cc_i, cc_f, scen
         hi = min(lo + chunk, n_acc)
         _margin_range(lo, hi, offsets, rows, qty, R, row_i, rx, cc_end, cc_i, cc_f, scen_i, spr_i, spr_f,
                       exp_t, inter_i, inter_f, rho, glob_i, glob_f, cross, k_max, want_components,
-                      totals, components)
+                      totals, components, sub_book)
 
 
 @njit_kernel
@@ -233,8 +255,9 @@ def _finish_totals(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inte
     n_legs_inter = max(1, (inter_i.shape[1] - 2) // 2)
     work = np.empty((N_WORK, work_width(scen_i.shape[1], glob_i[GI_T], n_cc, n_legs_inter)))
     iwork = np.empty((N_IWORK, max(n_cc, 1)), dtype=np.int64)
+    # The sub-book's rows (an empty view for a set without one): one compiled finish for both kinds of set.
     _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
-                    glob_i, glob_f, cross, comp, tot, work, iwork)
+                    glob_i, glob_f, cross, comp, tot, work, iwork, state[n_cc:])
 
 
 @njit_inline
@@ -336,7 +359,7 @@ def _what_if_one(state, row, q_old, q_new, fbuf, ibuf, cross):  # type: ignore[n
     iwork = np.empty((N_IWORK, max(n_cc, 1)), dtype=np.int64)
     _apply_order_books(out_state, row, q_old, q_new, R, row_i, row_f, glob_i[GI_T], glob_i[GI_DELTA_ONE] != 0)
     _finish_account(out_state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, inter_f, rho,
-                    glob_i, glob_f, cross, comp, tot, work, iwork)
+                    glob_i, glob_f, cross, comp, tot, work, iwork, out_state[n_cc:])
     return tot[T_IM], tot[T_MM]
 
 

@@ -172,7 +172,9 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
     their count: the sub-book whose state the cross level's offsets may read
     (methodology 6.3), gathered in the same pass at the cost of two stores a row.
     Over a sub-book itself (every row a future) each row is written back where
-    it was read, so ``sub_rows`` / ``sub_qty`` may be the input arrays.
+    it was read, so ``sub_rows`` / ``sub_qty`` may be the input arrays. With
+    ``sub_rows`` and ``sub_qty`` ``None`` (sets whose offsets read every
+    position) numba compiles the pass without the stores and it returns 0.
 
     Rows must be strictly increasing, so each commodity's positions are one
     contiguous run in table order (the reference's per-commodity order). Per
@@ -240,9 +242,10 @@ def _build_state(rows, qty, start, end, R, row_i, rx, cc_end, cc_i, n_tiers_max,
             last_tier = tier
             n_deliv += (code >> CODE_DELIV) & 1
             opt = (code >> CODE_OPT) & 1
-            sub_rows[np.uintp(n_sub)] = rows[pi]  # the sub-book, branch-free as the masked sums below
-            sub_qty[np.uintp(n_sub)] = q
-            n_sub += 1 - opt
+            if sub_rows is not None:  # pruned when numba compiles for None: no test left in the loop
+                sub_rows[np.uintp(n_sub)] = rows[pi]  # the sub-book, branch-free as the masked sums below
+                sub_qty[np.uintp(n_sub)] = q
+                n_sub += 1 - opt
             short_opt = opt & (q < 0.0)
             call = (code >> CODE_CALL) & 1
             units = abs(q) * rx[r, RX_MULT]  # option units, SOM
