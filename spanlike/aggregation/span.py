@@ -84,7 +84,8 @@ def decompose_scan_risk(
         ``time_risk``, ``vol_risk``, ``price_risk`` with ``time + vol + price = scan``.
     """
     no_move = no_move_scenario(price_move=price_move, price_shift=price_shift, paired=paired)
-    time_risk, vol_risk, price_risk = paired_split.py_func(losses, paired, no_move, worst, scan)
+    time_risk, vol_risk, price_risk = paired_split.py_func(losses, no_move, int(paired[max(no_move, 0)]), worst,
+                                                           int(paired[worst]), scan)
     return float(time_risk), float(vol_risk), float(price_risk)
 
 

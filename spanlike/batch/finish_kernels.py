@@ -78,7 +78,9 @@ def _span_commodity(c, state, losses, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_
     o_s = m_max + 2 * t_max + e_max
     worst, best = worst_scenario(losses, m)
     scan = max(0.0, best)
-    time_risk, vol_risk, price_risk = paired_split(losses, scen_i[c, :, SC_PAIRED], cc_i[c, CI_NO_MOVE], worst, scan)
+    no_move = cc_i[c, CI_NO_MOVE]
+    time_risk, vol_risk, price_risk = paired_split(losses, no_move, scen_i[c, max(no_move, 0), SC_PAIRED], worst,
+                                                   scen_i[c, worst, SC_PAIRED], scan)
     # Intra-commodity spreads in priority order (methodology.spreads.form_spread on the tier ladder).
     n_t = cc_i[c, CI_NTIERS]
     for t in range(n_t):

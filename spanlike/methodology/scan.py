@@ -39,28 +39,38 @@ def worst_scenario(losses, n):  # type: ignore[no-untyped-def]
 
 
 @njit_inline
-def paired_split(losses, paired, no_move, worst, scan):  # type: ignore[no-untyped-def]
+def paired_split(losses, no_move, no_move_pair, worst, worst_pair, scan):  # type: ignore[no-untyped-def]
     """``(time risk, vol risk, price risk)`` of a scan risk, summing to ``scan``.
+
+    Time risk is the mean loss of the no-move pair (the two scenarios without a
+    price move, vol up and down), vol risk half the difference between the worst
+    scenario and its opposite-vol pair, price risk the rest.
 
     Parameters
     ----------
     losses : ndarray of float
         Scenario losses (settlement currency, loss positive).
-    paired : ndarray of int
-        Each scenario's opposite-vol pair, -1 where none.
     no_move : int
-        The first scenario without a price move that has a pair (-1: none).
+        The first scenario without a price move that has a pair (-1: none; no time risk).
+    no_move_pair : int
+        Its opposite-vol pair (not read when ``no_move`` is -1).
     worst : int
         The worst scenario.
+    worst_pair : int
+        The worst scenario's opposite-vol pair, -1 where none (no vol risk).
     scan : float
         Scan risk (>= 0).
+
+    The pair indices come as scalars, not as the pairing array: the batch kernels would
+    otherwise make a view of their scenario table per commodity and account, and each view
+    costs the account loop a reference-count pair.
     """
     time_risk = 0.0
     if no_move >= 0:
-        time_risk = 0.5 * (losses[no_move] + losses[paired[no_move]])
+        time_risk = 0.5 * (losses[no_move] + losses[no_move_pair])
     vol_risk = 0.0
-    if scan > 0.0 and paired[worst] >= 0:
-        vol_risk = 0.5 * (losses[worst] - losses[paired[worst]])
+    if scan > 0.0 and worst_pair >= 0:
+        vol_risk = 0.5 * (losses[worst] - losses[worst_pair])
     return time_risk, vol_risk, scan - time_risk - vol_risk
 
 
