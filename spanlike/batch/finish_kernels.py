@@ -241,58 +241,48 @@ def _inter_credits(comp, base, cc_f, inter_i, inter_f, work):  # type: ignore[no
 
 
 @njit_inline
-def _commodity_components(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers_max, o_s, comp, work):  # type: ignore[no-untyped-def]
-    """Commodity ``c``'s components from ``state[c]`` into ``comp[c]`` (zeroed first), by its method.
+def _book_components(state, comp, book_state, book_comp, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers_max, o_s,
+                     work):  # type: ignore[no-untyped-def]
+    """Every commodity's components from ``state`` into ``comp`` (zeroed first), by its method.
 
-    Sets ``work[W_AVAIL, c]``, the delta it offers to inter spreads (NaN where it takes
-    no part). Returns 1 for a present SPAN commodity (it takes part in inter spreads), else 0.
+    Sets ``work[W_AVAIL, c]``, the delta each offers to inter spreads (NaN where it takes
+    no part), and returns how many present SPAN commodities take part in inter spreads.
+
+    For the book, ``book_state`` and ``book_comp`` are ``None`` (numba prunes their branch).
+    For the futures-and-perpetuals sub-book (methodology 6.3) they are the book's: a
+    commodity without options has a sub-book equal to its book, summed in the same order, so
+    its components are copied from the book's (and ``work[W_AVAIL, c]`` keeps the book's offer).
+
+    One call per book and account with the loop inside, rather than an inlined call per
+    commodity that passes its nine arrays each time.
     """
-    work[W_AVAIL, c] = math.nan
-    for j in range(N_COMP):
-        comp[c, j] = 0.0
-    comp[c, C_WORST] = -1.0
-    if state[c, o_s + S_COUNT] <= 0.0:
-        return 0
-    comp[c, C_PRESENT] = 1.0
-    comp[c, C_NET_DELTA] = state[c, o_s + S_NET]
-    # Direction from the scenario losses (methodology.direction), not the sign of net delta.
-    losses = state[c]  # one view for both rules: each view made costs the account loop a reference-count pair
-    w = directional_share(losses, scen_i[c, :, SC_SIDE], cc_i[c, CI_M])
-    comp[c, C_DIRECTION] = w
-    if cc_i[c, CI_METHOD] == METHOD_SPAN:
-        avail = _span_commodity(c, state, losses, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, comp, work)
-        work[W_AVAIL, c] = offsetting_delta(avail, w)
-        return 1
-    _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, work)
-    return 0
-
-
-@njit_inline
-def _sub_book_components(state, state_sub, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers_max, comp, work):  # type: ignore[no-untyped-def]
-    """Components of the futures-and-perpetuals sub-book (``state_sub``, comp rows ``n_cc ..``); SPAN commodities.
-
-    As the book's own loop in :func:`_finish_account`: direction from the
-    sub-book's losses, the delta it offers into ``work[W_AVAIL]`` (NaN where it
-    takes no part), its price risk and net delta for the credits and the
-    correlation offset (methodology 6.3).
-    """
-    n_cc = cc_i.shape[0]
-    m_max = scen_i.shape[1]
-    e_max = state.shape[1] - m_max - 2 * n_tiers_max - N_S
-    o_s = m_max + 2 * n_tiers_max + e_max
-    comp_sub = comp[n_cc:]
     n_span = 0
-    for c in range(n_cc):
-        if state_sub[c, o_s + S_COUNT] > 0.0 and state_sub[c, o_s + S_COUNT] == state[c, o_s + S_COUNT]:
-            # No option in this commodity: its sub-book is the book, summed in the same order, so
-            # its components are the book's (and work[W_AVAIL, c] keeps the book's offer).
-            for j in range(N_COMP):
-                comp_sub[c, j] = comp[c, j]
-            if cc_i[c, CI_METHOD] == METHOD_SPAN:
-                n_span += 1
+    for c in range(cc_i.shape[0]):
+        if book_state is not None:
+            if state[c, o_s + S_COUNT] > 0.0 and state[c, o_s + S_COUNT] == book_state[c, o_s + S_COUNT]:
+                for j in range(N_COMP):
+                    comp[c, j] = book_comp[c, j]
+                if cc_i[c, CI_METHOD] == METHOD_SPAN:
+                    n_span += 1
+                continue
+        work[W_AVAIL, c] = math.nan
+        for j in range(N_COMP):
+            comp[c, j] = 0.0
+        comp[c, C_WORST] = -1.0
+        if state[c, o_s + S_COUNT] <= 0.0:
             continue
-        n_span += _commodity_components(c, state_sub, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, n_tiers_max, o_s,
-                                        comp_sub, work)
+        comp[c, C_PRESENT] = 1.0
+        comp[c, C_NET_DELTA] = state[c, o_s + S_NET]
+        # Direction from the scenario losses (methodology.direction), not the sign of net delta.
+        losses = state[c]  # one view for both rules: each view made costs the account loop a reference-count pair
+        w = directional_share(losses, scen_i[c, :, SC_SIDE], cc_i[c, CI_M])
+        comp[c, C_DIRECTION] = w
+        if cc_i[c, CI_METHOD] == METHOD_SPAN:
+            avail = _span_commodity(c, state, losses, cc_i, cc_f, scen_i, spr_i, spr_f, n_tiers_max, comp, work)
+            work[W_AVAIL, c] = offsetting_delta(avail, w)
+            n_span += 1
+        else:
+            _exchange_commodity(c, state, cc_i, cc_f, scen_i, exp_t, n_tiers_max, comp, work)
     return n_span
 
 
@@ -317,9 +307,7 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
     e_max = state.shape[1] - m_max - 2 * t_max - N_S
     o_s = m_max + 2 * t_max + e_max
 
-    n_span = 0
-    for c in range(n_cc):
-        n_span += _commodity_components(c, state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, t_max, o_s, comp, work)
+    n_span = _book_components(state, comp, None, None, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, t_max, o_s, work)
     # Offsets from the futures and perpetuals alone (methodology 6.3) where the account holds an
     # option: the sub-book's counts differ from the book's exactly then.
     shared = False
@@ -333,8 +321,8 @@ def _finish_account(state, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, inter_i, int
                 if sub_book[c, o_s + S_COUNT] > 0.0:
                     sub_held = True
         if shared and sub_held:
-            n_span = _sub_book_components(state, sub_book, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t, t_max, comp,
-                                          work)
+            n_span = _book_components(sub_book, comp[n_cc:], state, comp, cc_i, cc_f, scen_i, spr_i, spr_f, exp_t,
+                                      t_max, o_s, work)
             base = n_cc
         elif shared:
             # Options only: an empty sub-book offers nothing (no credit, an offset of exactly 0, as the
