@@ -78,6 +78,7 @@ def sub_book_switch(glob_i: np.ndarray) -> np.ndarray | None:
     """The batch kernels' ``sub_book`` argument for a packed engine's ``glob_i``: :data:`SUB_BOOK` or ``None``."""
     return SUB_BOOK if int(glob_i[GI_DELTA_ONE]) != 0 else None
 
+
 # ---------------------------------------------------------------------------
 # Entry points
 
