@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from typing import Callable, Sequence
 
 import numpy as np
 
-from bench_batch import generate_book, generate_market
+from bench_batch import _interleaved_times, generate_book, generate_market
 
 SETS = ("crypto-span", "crypto-span@2026.11.1")
 
@@ -91,16 +90,6 @@ def _kernels():  # type: ignore[no-untyped-def]
     return build_states, finish_states
 
 
-def _times(workloads: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {name: [] for name in workloads}
-    for _ in range(repeats):
-        for name, run in workloads.items():
-            t0 = time.perf_counter()
-            run()
-            out[name].append(time.perf_counter() - t0)
-    return out
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats")
@@ -150,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         workloads[f"{name}|pipeline"] = lambda engine=engine, book=book: margin_batch(engine, book, parallel=False)
     for run in workloads.values():  # compile or load, and warm
         run()
-    times = _times(workloads, repeats)
+    times = _interleaved_times(workloads, repeats)
     print(f"bench_batch_stages: {n_acc:,} accounts x {n_pos} positions over {n_ins:,} instruments, serial; "
           "medians (best) of runs taken in turn")
     print(f"{'set':<24} {'stage':<42} {'median':>11} {'best':>11} {'per account':>12}")
